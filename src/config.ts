@@ -1,0 +1,182 @@
+/**
+ * Configuration: command-line flags, each with a matching MCPLANE_* environment variable, validated
+ * once at start (zod). A bad value stops the process with a message naming the flag.
+ */
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { LOG_LEVELS } from './shared/logger.js';
+
+/** `10s`, `250ms`, `30m`, `1h` or a plain number of milliseconds. */
+export function parseDuration(text: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
+  if (!match) throw new Error(`"${text}" is not a duration (examples: 250ms, 10s, 30m, 1h)`);
+  const value = Number(match[1]);
+  const unit = match[2] ?? 'ms';
+  return Math.round(value * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit as 'ms' | 's' | 'm' | 'h']);
+}
+
+/** `4MiB`, `512KiB`, `1000000` bytes. */
+export function parseBytes(text: string): number {
+  const match = /^(\d+)(B|KiB|MiB|GiB)?$/.exec(text.trim());
+  if (!match) throw new Error(`"${text}" is not a size (examples: 512KiB, 4MiB, 1048576)`);
+  const unit = match[2] ?? 'B';
+  return (
+    Number(match[1]) *
+    { B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3 }[unit as 'B' | 'KiB' | 'MiB' | 'GiB']
+  );
+}
+
+const duration = z.string().transform((text, ctx) => {
+  try {
+    return parseDuration(text);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    return z.NEVER;
+  }
+});
+const bytes = z.string().transform((text, ctx) => {
+  try {
+    return parseBytes(text);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    return z.NEVER;
+  }
+});
+const port = z.coerce.number().int().min(0).max(65535);
+const bool = z.enum(['true', 'false']).transform((v) => v === 'true');
+
+/** Every flag: name → [schema, default, help]. The README's flag table is generated from this list. */
+export const FLAGS = {
+  manifests: [
+    z.string().optional(),
+    undefined,
+    'Standalone mode: a YAML file or folder of manifests, reloaded on change.',
+  ],
+  kubeconfig: [
+    z.string().optional(),
+    undefined,
+    'Kubernetes mode: kubeconfig path (default: $KUBECONFIG, ~/.kube/config, in-cluster).',
+  ],
+  'controller-name': [
+    z.string().min(1),
+    'mcplane.dev/gateway-controller',
+    'GatewayClasses with this spec.controllerName are served.',
+  ],
+  'bind-address': [z.string().min(1), '0.0.0.0', 'Address the Gateway listener ports bind to.'],
+  'admin-port': [port, '9091', 'Port of the admin server: /metrics, /healthz, /readyz.'],
+  'admin-address': [z.string().min(1), '0.0.0.0', 'Address the admin server binds to.'],
+  'log-level': [z.enum(LOG_LEVELS), 'info', 'fatal, error, warn, info, debug, trace or silent.'],
+  'cluster-domain': [z.string().min(1), 'cluster.local', 'Cluster DNS domain for Service host names.'],
+  'session-key': [
+    z.string().optional(),
+    undefined,
+    'Session sealing key(s): `kid:hex64[,kid:hex64...]`; the first seals, all open.',
+  ],
+  'session-key-file': [
+    z.string().optional(),
+    undefined,
+    'File with one `kid:hex64` key per line (the chart mounts a Secret here).',
+  ],
+  'session-idle-ttl': [duration, '30m', 'A session unused this long is forgotten; its id then gets 404.'],
+  'max-sessions': [
+    z.coerce.number().int().min(1),
+    '100000',
+    'Cap on sessions held in memory (oldest idle evicted first).',
+  ],
+  'max-body-bytes': [bytes, '4MiB', 'Largest request body accepted (413 above).'],
+  'fanout-timeout': [duration, '10s', 'Per-target deadline for fan-out requests (initialize, */list).'],
+  'sse-keepalive': [duration, '15s', 'Interval of `:` keep-alive comments on open SSE streams.'],
+  'drain-timeout': [
+    duration,
+    '25s',
+    'On SIGTERM/SIGINT: how long in-flight requests and streams may finish.',
+  ],
+  debounce: [
+    duration,
+    '30ms',
+    'Coalesce resource changes for this long before rebuilding the routing table.',
+  ],
+  'gateway-address': [z.string().optional(), undefined, 'Address written to Gateway status.addresses.'],
+  'leader-elect': [bool, 'true', 'Elect a status writer through a Lease (Kubernetes mode).'],
+  'lease-name': [z.string().min(1), 'mcplane-status-writer', 'Name of the leader-election Lease.'],
+  'lease-namespace': [
+    z.string().optional(),
+    undefined,
+    'Namespace of the Lease (default: POD_NAMESPACE or the kubeconfig namespace).',
+  ],
+  'pod-name': [
+    z.string().optional(),
+    undefined,
+    'Identity in the Lease (default: POD_NAME or the host name).',
+  ],
+} as const satisfies Record<string, readonly [z.ZodType, string | undefined, string]>;
+
+type FlagName = keyof typeof FLAGS;
+type FlagValue<N extends FlagName> = z.output<(typeof FLAGS)[N][0]>;
+export type Config = { readonly [N in FlagName as CamelCase<N>]: FlagValue<N> };
+
+type CamelCase<S extends string> = S extends `${infer H}-${infer T}` ? `${H}${Capitalize<CamelCase<T>>}` : S;
+
+export function envName(flag: string): string {
+  return `MCPLANE_${flag.toUpperCase().replaceAll('-', '_')}`;
+}
+
+function camel(flag: string): string {
+  return flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/**
+ * Flags win over environment variables, which win over defaults. Throws ConfigError naming every bad
+ * flag, e.g. `--admin-port: Too big: expected number to be <=65535 (from MCPLANE_ADMIN_PORT=70000)`.
+ */
+export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Config {
+  const options = Object.fromEntries(
+    Object.keys(FLAGS).map((name) => [name, { type: 'string' as const }]),
+  ) as Record<FlagName, { type: 'string' }>;
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      options: { ...options, help: { type: 'boolean' } },
+      strict: true,
+    }));
+  } catch (err) {
+    throw new ConfigError(`${(err as Error).message}. Run with --help to see every flag.`);
+  }
+  const out: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const [name, [schema, fallback]] of Object.entries(FLAGS) as [FlagName, (typeof FLAGS)[FlagName]][]) {
+    const fromFlag = values[name];
+    const fromEnv = env[envName(name)];
+    const raw = typeof fromFlag === 'string' ? fromFlag : (fromEnv ?? fallback);
+    const result = (schema as z.ZodType).safeParse(raw);
+    if (result.success) out[camel(name)] = result.data;
+    else {
+      const origin =
+        typeof fromFlag === 'string'
+          ? ''
+          : fromEnv !== undefined
+            ? ` (from ${envName(name)}=${fromEnv})`
+            : '';
+      problems.push(`--${name}: ${result.error.issues.map((i) => i.message).join('; ')}${origin}`);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
+  return out as Config;
+}
+
+export function helpText(): string {
+  const lines = [
+    'Usage: mcplane [--manifests PATH | --kubeconfig PATH] [flags]',
+    '',
+    'Flags (each also as MCPLANE_<FLAG>):',
+  ];
+  for (const [name, [, fallback, help]] of Object.entries(FLAGS)) {
+    lines.push(`  --${name.padEnd(18)} ${help}${fallback !== undefined ? ` Default: ${fallback}.` : ''}`);
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,144 @@
+/**
+ * Every Prometheus metric mcplane exports, defined in one place on one registry (prom-client).
+ * Components receive the `Metrics` object; tests create their own registry so runs do not mix.
+ */
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+const LATENCY_BUCKETS = [
+  0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300,
+];
+
+export function createMetrics(registry = new Registry(), options: { processMetrics?: boolean } = {}) {
+  if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'mcplane_' });
+  const registers = [registry];
+  return {
+    registry,
+
+    // --- data plane -------------------------------------------------------------------------
+    requests: new Counter({
+      name: 'mcplane_requests_total',
+      help: 'MCP requests served, by route, backend, MCP method and outcome (ok, error, rejected).',
+      labelNames: ['route', 'backend', 'method', 'outcome'] as const,
+      registers,
+    }),
+    requestDuration: new Histogram({
+      name: 'mcplane_request_duration_seconds',
+      help: 'Time from request arrival to the end of the response (for SSE: the final message).',
+      labelNames: ['route', 'backend', 'method', 'outcome'] as const,
+      buckets: LATENCY_BUCKETS,
+      registers,
+    }),
+    upstreamRequests: new Counter({
+      name: 'mcplane_upstream_requests_total',
+      help: 'Requests sent to upstream MCP targets, by backend, target, MCP method and outcome.',
+      labelNames: ['backend', 'target', 'method', 'outcome'] as const,
+      registers,
+    }),
+    upstreamDuration: new Histogram({
+      name: 'mcplane_upstream_duration_seconds',
+      help: 'Time an upstream target took to answer one request (per target, so fan-out stragglers show).',
+      labelNames: ['backend', 'target', 'method'] as const,
+      buckets: LATENCY_BUCKETS,
+      registers,
+    }),
+    sessionsActive: new Gauge({
+      name: 'mcplane_sessions_active',
+      help: 'Client sessions held in this process memory (sessions themselves live in their sealed ids).',
+      registers,
+    }),
+    sessionsCreated: new Counter({
+      name: 'mcplane_sessions_created_total',
+      help: 'Client sessions created by initialize.',
+      registers,
+    }),
+    sseStreamsOpen: new Gauge({
+      name: 'mcplane_sse_streams_open',
+      help: 'Open downstream SSE streams (POST responses and GET streams).',
+      registers,
+    }),
+    listChangedSent: new Counter({
+      name: 'mcplane_list_changed_notifications_total',
+      help: 'list_changed notifications sent to clients because a backend target set changed.',
+      labelNames: ['kind'] as const,
+      registers,
+    }),
+    listenersOpen: new Gauge({
+      name: 'mcplane_listeners_open',
+      help: 'Listener ports currently open.',
+      registers,
+    }),
+
+    // --- control plane ----------------------------------------------------------------------
+    reconciles: new Counter({
+      name: 'mcplane_reconcile_total',
+      help: 'Routing-table rebuilds, by result (changed, unchanged, error).',
+      labelNames: ['result'] as const,
+      registers,
+    }),
+    reconcileDuration: new Histogram({
+      name: 'mcplane_reconcile_duration_seconds',
+      help: 'Time to run translate() over the whole store.',
+      buckets: [0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2],
+      registers,
+    }),
+    tableVersion: new Gauge({
+      name: 'mcplane_table_version',
+      help: 'Version of the routing table being served.',
+      registers,
+    }),
+    tableBuiltAt: new Gauge({
+      name: 'mcplane_table_build_timestamp_seconds',
+      help: 'Unix time the current routing table was published.',
+      registers,
+    }),
+    objects: new Gauge({
+      name: 'mcplane_objects',
+      help: 'Objects in the resource store, by kind.',
+      labelNames: ['kind'] as const,
+      registers,
+    }),
+    sourceErrors: new Counter({
+      name: 'mcplane_source_errors_total',
+      help: 'Invalid input seen by a source (unparseable YAML, invalid resource), by source.',
+      labelNames: ['source'] as const,
+      registers,
+    }),
+    discoveryLag: new Histogram({
+      name: 'mcplane_discovery_lag_seconds',
+      help: 'From the store change that altered a backend target set to list_changed sent to clients.',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10],
+      registers,
+    }),
+    reflectorSynced: new Gauge({
+      name: 'mcplane_reflector_synced',
+      help: '1 once a reflector has applied its first list (or found its optional CRD absent).',
+      labelNames: ['kind'] as const,
+      registers,
+    }),
+    reflectorLastEvent: new Gauge({
+      name: 'mcplane_reflector_last_event_timestamp_seconds',
+      help: 'Unix time of the last list, event or bookmark a reflector saw.',
+      labelNames: ['kind'] as const,
+      registers,
+    }),
+    reflectorRestarts: new Counter({
+      name: 'mcplane_reflector_restarts_total',
+      help: 'Reflector list/watch restarts, by kind and reason.',
+      labelNames: ['kind', 'reason'] as const,
+      registers,
+    }),
+    leader: new Gauge({
+      name: 'mcplane_leader',
+      help: '1 while this replica holds the status-writer Lease.',
+      registers,
+    }),
+    statusWrites: new Counter({
+      name: 'mcplane_status_writes_total',
+      help: 'Status subresource writes, by kind and result (ok, conflict, error).',
+      labelNames: ['kind', 'result'] as const,
+      registers,
+    }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,112 @@
+/**
+ * The routing table: the one thing the control plane hands to the proxy (design.md section 1).
+ *
+ * listeners (ports) → routes (already sorted by Gateway API precedence) → MCP backends → targets →
+ * endpoints. A table is immutable once published: the proxy reads the current reference once per
+ * request and uses that snapshot to the end. translate() produces everything but `version`.
+ */
+
+export type PrefixMode = 'Always' | 'Conditional' | 'Never';
+export type FailureMode = 'FailClosed' | 'FailOpen';
+export type SessionRouting = 'Stateful' | 'Stateless';
+export type TargetProtocol = 'StreamableHTTP' | 'SSE';
+
+export interface Endpoint {
+  /** IP address or hostname to connect to. */
+  readonly address: string;
+  readonly port: number;
+}
+
+export interface McpTarget {
+  /** Unique within its backend; the prefix clients see (`<target>_<tool>`). */
+  readonly name: string;
+  readonly protocol: TargetProtocol;
+  /** Request path on the upstream (`/mcp` or `/sse` by default). */
+  readonly path: string;
+  /** Host header and fallback address: the Service DNS name or the static host. */
+  readonly host: string;
+  readonly port: number;
+  /**
+   * Ready endpoints to connect to, sorted. Empty means "connect to host:port" (a static target or a
+   * Service without EndpointSlices, reached through its DNS name).
+   */
+  readonly endpoints: readonly Endpoint[];
+  /** Where the target came from, for status and logs: `Service ns/name:port` or `static`. */
+  readonly source: string;
+}
+
+export interface McpBackend {
+  /** `<group>/<Kind>/<namespace>/<name>`: sessions are bound to it. */
+  readonly id: string;
+  readonly namespace: string;
+  readonly name: string;
+  readonly prefixMode: PrefixMode;
+  readonly failureMode: FailureMode;
+  readonly sessionRouting: SessionRouting;
+  /** Sorted by name; names are unique (collisions are dropped and reported in status). */
+  readonly targets: readonly McpTarget[];
+}
+
+/** What a matched route sends traffic to. */
+export type RouteAction =
+  | { readonly type: 'mcp'; readonly backend: McpBackend }
+  /** The route is attached but its backend cannot serve: the client gets this status and message. */
+  | { readonly type: 'error'; readonly status: 500 | 503; readonly message: string };
+
+export interface HeaderMatch {
+  readonly type: 'Exact' | 'RegularExpression';
+  /** Lower-cased header name. */
+  readonly name: string;
+  readonly value: string;
+}
+
+export interface PathMatch {
+  readonly type: 'Exact' | 'PathPrefix' | 'RegularExpression';
+  readonly value: string;
+}
+
+export interface Route {
+  /** `<namespace>/<httproute>/<rule index>/<match index>`: stable, used as the metrics label. */
+  readonly id: string;
+  /** `<namespace>/<httproute>`. */
+  readonly routeName: string;
+  /**
+   * The hostname this entry answers for: an exact host, a `*.example.com` wildcard, or `*` for any.
+   * A route with several hostnames appears once per hostname so the list can be sorted by precedence.
+   */
+  readonly hostname: string;
+  readonly path: PathMatch;
+  readonly headers: readonly HeaderMatch[];
+  readonly queryParams: readonly HeaderMatch[];
+  readonly method?: string;
+  readonly action: RouteAction;
+}
+
+export interface Listener {
+  readonly port: number;
+  /** `<namespace>/<gateway>/<listener name>` of every Gateway listener bound to this port. */
+  readonly gatewayListeners: readonly string[];
+  /** Sorted by Gateway API precedence: the proxy takes the first that matches. */
+  readonly routes: readonly Route[];
+}
+
+export interface RoutingTable {
+  /** Bumped by the publisher each time a different table is swapped in. */
+  readonly version: number;
+  /** Sorted by port. */
+  readonly listeners: readonly Listener[];
+}
+
+/** What translate() returns as the table: everything but the version, which the publisher assigns. */
+export type RoutingTableContent = Omit<RoutingTable, 'version'>;
+
+export const EMPTY_TABLE: RoutingTable = Object.freeze({ version: 0, listeners: Object.freeze([]) });
+
+/** Deep-freeze a value so a published table cannot be changed by accident. */
+export function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}
