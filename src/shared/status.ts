@@ -47,6 +47,7 @@ export const Reason = {
   TargetsResolved: 'TargetsResolved',
   TargetNameCollision: 'TargetNameCollision',
   NoCollisions: 'NoCollisions',
+  InvalidTargetName: 'InvalidTargetName',
   UnknownAnnotation: 'UnknownAnnotation',
   NotMcpBackend: 'NotMcpBackend',
 } as const;

@@ -1,0 +1,74 @@
+/**
+ * MCP backends by reference: each CRD backend is built once (memoised) and gets status only once a
+ * route attached to one of our Gateways uses it, so we never write status on objects we do not serve.
+ */
+import { KINDS } from '../../../shared/resources.js';
+import { Reason, type ReasonName } from '../../../shared/status.js';
+import type { McpBackend } from '../../../shared/table.js';
+import type { StatusBook } from '../conditions.js';
+import type { World } from '../world.js';
+import { agentgatewayBackendSpec } from './agentgateway.js';
+import { kgatewayBackendSpec } from './kgateway.js';
+import { serviceBackend } from './service.js';
+import { backendStatus } from './status.js';
+import { type BuiltBackend, buildBackend } from './targets.js';
+
+export type BackendResolution =
+  | {
+      readonly ok: true;
+      readonly backend: McpBackend;
+      /** Set when the backend exists but is not accepted: routes answer 500 with this. */
+      readonly failure?: string;
+    }
+  | { readonly ok: false; readonly reason: ReasonName; readonly message: string };
+
+export type McpBackendKind = 'Backend' | 'AgentgatewayBackend' | 'Service';
+
+export class McpBackends {
+  readonly #built = new Map<string, BuiltBackend | undefined>();
+  readonly #referenced = new Set<string>();
+
+  constructor(readonly world: World) {}
+
+  resolve(kind: McpBackendKind, namespace: string, name: string, port: number | undefined): BackendResolution {
+    if (kind === 'Service') return serviceBackend(this.world, namespace, name, port);
+    const key = `${kind} ${namespace}/${name}`;
+    const object =
+      kind === 'Backend'
+        ? this.world.kgatewayBackends.get(`${namespace}/${name}`)
+        : this.world.agentgatewayBackends.get(`${namespace}/${name}`);
+    if (!object) {
+      const group = KINDS[kind].group;
+      return { ok: false, reason: Reason.BackendNotFound, message: `${group} ${kind} ${namespace}/${name} not found` };
+    }
+    if (!this.#built.has(key)) {
+      const spec = object.kind === 'Backend' ? kgatewayBackendSpec(object) : agentgatewayBackendSpec(object);
+      this.#built.set(key, spec ? buildBackend(this.world, spec) : undefined);
+    }
+    const built = this.#built.get(key);
+    if (!built) {
+      const message =
+        kind === 'Backend'
+          ? `Backend ${namespace}/${name} is not an MCP backend (spec.type is "${object.kind === 'Backend' ? (object.spec.type ?? '') : ''}"; mcplane serves spec.type MCP with spec.mcp)`
+          : `AgentgatewayBackend ${namespace}/${name} has no spec.mcp; mcplane serves MCP backends only`;
+      return { ok: false, reason: Reason.InvalidKind, message };
+    }
+    return {
+      ok: true,
+      backend: built.backend,
+      ...(built.failure ? { failure: `${kind} ${namespace}/${name} is not accepted: ${built.failure.message}` } : {}),
+    };
+  }
+
+  /** Called for backends used by a route that attached to one of our Gateways. */
+  markReferenced(kind: McpBackendKind, namespace: string, name: string): void {
+    if (kind !== 'Service') this.#referenced.add(`${kind} ${namespace}/${name}`);
+  }
+
+  writeStatuses(book: StatusBook): void {
+    for (const key of this.#referenced) {
+      const built = this.#built.get(key);
+      if (built) book.set(built.spec.kind, built.spec.metadata, backendStatus(built));
+    }
+  }
+}

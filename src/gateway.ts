@@ -1,0 +1,162 @@
+/**
+ * Wiring: the one place where the control plane and the proxy meet (design.md section 2).
+ *
+ *   source → store → reconciler (translate) → publisher ─┬→ listener manager (ports)
+ *                                                         └→ MCP service (list_changed to sessions)
+ *
+ * startGateway() is what main.ts runs and what end-to-end tests start in-process.
+ */
+import { readFile } from 'node:fs/promises';
+import type { Config } from './config.js';
+import { Reconciler } from './control/reconciler.js';
+import { FileSource } from './control/sources/files.js';
+import { type KubeSource, loadKubeConfig, startKubeSource } from './control/sources/kubernetes/index.js';
+import { ResourceStore } from './control/sources/store.js';
+import { createAdminApp, type Readiness } from './proxy/admin.js';
+import { ListenerManager } from './proxy/listeners.js';
+import { KeyRing, McpService } from './proxy/mcp/index.js';
+import { type HttpServer, listen } from './proxy/server.js';
+import type { Logger } from './shared/logger.js';
+import { createMetrics, type Metrics } from './shared/metrics.js';
+import { TablePublisher } from './shared/publisher.js';
+
+export interface Gateway {
+  readonly publisher: TablePublisher;
+  readonly store: ResourceStore;
+  readonly metrics: Metrics;
+  readonly adminPort: number;
+  readonly listeners: ListenerManager;
+  readiness(): Readiness;
+  /** Graceful stop: readiness false at once, drain up to config.drainTimeout, then close everything. */
+  stop(): Promise<void>;
+}
+
+async function loadKeyRing(config: Config, logger: Logger): Promise<KeyRing> {
+  const specs: string[] = [];
+  if (config.sessionKey) specs.push(config.sessionKey);
+  if (config.sessionKeyFile) {
+    const text = await readFile(config.sessionKeyFile, 'utf8');
+    specs.push(
+      ...text
+        .split(/[\n,]/)
+        .map((line) => line.trim())
+        .filter((line) => line.length > 0 && !line.startsWith('#')),
+    );
+  }
+  if (specs.length > 0) return KeyRing.fromSpec(specs.join(','));
+  logger.warn(
+    'no --session-key or --session-key-file: using a random per-process key; sessions will not survive a restart or span replicas',
+  );
+  return KeyRing.random();
+}
+
+interface Source {
+  readonly synced: boolean;
+  readiness(): Record<string, string>;
+  stop(): Promise<void> | void;
+}
+
+async function startSource(config: Config, store: ResourceStore, logger: Logger, metrics: Metrics): Promise<Source> {
+  if (config.manifests) {
+    const files = new FileSource({ path: config.manifests, store, logger, metrics });
+    await files.start();
+    return {
+      get synced() {
+        return files.synced;
+      },
+      readiness: () => ({ manifests: files.synced ? 'loaded' : `no valid manifests loaded from ${config.manifests}` }),
+      stop: () => files.stop(),
+    };
+  }
+  const kubeConfig = loadKubeConfig(config.kubeconfig);
+  const kube: KubeSource = startKubeSource({ kubeConfig, store, logger, metrics });
+  return kube;
+}
+
+export async function startGateway(config: Config, logger: Logger, metrics = createMetrics()): Promise<Gateway> {
+  const store = new ResourceStore();
+  const publisher = new TablePublisher();
+  const keyRing = await loadKeyRing(config, logger);
+  const mcp = new McpService({
+    logger,
+    metrics,
+    keyRing,
+    sessionIdleTtlMs: config.sessionIdleTtl,
+    maxSessions: config.maxSessions,
+    maxBodyBytes: config.maxBodyBytes,
+    fanoutTimeoutMs: config.fanoutTimeout,
+    sseKeepAliveMs: config.sseKeepalive,
+  });
+  const listeners = new ListenerManager({
+    bindAddress: config.bindAddress,
+    table: () => publisher.current,
+    mcp,
+    logger,
+    metrics,
+  });
+  publisher.onChange((change) => {
+    void listeners.sync(change.next);
+    mcp.onTableChange(change);
+  });
+
+  let draining = false;
+  const reconciler = new Reconciler({
+    store,
+    publisher,
+    translateOptions: {
+      controllerName: config.controllerName,
+      clusterDomain: config.clusterDomain,
+      gatewayAddresses: config.gatewayAddress ? [config.gatewayAddress] : [],
+    },
+    logger,
+    metrics,
+    debounceMs: config.debounce,
+  });
+
+  const source = await startSource(config, store, logger, metrics);
+  const readiness = (): Readiness => {
+    const details: Record<string, string> = { ...source.readiness() };
+    if (!publisher.ready) details.table = 'not built yet';
+    for (const [port, reason] of listeners.failures) details[`port ${port}`] = `cannot listen: ${reason}`;
+    if (draining) details.shutdown = 'draining';
+    return { ready: !draining && source.synced && publisher.ready, details };
+  };
+  const admin: HttpServer = await listen(
+    createAdminApp(metrics, readiness).fetch,
+    config.adminPort,
+    config.adminAddress,
+  );
+  logger.info({ port: admin.port, address: config.adminAddress }, 'admin server: /metrics /healthz /readyz');
+
+  // Hold the first build until the source has synced: a table from a partial view would flap routes.
+  const startReconciler = () => {
+    if (source.synced) reconciler.start();
+    else setTimeout(startReconciler, 20).unref();
+  };
+  startReconciler();
+
+  return {
+    publisher,
+    store,
+    metrics,
+    adminPort: admin.port,
+    listeners,
+    readiness,
+    async stop() {
+      if (draining) return;
+      draining = true;
+      logger.info({ drainTimeoutMs: config.drainTimeout }, 'shutting down: draining in-flight requests and streams');
+      reconciler.stop();
+      await source.stop();
+      const drained = Promise.all([mcp.close(), listeners.close()]);
+      const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), config.drainTimeout).unref());
+      if ((await Promise.race([drained, timeout])) === 'timeout') {
+        logger.warn('drain timeout reached: closing the remaining connections');
+        listeners.destroy();
+      }
+      admin.destroy();
+      await admin.close();
+      logger.info('stopped');
+    },
+  };
+}

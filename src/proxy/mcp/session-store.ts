@@ -1,0 +1,94 @@
+/**
+ * Sessions held in this process: a bounded map token → Session in least-recently-used order
+ * (Map insertion order; a use moves the entry to the end), so idle expiry and the size cap both
+ * evict from the front. A token this process has not seen is opened once and cached: any replica
+ * with the key can serve any session. Tokens deleted here are remembered (bounded) and get 404.
+ */
+import type { KeyRing } from './key-ring.js';
+import { Session } from './session.js';
+
+export type Lookup =
+  | { readonly session: Session }
+  | { readonly missing: 'unknown' | 'deleted' | 'other-backend' };
+
+export class SessionStore {
+  readonly #sessions = new Map<string, Session>();
+  readonly #deleted = new Set<string>();
+  readonly #sweeper: NodeJS.Timeout;
+
+  constructor(
+    private readonly keyRing: KeyRing,
+    private readonly idleTtlMs: number,
+    private readonly maxSessions: number,
+    private readonly onEvict: (session: Session, reason: 'idle' | 'capacity' | 'deleted' | 'closed') => void,
+  ) {
+    this.#sweeper = setInterval(() => this.sweep(), Math.max(1000, Math.min(idleTtlMs, 30_000)));
+    this.#sweeper.unref();
+  }
+
+  get size(): number {
+    return this.#sessions.size;
+  }
+
+  add(session: Session): void {
+    this.#sessions.set(session.token, session);
+    while (this.#sessions.size > this.maxSessions) {
+      const oldest = this.#sessions.values().next().value;
+      if (!oldest) break;
+      this.#remove(oldest, 'capacity');
+    }
+  }
+
+  get(token: string, backendId: string): Lookup {
+    let session = this.#sessions.get(token);
+    if (session) {
+      this.#sessions.delete(token);
+    } else {
+      if (this.#deleted.has(token)) return { missing: 'deleted' };
+      session = Session.open(this.keyRing, token);
+      if (!session) return { missing: 'unknown' };
+    }
+    if (session.backendId !== backendId) return { missing: 'other-backend' };
+    session.lastUsed = performance.now();
+    this.add(session);
+    return { session };
+  }
+
+  /** Forget a session for good on this replica (DELETE). */
+  delete(session: Session): void {
+    this.#remove(session, 'deleted');
+    this.#deleted.add(session.token);
+    if (this.#deleted.size > this.maxSessions) {
+      const first = this.#deleted.values().next().value;
+      if (first !== undefined) this.#deleted.delete(first);
+    }
+  }
+
+  all(): IterableIterator<Session> {
+    return this.#sessions.values();
+  }
+
+  sweep(now = performance.now()): void {
+    for (const session of this.#sessions.values()) {
+      if (now - session.lastUsed < this.idleTtlMs) break;
+      // An open GET stream means the client is still there.
+      if (session.stream) {
+        session.lastUsed = now;
+        this.#sessions.delete(session.token);
+        this.#sessions.set(session.token, session);
+        continue;
+      }
+      this.#remove(session, 'idle');
+    }
+  }
+
+  close(): void {
+    clearInterval(this.#sweeper);
+    for (const session of [...this.#sessions.values()]) this.#remove(session, 'closed');
+  }
+
+  #remove(session: Session, reason: 'idle' | 'capacity' | 'deleted' | 'closed'): void {
+    if (this.#sessions.get(session.token) === session) this.#sessions.delete(session.token);
+    this.onEvict(session, reason);
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * An incremental text/event-stream parser (WHATWG "server-sent events" rules): feed decoded text as
+ * it arrives, get complete events back. One event is bounded so a hostile upstream cannot make the
+ * gateway buffer without limit.
+ */
+export interface SseEvent {
+  readonly event: string;
+  readonly data: string;
+  readonly id: string | undefined;
+}
+
+export class SseEventTooLarge extends Error {
+  override name = 'SseEventTooLarge';
+}
+
+export class SseParser {
+  #buffer = '';
+  #data: string[] = [];
+  #dataSize = 0;
+  #event = '';
+  #id: string | undefined;
+  #skipLeadingNewline = false;
+
+  constructor(private readonly maxEventChars: number) {}
+
+  /** Parse a chunk; returns the events it completed (possibly none). */
+  feed(text: string): SseEvent[] {
+    const events: SseEvent[] = [];
+    let buffer = this.#buffer + text;
+    if (this.#skipLeadingNewline && buffer.startsWith('\n')) buffer = buffer.slice(1);
+    this.#skipLeadingNewline = false;
+    let start = 0;
+    for (;;) {
+      const lf = buffer.indexOf('\n', start);
+      const cr = buffer.indexOf('\r', start);
+      const end = lf === -1 ? cr : cr === -1 ? lf : Math.min(lf, cr);
+      if (end === -1) break;
+      const line = buffer.slice(start, end);
+      if (buffer[end] === '\r') {
+        if (end + 1 === buffer.length) this.#skipLeadingNewline = true;
+        start = buffer[end + 1] === '\n' ? end + 2 : end + 1;
+      } else {
+        start = end + 1;
+      }
+      const event = this.#line(line);
+      if (event) events.push(event);
+    }
+    this.#buffer = buffer.slice(start);
+    if (this.#buffer.length + this.#dataSize > this.maxEventChars) {
+      throw new SseEventTooLarge(`an upstream SSE event exceeds ${this.maxEventChars} characters`);
+    }
+    return events;
+  }
+
+  #line(line: string): SseEvent | undefined {
+    if (line === '') return this.#dispatch();
+    if (line.startsWith(':')) return undefined;
+    const colon = line.indexOf(':');
+    const field = colon === -1 ? line : line.slice(0, colon);
+    let value = colon === -1 ? '' : line.slice(colon + 1);
+    if (value.startsWith(' ')) value = value.slice(1);
+    if (field === 'data') {
+      this.#data.push(value);
+      this.#dataSize += value.length + 1;
+    } else if (field === 'event') {
+      this.#event = value;
+    } else if (field === 'id' && !value.includes('\0')) {
+      this.#id = value;
+    }
+    return undefined;
+  }
+
+  #dispatch(): SseEvent | undefined {
+    const hasData = this.#data.length > 0;
+    const event = { event: this.#event || 'message', data: this.#data.join('\n'), id: this.#id };
+    this.#data = [];
+    this.#dataSize = 0;
+    this.#event = '';
+    return hasData ? event : undefined;
+  }
+}

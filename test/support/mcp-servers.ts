@@ -1,0 +1,191 @@
+/**
+ * Real MCP SDK servers for proxy tests: one McpServer per session, served by the SDK's
+ * StreamableHTTPServerTransport on 127.0.0.1:0. Options make two servers differ (name, which
+ * features they offer) so multiplexing has something to merge.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { completable } from '@modelcontextprotocol/sdk/server/completable.js';
+import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { z } from 'zod';
+
+export interface FixtureOptions {
+  /** serverInfo.name and the text the tools put in their answers. */
+  readonly name: string;
+  readonly tools?: boolean;
+  readonly prompts?: boolean;
+  readonly resources?: boolean;
+  readonly instructions?: string;
+  /** Extra tool names (each answers `<name>: <server name>`), e.g. to create collisions. */
+  readonly extraTools?: readonly string[];
+  /** Delay before answering initialize (to test fan-out deadlines). */
+  readonly initializeDelayMs?: number;
+}
+
+export interface SeenRequest {
+  readonly method: string;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: unknown;
+}
+
+export interface FixtureServer {
+  readonly name: string;
+  readonly port: number;
+  readonly url: string;
+  /** Every HTTP request this server received, in order. */
+  readonly seen: SeenRequest[];
+  /** Upstream sessions currently open (deleted ones are removed). */
+  readonly sessions: Map<string, StreamableHTTPServerTransport>;
+  close(): Promise<void>;
+}
+
+function buildServer(options: FixtureOptions): McpServer {
+  const server = new McpServer(
+    { name: options.name, version: '1.0.0' },
+    options.instructions ? { instructions: options.instructions } : {},
+  );
+  if (options.tools ?? true) registerTools(server, options);
+  if (options.prompts) registerPrompts(server, options);
+  if (options.resources) registerResources(server, options);
+  return server;
+}
+
+function registerTools(server: McpServer, options: FixtureOptions): void {
+  server.registerTool(
+    'echo',
+    { description: 'Echo a message', inputSchema: { message: z.string() } },
+    async ({ message }) => ({ content: [{ type: 'text', text: `Echo: ${message}` }] }),
+  );
+  server.registerTool(
+    'add',
+    { description: 'Add two numbers', inputSchema: { a: z.number(), b: z.number() } },
+    async ({ a, b }) => ({ content: [{ type: 'text', text: String(a + b) }] }),
+  );
+  server.registerTool(
+    'whoami',
+    { description: 'Name of the server that answered' },
+    async () => ({ content: [{ type: 'text', text: options.name }] }),
+  );
+  // Sends progress notifications before the result, so the answer is an SSE stream.
+  server.registerTool(
+    'count',
+    { description: 'Count to n with progress', inputSchema: { n: z.number() } },
+    async ({ n }, extra) => {
+      const token = extra._meta?.progressToken;
+      for (let i = 1; i <= n; i++) {
+        if (token !== undefined) {
+          await extra.sendNotification({
+            method: 'notifications/progress',
+            params: { progressToken: token, progress: i, total: n },
+          });
+        }
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      return { content: [{ type: 'text', text: `counted to ${n}` }] };
+    },
+  );
+  server.registerTool(
+    'sleep',
+    { description: 'Answer after ms milliseconds', inputSchema: { ms: z.number() } },
+    async ({ ms }) => {
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      return { content: [{ type: 'text', text: `slept ${ms}` }] };
+    },
+  );
+  for (const extra of options.extraTools ?? []) {
+    server.registerTool(extra, { description: `extra ${extra}` }, async () => ({
+      content: [{ type: 'text', text: `${extra}: ${options.name}` }],
+    }));
+  }
+}
+
+function registerPrompts(server: McpServer, options: FixtureOptions): void {
+  server.registerPrompt(
+    'greet',
+    {
+      description: 'Greet someone',
+      argsSchema: { who: completable(z.string(), (value) => ['alice', 'bob'].filter((n) => n.startsWith(value))) },
+    },
+    ({ who }) => ({
+      messages: [{ role: 'user', content: { type: 'text', text: `Hello ${who} from ${options.name}` } }],
+    }),
+  );
+}
+
+function registerResources(server: McpServer, options: FixtureOptions): void {
+  server.registerResource('readme', 'memo://readme', { mimeType: 'text/plain' }, async (uri) => ({
+    contents: [{ uri: uri.href, text: `readme of ${options.name}` }],
+  }));
+  server.registerResource(
+    'note',
+    new ResourceTemplate('note://{id}', {
+      list: undefined,
+      complete: { id: (value) => ['one', 'two', 'three'].filter((n) => n.startsWith(value)) },
+    }),
+    { mimeType: 'text/plain' },
+    async (uri, { id }) => ({ contents: [{ uri: uri.href, text: `note ${String(id)} of ${options.name}` }] }),
+  );
+}
+
+async function readBody(req: import('node:http').IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  if (chunks.length === 0) return undefined;
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+function isInitialize(body: unknown): boolean {
+  return typeof body === 'object' && body !== null && (body as { method?: unknown }).method === 'initialize';
+}
+
+/** Start one fixture server on 127.0.0.1:0. */
+export async function startFixture(options: FixtureOptions): Promise<FixtureServer> {
+  const sessions = new Map<string, StreamableHTTPServerTransport>();
+  const seen: SeenRequest[] = [];
+  const httpServer: Server = createServer(async (req, res) => {
+    const body = req.method === 'POST' ? await readBody(req) : undefined;
+    seen.push({ method: req.method ?? '', headers: req.headers, body });
+    const sessionId = req.headers['mcp-session-id'];
+    let transport = typeof sessionId === 'string' ? sessions.get(sessionId) : undefined;
+    if (!transport && isInitialize(body)) {
+      if (options.initializeDelayMs) await new Promise((r) => setTimeout(r, options.initializeDelayMs));
+      const created = new StreamableHTTPServerTransport({
+        sessionIdGenerator: () => randomUUID(),
+        onsessioninitialized: (id) => {
+          sessions.set(id, created);
+        },
+        onsessionclosed: (id) => {
+          sessions.delete(id);
+        },
+      });
+      await buildServer(options).connect(created);
+      transport = created;
+    }
+    if (!transport) {
+      res.writeHead(typeof sessionId === 'string' ? 404 : 400, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32001, message: 'Session not found' } }));
+      return;
+    }
+    await transport.handleRequest(req, res, body);
+  });
+  await new Promise<void>((resolve) => httpServer.listen(0, '127.0.0.1', resolve));
+  const port = (httpServer.address() as AddressInfo).port;
+  return {
+    name: options.name,
+    port,
+    url: `http://127.0.0.1:${port}/mcp`,
+    seen,
+    sessions,
+    async close() {
+      for (const transport of sessions.values()) await transport.close().catch(() => {});
+      httpServer.closeAllConnections();
+      await new Promise<void>((resolve) => httpServer.close(() => resolve()));
+    },
+  };
+}
