@@ -123,7 +123,9 @@ export function findNginx(allowInstall: boolean): { path?: string; reason?: stri
   } catch (err) {
     return { reason: `apt-get install nginx failed: ${(err as Error).message.split('\n')[0]}` };
   }
-  return existsSync('/usr/sbin/nginx') ? { path: '/usr/sbin/nginx' } : { reason: 'apt-get ran, no nginx binary' };
+  return existsSync('/usr/sbin/nginx')
+    ? { path: '/usr/sbin/nginx' }
+    : { reason: 'apt-get ran, no nginx binary' };
 }
 
 function nginxConfig(dir: string, port: number, upstreamPort: number): string {
@@ -163,7 +165,14 @@ export async function startNginx(binary: string, upstreamPort: number): Promise<
   const dir = await mkdtemp(join(tmpdir(), 'mcplane-bench-nginx-'));
   const port = await freePort();
   await writeFile(join(dir, 'nginx.conf'), nginxConfig(dir, port, upstreamPort));
-  const child = spawnChild('nginx', binary, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')]);
+  const child = spawnChild('nginx', binary, [
+    '-p',
+    dir,
+    '-c',
+    join(dir, 'nginx.conf'),
+    '-e',
+    join(dir, 'error.log'),
+  ]);
   await waitHttp(child, `http://127.0.0.1:${port}/`, (s) => s !== undefined, process.hrtime.bigint(), 10_000);
   const workers = childPids(child.pid);
   for (const pid of workers) trackStray(pid);
@@ -196,7 +205,10 @@ export interface RunningMcplane extends Running {
   readonly pid: number;
 }
 
-export async function startMcplane(backends: readonly BenchBackend[], extraArgs: string[] = []): Promise<RunningMcplane> {
+export async function startMcplane(
+  backends: readonly BenchBackend[],
+  extraArgs: string[] = [],
+): Promise<RunningMcplane> {
   const entry = mcplaneEntry();
   if (!entry) throw new Error('src/main.ts does not exist yet');
   const dir = await mkdtemp(join(tmpdir(), 'mcplane-bench-manifests-'));
@@ -228,7 +240,13 @@ export async function startMcplane(backends: readonly BenchBackend[], extraArgs:
     await rm(dir, { recursive: true, force: true });
   };
   try {
-    const readyMs = await waitHttp(child, `http://127.0.0.1:${adminPort}/readyz`, (s) => s === 200, since, 30_000);
+    const readyMs = await waitHttp(
+      child,
+      `http://127.0.0.1:${adminPort}/readyz`,
+      (s) => s === 200,
+      since,
+      30_000,
+    );
     return {
       name: 'mcplane',
       urls: backends.map((b) => `http://127.0.0.1:${b.listenerPort}/mcp`),

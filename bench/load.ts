@@ -134,7 +134,9 @@ export function echoOperation(): Operation {
     params: (w, i) => ({ name: 'echo', arguments: { message: `w${w}-${i}` } }),
     check: (result, w, i) => {
       const text = (result as { content?: { text?: string }[] })?.content?.[0]?.text;
-      return text === `Echo: w${w}-${i}` ? undefined : `echo returned ${JSON.stringify(result).slice(0, 200)}`;
+      return text === `Echo: w${w}-${i}`
+        ? undefined
+        : `echo returned ${JSON.stringify(result).slice(0, 200)}`;
     },
   };
 }
@@ -146,7 +148,9 @@ export function listOperation(expectedTools: number): Operation {
     check: (result) => {
       const tools = (result as { tools?: unknown[] })?.tools;
       if (!Array.isArray(tools)) return `tools/list returned ${JSON.stringify(result).slice(0, 200)}`;
-      return tools.length === expectedTools ? undefined : `tools/list gave ${tools.length}, not ${expectedTools}`;
+      return tools.length === expectedTools
+        ? undefined
+        : `tools/list gave ${tools.length}, not ${expectedTools}`;
     },
   };
 }
@@ -211,7 +215,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
           const after = process.hrtime.bigint();
           if (reply.status < 200 || reply.status > 299) problem = `HTTP ${reply.status}`;
           else if (!reply.message) problem = 'no JSON-RPC response in the body';
-          else if (reply.message.error) problem = `JSON-RPC error ${reply.message.error.code}: ${reply.message.error.message}`;
+          else if (reply.message.error)
+            problem = `JSON-RPC error ${reply.message.error.code}: ${reply.message.error.message}`;
           else problem = options.operation.check(reply.message.result, w, seq);
           if (!problem) latencies.push(Number(after - before) / 1e6);
         } catch (err) {
@@ -227,7 +232,13 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     };
     await Promise.all(sessions.map((_, w) => worker(w)));
     const elapsedMs = Number(process.hrtime.bigint() - start) / 1e6;
-    return { calls: latencies.length, errors, elapsedMs, latencies: Float64Array.from(latencies), problems: [...problems] };
+    return {
+      calls: latencies.length,
+      errors,
+      elapsedMs,
+      latencies: Float64Array.from(latencies),
+      problems: [...problems],
+    };
   } finally {
     await wire.close();
   }
@@ -243,21 +254,29 @@ export function percentile(sorted: Float64Array, p: number): number {
 // ---------------------------------------------------------------------------------------------
 // Sessions for the memory phase
 
-/** Open `total` sessions with `concurrency` in flight; returns their ids (kept, never closed). */
+export interface OpenOptions {
+  /** Keep the ids (idle sessions) or drop them (abandoned sessions). */
+  readonly keep: boolean;
+  /** Call `onProgress` every this many sessions, with every worker paused so the sample is quiet. */
+  readonly every?: number;
+  readonly onProgress?: (done: number) => Promise<void> | void;
+}
+
+/** Open `total` sessions with `concurrency` in flight; never closes them. */
 export async function openSessions(
   url: string,
   total: number,
   concurrency: number,
-  onProgress?: (done: number) => Promise<void> | void,
-  progressEvery = Number.POSITIVE_INFINITY,
+  options: OpenOptions,
 ): Promise<{ ids: string[]; failures: number; problems: string[] }> {
   const wire = new McpWire(url, concurrency);
   const ids: string[] = [];
   const problems = new Set<string>();
+  const every = options.every ?? Number.POSITIVE_INFINITY;
   let failures = 0;
   let started = 0;
   let done = 0;
-  let nextReport = progressEvery;
+  let nextReport = every;
   let gate: Promise<void> = Promise.resolve();
   try {
     const worker = async (): Promise<void> => {
@@ -265,21 +284,20 @@ export async function openSessions(
         started++;
         try {
           const session = await wire.open('bench-idle');
-          if (session.id !== undefined) ids.push(session.id);
+          if (options.keep && session.id !== undefined) ids.push(session.id);
         } catch (err) {
           failures++;
           if (problems.size < 5) problems.add((err as Error).message);
         }
         done++;
-        // Pause every worker at each progress mark so the sample sees a quiet process.
-        if (done >= nextReport && onProgress) {
-          nextReport += progressEvery;
-          gate = Promise.resolve(onProgress(done));
+        if (done >= nextReport && options.onProgress) {
+          nextReport += every;
+          gate = Promise.resolve(options.onProgress(done));
         }
         await gate;
       }
     };
-    await Promise.all(Array.from({ length: concurrency }, worker));
+    await Promise.all(Array.from({ length: Math.min(concurrency, total) }, worker));
   } finally {
     await wire.close();
   }

@@ -116,7 +116,11 @@ export function trackStray(pid: number): void {
 }
 
 /** Resolve with the first stdout line matching `test` (parsed by the caller), or fail on exit/timeout. */
-export function waitForLine(child: Child, test: (line: string) => boolean, timeoutMs: number): Promise<string> {
+export function waitForLine(
+  child: Child,
+  test: (line: string) => boolean,
+  timeoutMs: number,
+): Promise<string> {
   return new Promise((resolve, reject) => {
     let buffer = '';
     const onData = (chunk: Buffer) => {
@@ -127,7 +131,8 @@ export function waitForLine(child: Child, test: (line: string) => boolean, timeo
       if (found !== undefined) finish(() => resolve(found));
     };
     const timer = setTimeout(
-      () => finish(() => reject(new Error(`${child.name}: no ready line in ${timeoutMs} ms\n${child.tail()}`))),
+      () =>
+        finish(() => reject(new Error(`${child.name}: no ready line in ${timeoutMs} ms\n${child.tail()}`))),
       timeoutMs,
     );
     const onExit = (code: number | null) =>

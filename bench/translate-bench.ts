@@ -45,13 +45,19 @@ export function generateWorld(services: number, backends: number, routes: number
       metadata: { name: 'bench', namespace: 'gateway-system', generation: 1 },
       spec: {
         gatewayClassName: 'mcplane',
-        listeners: [{ name: 'http', port: 8080, protocol: 'HTTP', allowedRoutes: { namespaces: { from: 'All' } } }],
+        listeners: [
+          { name: 'http', port: 8080, protocol: 'HTTP', allowedRoutes: { namespaces: { from: 'All' } } },
+        ],
       },
     },
   ];
   const ns = (i: number) => `ns-${i % NAMESPACES}`;
   for (let i = 0; i < NAMESPACES; i++) {
-    out.push({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: `ns-${i}`, labels: { team: `t${i % 7}` } } });
+    out.push({
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: `ns-${i}`, labels: { team: `t${i % 7}` } },
+    });
   }
   const appsPerNamespace = Math.max(1, Math.ceil(backends / NAMESPACES));
   for (let i = 0; i < services; i++) {
@@ -93,7 +99,9 @@ export function generateWorld(services: number, backends: number, routes: number
           targets: [
             {
               name: 'selected',
-              selector: { services: { matchLabels: { app: `app-${Math.floor(j / NAMESPACES) % appsPerNamespace}` } } },
+              selector: {
+                services: { matchLabels: { app: `app-${Math.floor(j / NAMESPACES) % appsPerNamespace}` } },
+              },
             },
           ],
         },
@@ -111,7 +119,11 @@ export function generateWorld(services: number, backends: number, routes: number
           {
             matches: [{ path: { type: 'PathPrefix', value: `/${ns(r)}/route-${r}/mcp` } }],
             backendRefs: [
-              { group: 'agentgateway.dev', kind: 'AgentgatewayBackend', name: `backend-${r % Math.max(1, backends)}` },
+              {
+                group: 'agentgateway.dev',
+                kind: 'AgentgatewayBackend',
+                name: `backend-${r % Math.max(1, backends)}`,
+              },
             ],
           },
         ],
@@ -139,7 +151,12 @@ function gc(): void {
   (globalThis as { gc?: () => void }).gc?.();
 }
 
-export function measureTranslate(services: number, backends: number, routes: number, runs: number): TranslateFigures {
+export function measureTranslate(
+  services: number,
+  backends: number,
+  routes: number,
+  runs: number,
+): TranslateFigures {
   const snapshot = toSnapshot(generateWorld(services, backends, routes));
   const options = { controllerName: DEFAULT_CONTROLLER_NAME, clusterDomain: 'cluster.local' };
   translate(snapshot, options); // warm-up: JIT, caches
@@ -162,7 +179,8 @@ export function measureTranslate(services: number, backends: number, routes: num
   const listeners = result.table.listeners;
   const tableRoutes = listeners.reduce((n, l) => n + l.routes.length, 0);
   const tableTargets = listeners.reduce(
-    (n, l) => n + l.routes.reduce((m, r) => m + (r.action.type === 'mcp' ? r.action.backend.targets.length : 0), 0),
+    (n, l) =>
+      n + l.routes.reduce((m, r) => m + (r.action.type === 'mcp' ? r.action.backend.targets.length : 0), 0),
     0,
   );
   return {

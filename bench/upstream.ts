@@ -49,16 +49,22 @@ function text(value: string) {
 
 function buildServer(options: UpstreamOptions): McpServer {
   const server = new McpServer({ name: options.name, version: '1.0.0' });
-  server.registerTool('echo', { description: 'Echo the message back', inputSchema: echoShape }, ({ message }) =>
-    text(`Echo: ${message}`),
+  server.registerTool(
+    'echo',
+    { description: 'Echo the message back', inputSchema: echoShape },
+    ({ message }) => text(`Echo: ${message}`),
   );
   server.registerTool('add', { description: 'Add two numbers', inputSchema: addShape }, ({ a, b }) =>
     text(String(a + b)),
   );
-  server.registerTool('sleep', { description: 'Wait ms milliseconds', inputSchema: sleepShape }, async ({ ms }) => {
-    await sleep(ms);
-    return text(`slept ${ms}`);
-  });
+  server.registerTool(
+    'sleep',
+    { description: 'Wait ms milliseconds', inputSchema: sleepShape },
+    async ({ ms }) => {
+      await sleep(ms);
+      return text(`slept ${ms}`);
+    },
+  );
   server.registerTool('big', { description: 'Return kib KiB of text', inputSchema: bigShape }, ({ kib }) => {
     let body = bigTexts.get(kib);
     if (body === undefined) {

@@ -117,9 +117,10 @@ export async function startGateway(config: Config, logger: Logger, metrics = cre
   const readiness = (): Readiness => {
     const details: Record<string, string> = { ...source.readiness() };
     if (!publisher.ready) details.table = 'not built yet';
+    else if (!listeners.synced) details.listeners = 'opening ports';
     for (const [port, reason] of listeners.failures) details[`port ${port}`] = `cannot listen: ${reason}`;
     if (draining) details.shutdown = 'draining';
-    return { ready: !draining && source.synced && publisher.ready, details };
+    return { ready: !draining && source.synced && publisher.ready && listeners.synced, details };
   };
   const admin: HttpServer = await listen(
     createAdminApp(metrics, readiness).fetch,

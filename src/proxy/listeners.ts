@@ -22,6 +22,7 @@ export class ListenerManager {
   readonly #failed = new Map<number, string>();
   #syncing: Promise<void> = Promise.resolve();
   #closed = false;
+  #syncedOnce = false;
 
   constructor(private readonly options: ListenerManagerOptions) {}
 
@@ -37,6 +38,11 @@ export class ListenerManager {
 
   get failures(): ReadonlyMap<number, string> {
     return this.#failed;
+  }
+
+  /** True once the ports of the first table have been opened (or have failed): part of readiness. */
+  get synced(): boolean {
+    return this.#syncedOnce;
   }
 
   /** Stop accepting connections on every port; resolves when in-flight connections have ended. */
@@ -66,6 +72,7 @@ export class ListenerManager {
     }
     for (const port of this.#failed.keys()) if (!wanted.has(port)) this.#failed.delete(port);
     this.options.metrics.listenersOpen.set(this.#servers.size);
+    this.#syncedOnce = true;
   }
 
   async #open(port: number): Promise<void> {

@@ -109,7 +109,12 @@ export class ClusterState {
     const ns = kind.namespaced ? namespaceFor(namespace, meta) : undefined;
     const state = this.state(kind);
     if (state.objects.has(objectKey(ns, name))) {
-      throw new ApiError(409, `${kind.plural} "${name}" already exists`, 'AlreadyExists', details(kind, name));
+      throw new ApiError(
+        409,
+        `${kind.plural} "${name}" already exists`,
+        'AlreadyExists',
+        details(kind, name),
+      );
     }
     validate(kind, body);
     const { status, ...rest } = body;
@@ -140,7 +145,10 @@ export class ClusterState {
     const current = this.mustGet(kind, namespace, name);
     const meta = metaOf(body);
     if (meta.name !== undefined && meta.name !== name) {
-      throw new ApiError(400, `the name of the object (${String(meta.name)}) does not match the name on the URL (${name})`);
+      throw new ApiError(
+        400,
+        `the name of the object (${String(meta.name)}) does not match the name on the URL (${name})`,
+      );
     }
     if (opts.viaApi) checkPreconditions(kind, current, meta, true);
     return this.#update(kind, current, body, opts);
@@ -223,7 +231,10 @@ export class ClusterState {
 function namespaceFor(urlNamespace: string | undefined, meta: JsonObject): string {
   const bodyNs = typeof meta.namespace === 'string' ? meta.namespace : undefined;
   if (urlNamespace && bodyNs && urlNamespace !== bodyNs) {
-    throw new ApiError(400, 'the namespace of the provided object does not match the namespace sent on the request');
+    throw new ApiError(
+      400,
+      'the namespace of the provided object does not match the namespace sent on the request',
+    );
   }
   const ns = urlNamespace ?? bodyNs;
   if (!ns) throw new ApiError(400, 'a namespace must be specified for a namespaced resource');

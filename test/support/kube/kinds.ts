@@ -29,7 +29,13 @@ const STATUS_SUBRESOURCE = new Set([
 ]);
 const BUILT_IN_GROUPS = new Set(['', 'discovery.k8s.io', 'coordination.k8s.io']);
 
-function fakeKind(info: { kind: string; group: string; version: string; plural: string; namespaced: boolean }) {
+function fakeKind(info: {
+  kind: string;
+  group: string;
+  version: string;
+  plural: string;
+  namespaced: boolean;
+}) {
   const crd = !BUILT_IN_GROUPS.has(info.group);
   return {
     kind: info.kind,

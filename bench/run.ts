@@ -1,0 +1,330 @@
+/**
+ * The benchmark: direct vs nginx vs mcplane, side by side in one run, plus mcplane's memory per session,
+ * translate() cost and cold start. `npm run bench` (a few minutes) or `npm run bench:quick` (CI: checks
+ * the harness works; budget misses never fail it, harness errors do).
+ *
+ * Flags: --quick, --no-install (never apt-get nginx), --sse (upstream answers with SSE streams),
+ * --strict (exit 1 on a budget MISS), --skip-memory, --skip-mcplane.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { checkBudgets } from './budgets.js';
+import {
+  findNginx,
+  mcplaneEntry,
+  ROOT,
+  type Running,
+  type RunningUpstream,
+  startMcplane,
+  startNginx,
+  startUpstream,
+} from './candidates.js';
+import { bigOperation, echoOperation, listOperation } from './load.js';
+import { freePort, installCleanup, stopAll } from './proc.js';
+import { type MemoryFigures, type Results, type Scenario, toMarkdown } from './report.js';
+import { type Contender, measureColdStarts, measureMemory, measureScenario, type Plan } from './scenarios.js';
+import type { TranslateFigures } from './translate-bench.js';
+
+const { values: flags } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    'no-install': { type: 'boolean', default: false },
+    sse: { type: 'boolean', default: false },
+    strict: { type: 'boolean', default: false },
+    'skip-memory': { type: 'boolean', default: false },
+    'skip-mcplane': { type: 'boolean', default: false },
+  },
+});
+
+const PLANS: Record<'quick' | 'full', Plan> = {
+  quick: {
+    rounds: 2,
+    windowMs: 400,
+    warmupMs: 200,
+    idleCounts: [100, 500],
+    abandonCycles: 2000,
+    abandonSampleEvery: 500,
+    sessionConcurrency: 8,
+    settleMs: 200,
+    coldStarts: 1,
+    translate: { services: 1000, backends: 100, routes: 100, runs: 2 },
+  },
+  full: {
+    rounds: 3,
+    windowMs: 4000,
+    warmupMs: 1500,
+    idleCounts: [1000, 10_000],
+    abandonCycles: 100_000,
+    abandonSampleEvery: 10_000,
+    sessionConcurrency: 16,
+    settleMs: 1000,
+    coldStarts: 3,
+    translate: { services: 10_000, backends: 1000, routes: 1000, runs: 5 },
+  },
+};
+
+const EXTRA_TOOLS = 16;
+const TOOLS_PER_TARGET = 4 + EXTRA_TOOLS;
+const BIG_KIB = 64;
+
+function log(line: string): void {
+  process.stderr.write(`bench: ${line}\n`);
+}
+
+async function runTranslate(plan: Plan): Promise<TranslateFigures | { error: string }> {
+  const t = plan.translate;
+  try {
+    const out = execFileSync(
+      process.execPath,
+      [
+        '--expose-gc',
+        '--import',
+        'tsx',
+        'bench/translate-bench.ts',
+        '--services',
+        String(t.services),
+        '--backends',
+        String(t.backends),
+        '--routes',
+        String(t.routes),
+        '--runs',
+        String(t.runs),
+      ],
+      { cwd: ROOT, encoding: 'utf8', timeout: 300_000, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    return JSON.parse(out.trim().split('\n').at(-1)!) as TranslateFigures | { error: string };
+  } catch (err) {
+    return { error: (err as Error).message.split('\n')[0]! };
+  }
+}
+
+/** Checks the candidate answers MCP at all before load is thrown at it. */
+async function usable(
+  name: string,
+  start: () => Promise<Running>,
+  notes: string[],
+): Promise<Running | undefined> {
+  try {
+    return await start();
+  } catch (err) {
+    notes.push(`${name} could not be started: ${(err as Error).message.split('\n').slice(0, 6).join(' / ')}`);
+    log(notes.at(-1)!);
+    return undefined;
+  }
+}
+
+async function dataPlane(
+  plan: Plan,
+  upstreams: RunningUpstream[],
+  notes: string[],
+): Promise<{ scenarios: Scenario[]; mcplaneUp: boolean }> {
+  const [t1, t2, t3] = upstreams as [RunningUpstream, RunningUpstream, RunningUpstream];
+  const nginxBinary = findNginx(!flags['no-install']);
+  if (!nginxBinary.path) notes.push(`nginx skipped: ${nginxBinary.reason}.`);
+  const nginx = nginxBinary.path
+    ? await usable('nginx', () => startNginx(nginxBinary.path!, t1.port), notes)
+    : undefined;
+
+  let mcplane: Running | undefined;
+  if (flags['skip-mcplane']) notes.push('mcplane skipped (--skip-mcplane).');
+  else if (!mcplaneEntry()) notes.push('mcplane skipped: src/main.ts does not exist yet.');
+  else {
+    const [one, three] = [await freePort(), await freePort()];
+    mcplane = await usable(
+      'mcplane',
+      () =>
+        startMcplane([
+          { name: 'one', listenerPort: one, targets: [{ name: 'one', port: t1.port }] },
+          {
+            name: 'three',
+            listenerPort: three,
+            targets: [
+              { name: 'one', port: t1.port },
+              { name: 'two', port: t2.port },
+              { name: 'three', port: t3.port },
+            ],
+          },
+        ]),
+      notes,
+    );
+  }
+
+  const single: Contender[] = [
+    { name: 'direct', url: t1.urls[0]! },
+    ...(nginx ? [{ name: 'nginx', url: nginx.urls[0]!, pids: nginx.pids }] : []),
+    ...(mcplane ? [{ name: 'mcplane', url: mcplane.urls[0]!, pids: mcplane.pids }] : []),
+  ];
+  const fanout: Contender[] = [
+    ...upstreams.map((u) => ({ name: `direct ${u.name}`, url: u.urls[0]! })),
+    ...(mcplane ? [{ name: 'mcplane (3 targets)', url: mcplane.urls[1]!, pids: mcplane.pids }] : []),
+  ];
+  const scenarios: Scenario[] = [];
+  try {
+    scenarios.push(
+      await measureScenario(
+        'echo-c1',
+        'tools/call echo, concurrency 1',
+        single,
+        echoOperation(),
+        1,
+        plan,
+        log,
+      ),
+      await measureScenario(
+        'echo-c32',
+        'tools/call echo, concurrency 32',
+        single,
+        echoOperation(),
+        32,
+        plan,
+        log,
+      ),
+      await measureScenario(
+        'big-c8',
+        `tools/call big (${BIG_KIB} KiB result), concurrency 8`,
+        single,
+        bigOperation(BIG_KIB),
+        8,
+        plan,
+        log,
+      ),
+    );
+    // Each candidate is checked against the tool count it should list: 20 per target, 60 merged.
+    const fanoutScenario = await measureScenario(
+      'list-fanout',
+      'tools/list, concurrency 1: each target direct vs mcplane merging three',
+      fanout.filter((c) => !c.name.startsWith('mcplane')),
+      listOperation(TOOLS_PER_TARGET),
+      1,
+      plan,
+      log,
+    );
+    if (mcplane) {
+      const merged = await measureScenario(
+        'list-merged',
+        'merged',
+        fanout.filter((c) => c.name.startsWith('mcplane')),
+        listOperation(3 * TOOLS_PER_TARGET),
+        1,
+        plan,
+        log,
+      );
+      fanoutScenario.measurements.push(...merged.measurements);
+    }
+    scenarios.push(fanoutScenario);
+  } finally {
+    await mcplane?.stop();
+    await nginx?.stop();
+  }
+  return { scenarios, mcplaneUp: mcplane !== undefined };
+}
+
+async function main(): Promise<number> {
+  installCleanup();
+  const mode = flags.quick ? 'quick' : 'full';
+  const plan = PLANS[mode];
+  const startedAt = new Date().toISOString();
+  const notes: string[] = [];
+  const harnessErrors: string[] = [];
+  log(`${mode} run, started ${startedAt}`);
+
+  const upstreams = await Promise.all(
+    ['one', 'two', 'three'].map((name) =>
+      startUpstream({ name, extraTools: EXTRA_TOOLS, sse: flags.sse, maxSessions: 20_000 }),
+    ),
+  );
+  const { scenarios, mcplaneUp } = await dataPlane(plan, upstreams, notes);
+  for (const s of scenarios) {
+    for (const m of s.measurements) {
+      if ((m.candidate.startsWith('direct') || m.candidate === 'nginx') && m.errors > 0) {
+        harnessErrors.push(
+          `${s.title}: baseline ${m.candidate} had ${m.errors} errors: ${m.problems.join('; ')}`,
+        );
+      }
+    }
+  }
+
+  let memory: MemoryFigures | undefined;
+  let coldStartMs: number[] | undefined;
+  if (mcplaneUp) {
+    if (flags['skip-memory']) notes.push('memory phase skipped (--skip-memory).');
+    else {
+      try {
+        memory = await measureMemory(upstreams[0]!.port, plan, log);
+      } catch (err) {
+        notes.push(`memory phase failed: ${(err as Error).message.split('\n')[0]}`);
+      }
+    }
+    try {
+      log('cold start');
+      coldStartMs = await measureColdStarts(upstreams[0]!.port, plan.coldStarts);
+    } catch (err) {
+      notes.push(`cold start failed: ${(err as Error).message.split('\n')[0]}`);
+    }
+  }
+  await Promise.all(upstreams.map((u) => u.stop()));
+
+  log('translate()');
+  const translate = await runTranslate(plan);
+
+  const figures = {
+    startedAt,
+    mode,
+    machine: {
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
+      node: process.versions.node,
+      memGiB: Math.round(totalmem() / 1024 ** 3),
+    },
+    settings: {
+      rounds: plan.rounds,
+      windowMs: plan.windowMs,
+      upstreamResponses: flags.sse ? 'SSE' : 'JSON',
+      toolsPerTarget: TOOLS_PER_TARGET,
+      idleCounts: plan.idleCounts,
+      abandonCycles: plan.abandonCycles,
+    },
+    notes,
+    scenarios,
+    memory,
+    translate,
+    coldStartMs,
+    mcplaneMode: mcplaneUp ? mcplaneEntry()?.mode : undefined,
+  } satisfies Omit<Results, 'budgets'>;
+  const results: Results = { ...figures, budgets: checkBudgets(figures) };
+  if (mode === 'quick') {
+    notes.push(
+      'Quick mode: tiny windows and counts, so the figures say the harness works, not how fast anything is.',
+    );
+  }
+
+  const markdown = toMarkdown(results);
+  process.stdout.write(`${markdown}\n`);
+  const dir = join(ROOT, 'bench/results');
+  await mkdir(dir, { recursive: true });
+  const stamp = startedAt.replaceAll(':', '-').replace(/\..*$/, '');
+  await writeFile(join(dir, `${stamp}-${mode}.md`), markdown);
+  await writeFile(join(dir, `${stamp}-${mode}.json`), `${JSON.stringify(results, null, 2)}\n`);
+  log(`written bench/results/${stamp}-${mode}.{md,json}`);
+
+  if (harnessErrors.length > 0) {
+    for (const e of harnessErrors) log(`harness error: ${e}`);
+    return 1;
+  }
+  if (flags.strict && results.budgets.some((b) => b.pass === false)) return 1;
+  return 0;
+}
+
+main()
+  .then(async (code) => {
+    await stopAll();
+    process.exit(code);
+  })
+  .catch(async (err: unknown) => {
+    log(`failed: ${(err as Error).stack ?? String(err)}`);
+    await stopAll();
+    process.exit(1);
+  });

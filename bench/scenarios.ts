@@ -1,0 +1,216 @@
+/**
+ * Measured windows: data-plane scenarios (candidates alternate A B C, B C A, … so drift on the shared
+ * machine falls equally on all of them), the memory phase and cold starts.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startMcplane } from './candidates.js';
+import { type LoadResult, type Operation, openSessions, percentile, runLoad } from './load.js';
+import { freePort, rssKiB, totalCpuMicros } from './proc.js';
+import type { Measurement, MemoryFigures, Scenario } from './report.js';
+
+export interface Plan {
+  readonly rounds: number;
+  readonly windowMs: number;
+  readonly warmupMs: number;
+  readonly idleCounts: readonly [number, number];
+  readonly abandonCycles: number;
+  readonly abandonSampleEvery: number;
+  readonly sessionConcurrency: number;
+  readonly settleMs: number;
+  readonly coldStarts: number;
+  readonly translate: { services: number; backends: number; routes: number; runs: number };
+}
+
+export interface Contender {
+  readonly name: string;
+  readonly url: string;
+  /** Proxy processes to charge CPU to (absent for direct). */
+  readonly pids?: () => number[];
+}
+
+interface Tally {
+  latencies: Float64Array[];
+  calls: number;
+  errors: number;
+  elapsedMs: number;
+  cpuUs: number;
+  problems: Set<string>;
+  failed: boolean;
+}
+
+function summarize(name: string, t: Tally, chargesCpu: boolean): Measurement {
+  const total = t.latencies.reduce((n, l) => n + l.length, 0);
+  const all = new Float64Array(total);
+  let offset = 0;
+  for (const l of t.latencies) {
+    all.set(l, offset);
+    offset += l.length;
+  }
+  all.sort();
+  return {
+    candidate: name,
+    calls: t.calls,
+    errors: t.errors,
+    elapsedMs: t.elapsedMs,
+    callsPerSecond: t.elapsedMs > 0 ? (t.calls * 1000) / t.elapsedMs : 0,
+    p50Ms: percentile(all, 50),
+    p90Ms: percentile(all, 90),
+    p99Ms: percentile(all, 99),
+    cpuUsPerCall: chargesCpu && t.calls > 0 ? t.cpuUs / t.calls : undefined,
+    problems: [...t.problems],
+  };
+}
+
+async function window(c: Contender, operation: Operation, concurrency: number, durationMs: number) {
+  let cpuBefore = 0;
+  const result: LoadResult = await runLoad({
+    url: c.url,
+    concurrency,
+    operation,
+    durationMs,
+    onStart: () => {
+      if (c.pids) cpuBefore = totalCpuMicros(c.pids());
+    },
+  });
+  const cpuUs = c.pids ? totalCpuMicros(c.pids()) - cpuBefore : 0;
+  return { result, cpuUs };
+}
+
+export async function measureScenario(
+  id: string,
+  title: string,
+  contenders: readonly Contender[],
+  operation: Operation,
+  concurrency: number,
+  plan: Plan,
+  log: (line: string) => void,
+): Promise<Scenario> {
+  const tallies = new Map<string, Tally>(
+    contenders.map((c) => [
+      c.name,
+      { latencies: [], calls: 0, errors: 0, elapsedMs: 0, cpuUs: 0, problems: new Set(), failed: false },
+    ]),
+  );
+  const attempt = async (c: Contender, durationMs: number, record: boolean) => {
+    const tally = tallies.get(c.name)!;
+    if (tally.failed) return;
+    try {
+      const { result, cpuUs } = await window(c, operation, concurrency, durationMs);
+      if (!record) return;
+      tally.latencies.push(result.latencies);
+      tally.calls += result.calls;
+      tally.errors += result.errors;
+      tally.elapsedMs += result.elapsedMs;
+      tally.cpuUs += cpuUs;
+      for (const p of result.problems) tally.problems.add(p);
+    } catch (err) {
+      // Sessions could not even be opened: no point in more rounds against this candidate.
+      tally.failed = true;
+      tally.errors += 1;
+      tally.problems.add((err as Error).message.split('\n')[0]!.slice(0, 300));
+    }
+  };
+  log(`${title}: warm-up`);
+  for (const c of contenders) await attempt(c, plan.warmupMs, false);
+  for (let round = 0; round < plan.rounds; round++) {
+    log(`${title}: round ${round + 1}/${plan.rounds}`);
+    for (let i = 0; i < contenders.length; i++) {
+      await attempt(contenders[(i + round) % contenders.length]!, plan.windowMs, true);
+    }
+  }
+  return {
+    id,
+    title,
+    measurements: contenders.map((c) => summarize(c.name, tallies.get(c.name)!, c.pids !== undefined)),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Memory
+
+async function freshSingleTarget(upstreamPort: number) {
+  const listenerPort = await freePort();
+  const m = await startMcplane([
+    { name: 'one', listenerPort, targets: [{ name: 'one', port: upstreamPort }] },
+  ]);
+  return { m, url: m.urls[0]! };
+}
+
+export async function measureMemory(
+  upstreamPort: number,
+  plan: Plan,
+  log: (line: string) => void,
+): Promise<MemoryFigures> {
+  const problems = new Set<string>();
+  const settledRss = async (pid: number) => {
+    await sleep(plan.settleMs);
+    return rssKiB(pid);
+  };
+
+  // Idle sessions: open them, keep them, sample RSS at each count.
+  let { m, url } = await freshSingleTarget(upstreamPort);
+  let baselineKiB: number;
+  const idle: [number, number][] = [];
+  let idleFailures = 0;
+  try {
+    await openSessions(url, 20, 4, { keep: false }); // JIT warm-up
+    baselineKiB = await settledRss(m.pid);
+    let opened = 0;
+    for (const count of plan.idleCounts) {
+      log(`memory: opening idle sessions up to ${count}`);
+      const r = await openSessions(url, count - opened, plan.sessionConcurrency, { keep: true });
+      opened = count;
+      idleFailures += r.failures;
+      for (const p of r.problems) problems.add(p);
+      idle.push([count, await settledRss(m.pid)]);
+    }
+  } finally {
+    await m.stop();
+  }
+  const [lo, hi] = idle;
+  const kibPerIdleSession = lo && hi && idleFailures === 0 ? (hi[1] - lo[1]) / (hi[0] - lo[0]) : undefined;
+
+  // Abandoned sessions: initialize + initialized, then never used again; a fresh process.
+  ({ m, url } = await freshSingleTarget(upstreamPort));
+  const abandoned: [number, number][] = [];
+  let abandonFailures = 0;
+  try {
+    await openSessions(url, 20, 4, { keep: false });
+    log(`memory: ${plan.abandonCycles} initialize-then-abandon cycles`);
+    const r = await openSessions(url, plan.abandonCycles, plan.sessionConcurrency, {
+      keep: false,
+      every: plan.abandonSampleEvery,
+      onProgress: async (done) => {
+        abandoned.push([done, rssKiB(m.pid)]);
+        log(`memory: ${done} cycles, RSS ${(abandoned.at(-1)![1] / 1024).toFixed(1)} MiB`);
+      },
+    });
+    abandonFailures = r.failures;
+    for (const p of r.problems) problems.add(p);
+  } finally {
+    await m.stop();
+  }
+  const last = abandoned.at(-1);
+  const mid = abandoned.find(([n]) => n >= plan.abandonCycles / 2);
+  const abandonGrowth = last && mid && abandonFailures === 0 ? (last[1] - mid[1]) / mid[1] : undefined;
+  return {
+    baselineKiB,
+    idle,
+    idleFailures,
+    kibPerIdleSession,
+    abandoned,
+    abandonFailures,
+    abandonGrowth,
+    problems: [...problems],
+  };
+}
+
+export async function measureColdStarts(upstreamPort: number, count: number): Promise<number[]> {
+  const times: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const { m } = await freshSingleTarget(upstreamPort);
+    times.push(m.readyMs);
+    await m.stop();
+  }
+  return times;
+}

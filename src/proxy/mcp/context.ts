@@ -1,0 +1,34 @@
+/**
+ * What the multiplexer needs while serving one request: process-wide dependencies, the backend as
+ * the routing table saw it when the request arrived, and (after initialize) the session.
+ */
+import type { Logger } from '../../shared/logger.js';
+import type { Metrics } from '../../shared/metrics.js';
+import type { McpBackend } from '../../shared/table.js';
+import type { Upstreams } from './upstream-call.js';
+import type { Session } from './session.js';
+
+export interface Deps {
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly upstreams: Upstreams;
+  readonly fanoutTimeoutMs: number;
+  readonly sseKeepAliveMs: number;
+}
+
+export interface Exchange {
+  readonly deps: Deps;
+  readonly backend: McpBackend;
+  /** Aborts when the client goes away (or the service shuts down hard). */
+  readonly signal: AbortSignal;
+  /**
+   * A streamed response calls this when its last byte is sent; until then the request counts as
+   * in flight. Non-streamed responses are finished by the service when handle() returns.
+   */
+  streamed: boolean;
+  finish(outcome: 'ok' | 'error'): void;
+}
+
+export interface SessionExchange extends Exchange {
+  readonly session: Session;
+}

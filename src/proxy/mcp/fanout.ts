@@ -1,0 +1,44 @@
+/**
+ * Run one operation on several targets in parallel, each under its own deadline, and apply the
+ * backend's failureMode: FailClosed fails the request naming the failed targets, FailOpen skips
+ * them (unless every target failed).
+ */
+import { JsonRpcCode } from '../../shared/errors.js';
+import type { McpTarget } from '../../shared/table.js';
+import { toUpstreamError } from '../upstream/errors.js';
+import type { Exchange } from './context.js';
+import { RpcError } from './jsonrpc.js';
+
+export interface Answer<T> {
+  readonly target: McpTarget;
+  readonly value: T;
+}
+
+export async function fanOut<T>(
+  ex: Exchange,
+  targets: readonly McpTarget[],
+  run: (target: McpTarget, signal: AbortSignal) => Promise<T>,
+): Promise<Answer<T>[]> {
+  const settled = await Promise.allSettled(
+    targets.map((target) => {
+      const signal = AbortSignal.any([ex.signal, AbortSignal.timeout(ex.deps.fanoutTimeoutMs)]);
+      return run(target, signal).catch((error: unknown) => {
+        throw toUpstreamError(target.name, error, signal);
+      });
+    }),
+  );
+  const answers: Answer<T>[] = [];
+  const failures: string[] = [];
+  settled.forEach((outcome, index) => {
+    const target = targets[index]!;
+    if (outcome.status === 'fulfilled') answers.push({ target, value: outcome.value });
+    else failures.push((outcome.reason as Error).message);
+  });
+  if (failures.length === 0) return answers;
+  const failOpen = ex.backend.failureMode === 'FailOpen';
+  if (failOpen && answers.length > 0) {
+    ex.deps.logger.warn({ backend: ex.backend.id, failures }, 'targets skipped (FailOpen)');
+    return answers;
+  }
+  throw new RpcError(JsonRpcCode.UpstreamUnavailable, failures.join('; '));
+}

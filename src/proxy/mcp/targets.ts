@@ -1,0 +1,121 @@
+/**
+ * Upstream sessions per target: initialize a target (at session start, or lazily when the table
+ * added it later), pin it to one endpoint, and find a session's live state for a target.
+ */
+import { JsonRpcCode } from '../../shared/errors.js';
+import type { Endpoint, McpTarget } from '../../shared/table.js';
+import { UpstreamError } from '../upstream/errors.js';
+import type { Deps, SessionExchange } from './context.js';
+import type { JsonObject, JsonRpcId } from './jsonrpc.js';
+import { capabilityFlags } from './merge.js';
+import type { TargetSession } from './session.js';
+import { awaitResponse, post } from './upstream-call.js';
+
+/** A target whose lazy initialize failed is not retried for this long (FailOpen would stall). */
+const RETRY_FAILED_INIT_MS = 5_000;
+
+let roundRobin = 0;
+
+export function pickEndpoint(target: McpTarget): Endpoint {
+  const endpoints = target.endpoints;
+  if (endpoints.length === 0) return { address: target.host, port: target.port };
+  roundRobin = (roundRobin + 1) % 1_000_000;
+  return endpoints[roundRobin % endpoints.length]!;
+}
+
+/** Still usable: pinned to an endpoint the target still has. */
+export function isPinValid(target: McpTarget, state: TargetSession): boolean {
+  const pin = state.endpoint;
+  if (target.endpoints.length === 0) return pin.address === target.host && pin.port === target.port;
+  return target.endpoints.some((e) => e.address === pin.address && e.port === pin.port);
+}
+
+export interface TargetInitialized {
+  readonly state: TargetSession;
+  readonly result: JsonObject;
+}
+
+/** Send `initialize` to one target and read its answer. */
+export async function initializeTarget(
+  deps: Deps,
+  backendId: string,
+  target: McpTarget,
+  id: JsonRpcId,
+  params: JsonObject,
+  signal: AbortSignal,
+): Promise<TargetInitialized> {
+  const endpoint = pickEndpoint(target);
+  const body = JSON.stringify({ jsonrpc: '2.0', id, method: 'initialize', params });
+  const hop = { endpoint, sessionId: undefined, protocolVersion: undefined };
+  const reply = await post(deps, backendId, target, hop, 'initialize', body, signal);
+  const response = await awaitResponse(reply, target.name);
+  const result = response.result;
+  if (response.error || !result || typeof result.protocolVersion !== 'string') {
+    const reason = response.error?.message ?? 'no protocolVersion in its result';
+    throw new UpstreamError(target.name, 'protocol', `target "${target.name}" refused initialize: ${reason}`);
+  }
+  const state: TargetSession = {
+    name: target.name,
+    sessionId: reply.sessionId,
+    endpoint,
+    protocolVersion: result.protocolVersion,
+    flags: capabilityFlags(result.capabilities),
+  };
+  return { state, result };
+}
+
+/** Tell a target the handshake is complete (what the client's own notification does at start). */
+export async function sendInitialized(deps: Deps, backendId: string, target: McpTarget, state: TargetSession): Promise<void> {
+  const body = '{"jsonrpc":"2.0","method":"notifications/initialized"}';
+  await post(deps, backendId, target, state, 'notifications/initialized', body, undefined).catch(() => {});
+}
+
+/** The session's state for a target, initializing it first when the session does not have it yet. */
+export function ensureTarget(ex: SessionExchange, target: McpTarget, signal: AbortSignal): Promise<TargetSession> {
+  const { session } = ex;
+  const state = session.targets.get(target.name);
+  if (state && isPinValid(target, state)) return Promise.resolve(state);
+  const failedAt = session.failedAt.get(target.name);
+  if (failedAt !== undefined && performance.now() - failedAt < RETRY_FAILED_INIT_MS) {
+    return Promise.reject(
+      new UpstreamError(target.name, 'unreachable', `target "${target.name}" is unavailable (its initialize failed moments ago)`),
+    );
+  }
+  let starting = session.starting.get(target.name);
+  if (!starting) {
+    starting = lazyInitialize(ex, target, signal).finally(() => session.starting.delete(target.name));
+    session.starting.set(target.name, starting);
+  }
+  return starting.then((started) => {
+    if (started) return started;
+    throw new UpstreamError(target.name, 'unreachable', `target "${target.name}" could not be initialized`);
+  });
+}
+
+async function lazyInitialize(ex: SessionExchange, target: McpTarget, signal: AbortSignal): Promise<TargetSession | undefined> {
+  const { deps, session, backend } = ex;
+  try {
+    const params = { ...session.clientParams, protocolVersion: session.protocolVersion };
+    const { state } = await initializeTarget(deps, backend.id, target, `mcplane-init-${target.name}`, params, signal);
+    session.targets.set(target.name, state);
+    session.failedAt.delete(target.name);
+    await sendInitialized(deps, backend.id, target, state);
+    deps.logger.debug({ backend: backend.id, target: target.name }, 'target joined an open session');
+    return state;
+  } catch (error) {
+    session.failedAt.set(target.name, performance.now());
+    throw error;
+  }
+}
+
+/** Forget a target's upstream session (it answered 404: the upstream restarted). */
+export function dropTarget(ex: SessionExchange, name: string): void {
+  ex.session.targets.delete(name);
+}
+
+export function unknownTargetError(kind: string, name: string, targets: readonly McpTarget[]): UpstreamError {
+  const names = targets.map((t) => t.name).join(', ');
+  return new UpstreamError(name, 'protocol', `Unknown ${kind} "${name}"; targets: ${names}`);
+}
+
+export const UNAVAILABLE = JsonRpcCode.UpstreamUnavailable;

@@ -1,0 +1,74 @@
+/**
+ * One call to one upstream target, with per-target metrics, and the pool of transports by
+ * protocol. Everything the multiplexer sends upstream goes through post().
+ */
+import type { Endpoint, McpTarget } from '../../shared/table.js';
+import { toUpstreamError, UpstreamError } from '../upstream/errors.js';
+import { readJson, sseMessages } from '../upstream/read.js';
+import { StreamableHttpTransport, UnsupportedSseTransport } from '../upstream/streamable-http.js';
+import type { UpstreamReply, UpstreamTransport } from '../upstream/transport.js';
+import type { Deps } from './context.js';
+import { isResponse, type JsonRpcResponse } from './jsonrpc.js';
+
+export class Upstreams {
+  readonly #http = new StreamableHttpTransport();
+  readonly #sse = new UnsupportedSseTransport();
+
+  for(target: McpTarget): UpstreamTransport {
+    return target.protocol === 'SSE' ? this.#sse : this.#http;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.#http.close(), this.#sse.close()]);
+  }
+}
+
+/** Where and how to reach one target within a session. */
+export interface Hop {
+  readonly endpoint: Endpoint;
+  readonly sessionId: string | undefined;
+  readonly protocolVersion: string | undefined;
+}
+
+export async function post(
+  deps: Deps,
+  backendId: string,
+  target: McpTarget,
+  hop: Hop,
+  method: string,
+  body: string | Uint8Array,
+  signal: AbortSignal | undefined,
+): Promise<UpstreamReply> {
+  const started = performance.now();
+  try {
+    const reply = await deps.upstreams.for(target).post({ target, body, signal, ...hop });
+    deps.metrics.upstreamRequests.labels(backendId, target.name, method, 'ok').inc();
+    return reply;
+  } catch (error) {
+    const failure = toUpstreamError(target.name, error, signal);
+    deps.metrics.upstreamRequests.labels(backendId, target.name, method, failure.failure).inc();
+    deps.logger.warn(
+      { backend: backendId, target: target.name, endpoint: `${hop.endpoint.address}:${hop.endpoint.port}`, method, failure: failure.failure },
+      failure.message,
+    );
+    throw failure;
+  } finally {
+    deps.metrics.upstreamDuration.labels(backendId, target.name, method).observe((performance.now() - started) / 1000);
+  }
+}
+
+/** The JSON-RPC response in a reply, skipping any notifications a stream carries before it. */
+export async function awaitResponse(reply: UpstreamReply, target: string): Promise<JsonRpcResponse> {
+  if (reply.kind === 'accepted') {
+    throw new UpstreamError(target, 'protocol', `target "${target}" accepted a request without answering it`);
+  }
+  if (reply.kind === 'json') {
+    const message = await readJson(reply.body, target);
+    if (isResponse(message)) return message;
+    throw new UpstreamError(target, 'protocol', `target "${target}" answered with something other than a JSON-RPC response`);
+  }
+  for await (const message of sseMessages(reply.body, target)) {
+    if (isResponse(message)) return message;
+  }
+  throw new UpstreamError(target, 'protocol', `target "${target}" ended its stream without a response`);
+}

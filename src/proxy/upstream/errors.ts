@@ -1,0 +1,53 @@
+/**
+ * Why an upstream target could not serve a message. Messages name the target and the kind of
+ * failure but not its address (that goes to the log), since they travel to clients.
+ */
+export type UpstreamFailure =
+  | 'unreachable'
+  | 'timeout'
+  | 'status'
+  | 'session-expired'
+  | 'protocol'
+  | 'unsupported'
+  | 'aborted';
+
+export class UpstreamError extends Error {
+  override name = 'UpstreamError';
+  constructor(
+    readonly target: string,
+    readonly failure: UpstreamFailure,
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message);
+  }
+}
+
+const CONNECT_CODES: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'host lookup failed',
+  EHOSTUNREACH: 'host unreachable',
+  ETIMEDOUT: 'connect timed out',
+  UND_ERR_CONNECT_TIMEOUT: 'connect timed out',
+  UND_ERR_SOCKET: 'connection closed',
+  UND_ERR_CLOSED: 'connection closed',
+};
+
+/** Map whatever the HTTP client threw to an UpstreamError naming the target. */
+export function toUpstreamError(target: string, error: unknown, signal?: AbortSignal): UpstreamError {
+  if (error instanceof UpstreamError) return error;
+  if (signal?.aborted) {
+    const reason: unknown = signal.reason;
+    if (reason instanceof Error && reason.name === 'TimeoutError') {
+      return new UpstreamError(target, 'timeout', `target "${target}" did not answer in time`);
+    }
+    return new UpstreamError(target, 'aborted', `request to target "${target}" was cancelled`);
+  }
+  const code = (error as { code?: unknown } | null)?.code;
+  const reason = typeof code === 'string' ? CONNECT_CODES[code] : undefined;
+  if (reason) return new UpstreamError(target, 'unreachable', `target "${target}" is unreachable: ${reason}`);
+  const detail = error instanceof Error ? error.message : String(error);
+  return new UpstreamError(target, 'unreachable', `target "${target}" failed: ${detail}`);
+}

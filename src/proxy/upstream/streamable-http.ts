@@ -1,0 +1,122 @@
+/**
+ * Streamable HTTP upstream client over undici: one keep-alive Pool per endpoint. undici's own body
+ * and header timeouts are off because a silent long tools/call is normal; deadlines come from the
+ * caller's AbortSignal (the fan-out deadline, or the client going away).
+ */
+import { Pool } from 'undici';
+import type { Endpoint, McpTarget } from '../../shared/table.js';
+import { toUpstreamError, UpstreamError } from './errors.js';
+import type { UpstreamReply, UpstreamRequest, UpstreamTransport } from './transport.js';
+
+const POOL_OPTIONS: Pool.Options = {
+  connections: 128,
+  keepAliveTimeout: 30_000,
+  keepAliveMaxTimeout: 300_000,
+  bodyTimeout: 0,
+  headersTimeout: 0,
+  connectTimeout: 5_000,
+};
+
+function hostHeader(target: McpTarget): string {
+  return target.port === 80 ? target.host : `${target.host}:${target.port}`;
+}
+
+function header(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+export class StreamableHttpTransport implements UpstreamTransport {
+  readonly #pools = new Map<string, Pool>();
+
+  #pool(endpoint: Endpoint): Pool {
+    const key = `${endpoint.address}:${endpoint.port}`;
+    let pool = this.#pools.get(key);
+    if (!pool) {
+      const host = endpoint.address.includes(':') ? `[${endpoint.address}]` : endpoint.address;
+      pool = new Pool(`http://${host}:${endpoint.port}`, POOL_OPTIONS);
+      this.#pools.set(key, pool);
+    }
+    return pool;
+  }
+
+  #headers(request: Omit<UpstreamRequest, 'body'>, post: boolean): Record<string, string> {
+    const headers: Record<string, string> = { host: hostHeader(request.target) };
+    if (post) {
+      headers['content-type'] = 'application/json';
+      headers.accept = 'application/json, text/event-stream';
+    }
+    if (request.sessionId !== undefined) headers['mcp-session-id'] = request.sessionId;
+    if (request.protocolVersion !== undefined) headers['mcp-protocol-version'] = request.protocolVersion;
+    return headers;
+  }
+
+  async post(request: UpstreamRequest): Promise<UpstreamReply> {
+    const name = request.target.name;
+    let response: Awaited<ReturnType<Pool['request']>>;
+    try {
+      response = await this.#pool(request.endpoint).request({
+        method: 'POST',
+        path: request.target.path,
+        headers: this.#headers(request, true),
+        body: request.body,
+        signal: request.signal,
+      });
+    } catch (error) {
+      throw toUpstreamError(name, error, request.signal);
+    }
+    const { statusCode, headers, body } = response;
+    const sessionId = header(headers, 'mcp-session-id');
+    if (statusCode === 202 || statusCode === 204) {
+      body.dump().catch(() => {});
+      return { kind: 'accepted', sessionId };
+    }
+    if (statusCode < 200 || statusCode > 299) {
+      body.dump().catch(() => {});
+      if (statusCode === 404 && request.sessionId !== undefined) {
+        throw new UpstreamError(name, 'session-expired', `target "${name}" no longer knows its session`, 404);
+      }
+      throw new UpstreamError(name, 'status', `target "${name}" answered HTTP ${statusCode}`, statusCode);
+    }
+    const type = (header(headers, 'content-type') ?? '').toLowerCase();
+    if (type.startsWith('text/event-stream')) return { kind: 'sse', sessionId, body };
+    if (type.startsWith('application/json')) return { kind: 'json', sessionId, body };
+    body.dump().catch(() => {});
+    throw new UpstreamError(
+      name,
+      'protocol',
+      `target "${name}" is not an MCP server: it answered with content type "${type || 'none'}"`,
+    );
+  }
+
+  async terminate(request: Omit<UpstreamRequest, 'body'>): Promise<void> {
+    if (request.sessionId === undefined) return;
+    try {
+      const { body } = await this.#pool(request.endpoint).request({
+        method: 'DELETE',
+        path: request.target.path,
+        headers: this.#headers(request, false),
+        signal: request.signal,
+      });
+      await body.dump();
+    } catch (error) {
+      throw toUpstreamError(request.target.name, error, request.signal);
+    }
+  }
+
+  async close(): Promise<void> {
+    const pools = [...this.#pools.values()];
+    this.#pools.clear();
+    await Promise.allSettled(pools.map((pool) => pool.close()));
+  }
+}
+
+/** Legacy SSE targets (GET /sse, `endpoint` event) are the next transport; refuse them clearly. */
+export class UnsupportedSseTransport implements UpstreamTransport {
+  async post(request: UpstreamRequest): Promise<UpstreamReply> {
+    const name = request.target.name;
+    throw new UpstreamError(name, 'unsupported', `target "${name}" uses SSE; SSE targets are not supported yet`);
+  }
+  async terminate(): Promise<void> {}
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,29 @@
+/**
+ * The seam between the multiplexer and upstream protocols. Streamable HTTP implements it today;
+ * legacy SSE (GET /sse + `endpoint` event) and stdio plug in behind the same interface.
+ */
+import type { Readable } from 'node:stream';
+import type { Endpoint, McpTarget } from '../../shared/table.js';
+
+export interface UpstreamRequest {
+  readonly target: McpTarget;
+  readonly endpoint: Endpoint;
+  /** The upstream's own session id: never the client's. */
+  readonly sessionId: string | undefined;
+  /** The version this upstream negotiated (undefined before initialize). */
+  readonly protocolVersion: string | undefined;
+  readonly body: string | Uint8Array;
+  readonly signal?: AbortSignal;
+}
+
+export type UpstreamReply =
+  | { readonly kind: 'accepted'; readonly sessionId: string | undefined }
+  | { readonly kind: 'json' | 'sse'; readonly sessionId: string | undefined; readonly body: Readable };
+
+export interface UpstreamTransport {
+  /** Send one JSON-RPC message. Rejects with UpstreamError (naming the target) on any failure. */
+  post(request: UpstreamRequest): Promise<UpstreamReply>;
+  /** End an upstream session (DELETE); failures are reported, callers usually ignore them. */
+  terminate(request: Omit<UpstreamRequest, 'body'>): Promise<void>;
+  close(): Promise<void>;
+}

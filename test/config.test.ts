@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, helpText, loadConfig, parseBytes, parseDuration } from '../src/config.js';
+
+describe('configuration', () => {
+  it('has defaults that start a gateway', () => {
+    const config = loadConfig([], {});
+    expect(config.adminPort).toBe(9091);
+    expect(config.controllerName).toBe('mcplane.dev/gateway-controller');
+    expect(config.sessionIdleTtl).toBe(30 * 60_000);
+    expect(config.maxBodyBytes).toBe(4 * 1024 * 1024);
+    expect(config.leaderElect).toBe(true);
+  });
+
+  it('takes flags over environment variables over defaults', () => {
+    const env = { MCPLANE_ADMIN_PORT: '9000', MCPLANE_LOG_LEVEL: 'debug' };
+    const config = loadConfig(['--admin-port', '9100', '--fanout-timeout=2s'], env);
+    expect(config.adminPort).toBe(9100);
+    expect(config.logLevel).toBe('debug');
+    expect(config.fanoutTimeout).toBe(2000);
+  });
+
+  it('names every bad flag, and the environment variable it came from', () => {
+    const attempt = () =>
+      loadConfig(['--log-level', 'loud', '--max-body-bytes', '4 megs'], { MCPLANE_ADMIN_PORT: '70000' });
+    expect(attempt).toThrow(ConfigError);
+    const message = (() => {
+      try {
+        attempt();
+      } catch (err) {
+        return (err as Error).message;
+      }
+    })();
+    expect(message).toContain('--log-level');
+    expect(message).toContain('--max-body-bytes: "4 megs" is not a size');
+    expect(message).toContain('--admin-port');
+    expect(message).toContain('(from MCPLANE_ADMIN_PORT=70000)');
+  });
+
+  it('rejects unknown flags with a pointer to --help', () => {
+    expect(() => loadConfig(['--admin-prot', '1'], {})).toThrow(/--help/);
+  });
+
+  it('parses durations and sizes', () => {
+    expect(parseDuration('250ms')).toBe(250);
+    expect(parseDuration('1.5s')).toBe(1500);
+    expect(parseDuration('2h')).toBe(7_200_000);
+    expect(() => parseDuration('soon')).toThrow(/not a duration/);
+    expect(parseBytes('512KiB')).toBe(524_288);
+    expect(() => parseBytes('-1')).toThrow(/not a size/);
+  });
+
+  it('lists every flag in --help', () => {
+    expect(helpText()).toContain('--session-key-file');
+  });
+});
