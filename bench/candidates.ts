@@ -190,13 +190,56 @@ export async function startNginx(binary: string, upstreamPort: number): Promise<
 // ---------------------------------------------------------------------------------------------
 // mcplane
 
-/** How mcplane is started: the built file when there is one, else the sources through tsx. */
-export function mcplaneEntry(): { args: string[]; mode: string } | undefined {
-  if (existsSync(join(ROOT, 'dist/main.js'))) return { args: ['dist/main.js'], mode: 'node dist/main.js' };
-  if (existsSync(join(ROOT, 'src/main.ts'))) {
-    return { args: ['--import', 'tsx', 'src/main.ts'], mode: 'node --import tsx src/main.ts' };
+/**
+ * How mcplane is started. Production runs compiled JavaScript, so the sources are transpiled afresh with
+ * esbuild (tsx's own dependency; a stale dist/ would mislead) into .tmp/bench-dist, once per run. When
+ * that is not possible: dist/main.js if built, else the sources through tsx (slower to start).
+ */
+export async function prepareMcplane(): Promise<{ args: string[]; mode: string } | undefined> {
+  if (!existsSync(join(ROOT, 'src/main.ts'))) return undefined;
+  const outdir = join(ROOT, '.tmp/bench-dist');
+  try {
+    const esbuild = await import('esbuild');
+    // Only what main.ts reaches (as tsc's dist would load it, file by file, not bundled).
+    const graph = await esbuild.build({
+      entryPoints: [join(ROOT, 'src/main.ts')],
+      bundle: true,
+      packages: 'external',
+      platform: 'node',
+      format: 'esm',
+      write: false,
+      metafile: true,
+      logLevel: 'silent',
+    });
+    const sources = Object.keys(graph.metafile.inputs).map((f) => join(ROOT, f));
+    await rm(outdir, { recursive: true, force: true });
+    await esbuild.build({
+      entryPoints: sources,
+      outdir,
+      outbase: join(ROOT, 'src'),
+      format: 'esm',
+      platform: 'node',
+      target: 'node20',
+      logLevel: 'silent',
+    });
+    return { args: [join(outdir, 'main.js')], mode: 'node main.js (src transpiled by esbuild)' };
+  } catch (err) {
+    const why = `esbuild could not transpile src/ (${(err as Error).message.split('\n').slice(0, 2).join(' ')})`;
+    if (existsSync(join(ROOT, 'dist/main.js')))
+      return { args: ['dist/main.js'], mode: `node dist/main.js; ${why}` };
+    return { args: ['--import', 'tsx', 'src/main.ts'], mode: `node --import tsx src/main.ts; ${why}` };
   }
-  return undefined;
+}
+
+let entry: { args: string[]; mode: string } | undefined;
+
+/** Set once by the runner after prepareMcplane(). */
+export function useMcplaneEntry(chosen: { args: string[]; mode: string } | undefined): void {
+  entry = chosen;
+}
+
+export function mcplaneMode(): string | undefined {
+  return entry?.mode;
 }
 
 export interface RunningMcplane extends Running {
@@ -207,9 +250,9 @@ export interface RunningMcplane extends Running {
 
 export async function startMcplane(
   backends: readonly BenchBackend[],
-  extraArgs: string[] = [],
+  /** Node flags before the entry (e.g. `--cpu-prof`). */
+  nodeArgs: readonly string[] = [],
 ): Promise<RunningMcplane> {
-  const entry = mcplaneEntry();
   if (!entry) throw new Error('src/main.ts does not exist yet');
   const dir = await mkdtemp(join(tmpdir(), 'mcplane-bench-manifests-'));
   await mkdir(dir, { recursive: true });
@@ -220,6 +263,7 @@ export async function startMcplane(
     'mcplane',
     process.execPath,
     [
+      ...nodeArgs,
       ...entry.args,
       '--manifests',
       dir,
@@ -231,7 +275,6 @@ export async function startMcplane(
       '127.0.0.1',
       '--log-level',
       'warn',
-      ...extraArgs,
     ],
     ROOT,
   );

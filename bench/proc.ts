@@ -23,6 +23,23 @@ export function cpuMicros(pid: number): number {
   return (ticks * 1e6) / CLOCK_TICKS_PER_SECOND;
 }
 
+/** Busy CPU time of the whole machine since boot (all cores), µs, from /proc/stat. */
+export function machineBusyMicros(): number {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
+  // cpu user nice system idle iowait irq softirq steal …: everything but idle and iowait is busy.
+  const [user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number);
+  const ticks = [user, nice, system, irq, softirq, steal].reduce((a: number, b) => a + (b ?? 0), 0);
+  return (ticks * 1e6) / CLOCK_TICKS_PER_SECOND;
+}
+
+/** This process plus every child it has reaped (their children included, as they reaped them), µs. */
+export function ownTreeMicros(): number {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
+  return (ticks * 1e6) / CLOCK_TICKS_PER_SECOND;
+}
+
 export function totalCpuMicros(pids: readonly number[]): number {
   return pids.reduce((sum, pid) => sum + cpuMicros(pid), 0);
 }

@@ -54,6 +54,8 @@ export interface Results {
     readonly cpuModel: string;
     readonly node: string;
     readonly memGiB: number;
+    /** Share of all cores used by processes not ours during the run: neighbours skew the figures. */
+    readonly othersShare: number;
   };
   readonly settings: Record<string, unknown>;
   readonly notes: string[];
@@ -107,6 +109,8 @@ export function toMarkdown(r: Results): string {
     `# mcplane benchmark — ${r.startedAt} (${r.mode})`,
     '',
     `Machine: ${r.machine.cpus} × ${r.machine.cpuModel}, ${r.machine.memGiB} GiB, Node ${r.machine.node}. ` +
+      `Other processes used ${(r.machine.othersShare * 100).toFixed(0)} % of the machine's CPU during the run` +
+      `${r.machine.othersShare > 0.1 ? ' (so the figures are noisy)' : ''}. ` +
       `mcplane started as \`${r.mcplaneMode ?? 'not started'}\`.`,
     '',
     `Settings: ${Object.entries(r.settings)
@@ -129,7 +133,7 @@ export function toMarkdown(r: Results): string {
   if (!r.memory) out.push('Not measured (mcplane not running).', '');
   else {
     const m = r.memory;
-    out.push(`Fresh process after start and one warm-up session: ${fmt(m.baselineKiB / 1024, 1)} MiB.`, '');
+    out.push(`Fresh process after start and 20 warm-up sessions: ${fmt(m.baselineKiB / 1024, 1)} MiB.`, '');
     out.push('| idle sessions | RSS MiB |', '|---|---|');
     for (const [n, kib] of m.idle) out.push(`| ${fmt(n)} | ${fmt(kib / 1024, 1)} |`);
     out.push(

@@ -4,7 +4,8 @@
  * the harness works; budget misses never fail it, harness errors do).
  *
  * Flags: --quick, --no-install (never apt-get nginx), --sse (upstream answers with SSE streams),
- * --strict (exit 1 on a budget MISS), --skip-memory, --skip-mcplane.
+ * --strict (exit 1 on a budget MISS), --skip-memory, --skip-mcplane, --profile (a .cpuprofile of the
+ * data-plane mcplane process into bench/results/).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -14,18 +15,28 @@ import { parseArgs } from 'node:util';
 import { checkBudgets } from './budgets.js';
 import {
   findNginx,
-  mcplaneEntry,
+  mcplaneMode,
+  prepareMcplane,
   ROOT,
   type Running,
   type RunningUpstream,
   startMcplane,
   startNginx,
   startUpstream,
+  useMcplaneEntry,
 } from './candidates.js';
 import { bigOperation, echoOperation, listOperation } from './load.js';
-import { freePort, installCleanup, stopAll } from './proc.js';
+import { freePort, installCleanup, machineBusyMicros, ownTreeMicros, stopAll } from './proc.js';
 import { type MemoryFigures, type Results, type Scenario, toMarkdown } from './report.js';
-import { type Contender, measureColdStarts, measureMemory, measureScenario, type Plan } from './scenarios.js';
+import {
+  type Contender,
+  freshMcplane,
+  measureColdStarts,
+  measureMemory,
+  measureScenario,
+  type Plan,
+} from './scenarios.js';
+import { selfCheck } from './self-check.js';
 import type { TranslateFigures } from './translate-bench.js';
 
 const { values: flags } = parseArgs({
@@ -36,6 +47,7 @@ const { values: flags } = parseArgs({
     strict: { type: 'boolean', default: false },
     'skip-memory': { type: 'boolean', default: false },
     'skip-mcplane': { type: 'boolean', default: false },
+    profile: { type: 'boolean', default: false },
   },
 });
 
@@ -52,9 +64,11 @@ const PLANS: Record<'quick' | 'full', Plan> = {
     coldStarts: 1,
     translate: { services: 1000, backends: 100, routes: 100, runs: 2 },
   },
+  // Many short windows rather than a few long ones: a burst from a neighbour on the shared machine then
+  // spoils one window of one candidate, not a third of its samples.
   full: {
-    rounds: 3,
-    windowMs: 4000,
+    rounds: 6,
+    windowMs: 2000,
     warmupMs: 1500,
     idleCounts: [1000, 10_000],
     abandonCycles: 100_000,
@@ -110,7 +124,9 @@ async function usable(
   try {
     return await start();
   } catch (err) {
-    notes.push(`${name} could not be started: ${(err as Error).message.split('\n').slice(0, 6).join(' / ')}`);
+    const lines = (err as Error).message.split('\n');
+    const cause = lines.find((l) => /Error|error:/.test(l))?.trim() ?? lines.slice(0, 3).join(' / ');
+    notes.push(`${name} could not be started: ${lines[0]} ${cause === lines[0] ? '' : cause}`.trim());
     log(notes.at(-1)!);
     return undefined;
   }
@@ -130,24 +146,27 @@ async function dataPlane(
 
   let mcplane: Running | undefined;
   if (flags['skip-mcplane']) notes.push('mcplane skipped (--skip-mcplane).');
-  else if (!mcplaneEntry()) notes.push('mcplane skipped: src/main.ts does not exist yet.');
+  else if (!mcplaneMode()) notes.push('mcplane skipped: src/main.ts does not exist yet.');
   else {
     const [one, three] = [await freePort(), await freePort()];
     mcplane = await usable(
       'mcplane',
       () =>
-        startMcplane([
-          { name: 'one', listenerPort: one, targets: [{ name: 'one', port: t1.port }] },
-          {
-            name: 'three',
-            listenerPort: three,
-            targets: [
-              { name: 'one', port: t1.port },
-              { name: 'two', port: t2.port },
-              { name: 'three', port: t3.port },
-            ],
-          },
-        ]),
+        startMcplane(
+          [
+            { name: 'one', listenerPort: one, targets: [{ name: 'one', port: t1.port }] },
+            {
+              name: 'three',
+              listenerPort: three,
+              targets: [
+                { name: 'one', port: t1.port },
+                { name: 'two', port: t2.port },
+                { name: 'three', port: t3.port },
+              ],
+            },
+          ],
+          flags.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench/results')}`] : [],
+        ),
       notes,
     );
   }
@@ -159,7 +178,21 @@ async function dataPlane(
   ];
   const fanout: Contender[] = [
     ...upstreams.map((u) => ({ name: `direct ${u.name}`, url: u.urls[0]! })),
-    ...(mcplane ? [{ name: 'mcplane (3 targets)', url: mcplane.urls[1]!, pids: mcplane.pids }] : []),
+    ...(mcplane
+      ? [
+          {
+            name: 'mcplane (1 target)',
+            url: mcplane.urls[0]!,
+            pids: mcplane.pids,
+          },
+          {
+            name: 'mcplane (3 targets)',
+            url: mcplane.urls[1]!,
+            pids: mcplane.pids,
+            operation: listOperation(3 * TOOLS_PER_TARGET),
+          },
+        ]
+      : []),
   ];
   const scenarios: Scenario[] = [];
   try {
@@ -196,24 +229,12 @@ async function dataPlane(
     const fanoutScenario = await measureScenario(
       'list-fanout',
       'tools/list, concurrency 1: each target direct vs mcplane merging three',
-      fanout.filter((c) => !c.name.startsWith('mcplane')),
+      fanout,
       listOperation(TOOLS_PER_TARGET),
       1,
       plan,
       log,
     );
-    if (mcplane) {
-      const merged = await measureScenario(
-        'list-merged',
-        'merged',
-        fanout.filter((c) => c.name.startsWith('mcplane')),
-        listOperation(3 * TOOLS_PER_TARGET),
-        1,
-        plan,
-        log,
-      );
-      fanoutScenario.measurements.push(...merged.measurements);
-    }
     scenarios.push(fanoutScenario);
   } finally {
     await mcplane?.stop();
@@ -222,20 +243,34 @@ async function dataPlane(
   return { scenarios, mcplaneUp: mcplane !== undefined };
 }
 
+/** Share of the machine's CPU that processes other than ours used during the run (0–1). */
+function othersShare(machineBefore: number, ownBefore: number, wallBefore: bigint): number {
+  const capacity = (Number(process.hrtime.bigint() - wallBefore) / 1000) * cpus().length;
+  const others = machineBusyMicros() - machineBefore - (ownTreeMicros() - ownBefore);
+  return Math.max(0, others / capacity);
+}
+
 async function main(): Promise<number> {
   installCleanup();
   const mode = flags.quick ? 'quick' : 'full';
   const plan = PLANS[mode];
   const startedAt = new Date().toISOString();
   const notes: string[] = [];
+  const machineBefore = machineBusyMicros();
+  const ownBefore = ownTreeMicros();
+  const wallBefore = process.hrtime.bigint();
   const harnessErrors: string[] = [];
   log(`${mode} run, started ${startedAt}`);
+  if (!flags['skip-mcplane']) useMcplaneEntry(await prepareMcplane());
 
   const upstreams = await Promise.all(
     ['one', 'two', 'three'].map((name) =>
       startUpstream({ name, extraTools: EXTRA_TOOLS, sse: flags.sse, maxSessions: 20_000 }),
     ),
   );
+  const unsound = await selfCheck(upstreams[0]!.urls[0]!);
+  if (unsound.length > 0) throw new Error(`the harness failed its self-check:\n  ${unsound.join('\n  ')}`);
+  log('self-check passed');
   const { scenarios, mcplaneUp } = await dataPlane(plan, upstreams, notes);
   for (const s of scenarios) {
     for (const m of s.measurements) {
@@ -253,7 +288,18 @@ async function main(): Promise<number> {
     if (flags['skip-memory']) notes.push('memory phase skipped (--skip-memory).');
     else {
       try {
-        memory = await measureMemory(upstreams[0]!.port, plan, log);
+        // Its own lean upstream: the SDK holds ~30–90 KiB per session, so keep it capped and tool-light.
+        const lean = await startUpstream({
+          name: 'memory',
+          extraTools: 0,
+          sse: flags.sse,
+          maxSessions: 12_000,
+        });
+        try {
+          memory = await measureMemory(() => freshMcplane(lean.port), plan, log);
+        } finally {
+          await lean.stop();
+        }
       } catch (err) {
         notes.push(`memory phase failed: ${(err as Error).message.split('\n')[0]}`);
       }
@@ -266,6 +312,7 @@ async function main(): Promise<number> {
     }
   }
   await Promise.all(upstreams.map((u) => u.stop()));
+  await stopAll();
 
   log('translate()');
   const translate = await runTranslate(plan);
@@ -278,6 +325,7 @@ async function main(): Promise<number> {
       cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
       node: process.versions.node,
       memGiB: Math.round(totalmem() / 1024 ** 3),
+      othersShare: othersShare(machineBefore, ownBefore, wallBefore),
     },
     settings: {
       rounds: plan.rounds,
@@ -292,7 +340,7 @@ async function main(): Promise<number> {
     memory,
     translate,
     coldStartMs,
-    mcplaneMode: mcplaneUp ? mcplaneEntry()?.mode : undefined,
+    mcplaneMode: mcplaneUp ? mcplaneMode() : undefined,
   } satisfies Omit<Results, 'budgets'>;
   const results: Results = { ...figures, budgets: checkBudgets(figures) };
   if (mode === 'quick') {

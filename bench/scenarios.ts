@@ -26,6 +26,8 @@ export interface Contender {
   readonly url: string;
   /** Proxy processes to charge CPU to (absent for direct). */
   readonly pids?: () => number[];
+  /** Overrides the scenario's operation (a merged tools/list expects more tools). */
+  readonly operation?: Operation;
 }
 
 interface Tally {
@@ -95,7 +97,7 @@ export async function measureScenario(
     const tally = tallies.get(c.name)!;
     if (tally.failed) return;
     try {
-      const { result, cpuUs } = await window(c, operation, concurrency, durationMs);
+      const { result, cpuUs } = await window(c, c.operation ?? operation, concurrency, durationMs);
       if (!record) return;
       tally.latencies.push(result.latencies);
       tally.calls += result.calls;
@@ -128,16 +130,25 @@ export async function measureScenario(
 // ---------------------------------------------------------------------------------------------
 // Memory
 
-async function freshSingleTarget(upstreamPort: number) {
+/** A freshly started server to measure: its pid, the URL clients use, and how to stop it. */
+export interface Fresh {
+  readonly pid: number;
+  readonly url: string;
+  readonly readyMs?: number;
+  readonly stop: () => Promise<void>;
+}
+
+/** mcplane with one static target, as a new process. */
+export async function freshMcplane(upstreamPort: number): Promise<Fresh> {
   const listenerPort = await freePort();
   const m = await startMcplane([
     { name: 'one', listenerPort, targets: [{ name: 'one', port: upstreamPort }] },
   ]);
-  return { m, url: m.urls[0]! };
+  return { pid: m.pid, url: m.urls[0]!, readyMs: m.readyMs, stop: m.stop };
 }
 
 export async function measureMemory(
-  upstreamPort: number,
+  start: () => Promise<Fresh>,
   plan: Plan,
   log: (line: string) => void,
 ): Promise<MemoryFigures> {
@@ -148,7 +159,8 @@ export async function measureMemory(
   };
 
   // Idle sessions: open them, keep them, sample RSS at each count.
-  let { m, url } = await freshSingleTarget(upstreamPort);
+  let m = await start();
+  let url = m.url;
   let baselineKiB: number;
   const idle: [number, number][] = [];
   let idleFailures = 0;
@@ -171,7 +183,8 @@ export async function measureMemory(
   const kibPerIdleSession = lo && hi && idleFailures === 0 ? (hi[1] - lo[1]) / (hi[0] - lo[0]) : undefined;
 
   // Abandoned sessions: initialize + initialized, then never used again; a fresh process.
-  ({ m, url } = await freshSingleTarget(upstreamPort));
+  m = await start();
+  url = m.url;
   const abandoned: [number, number][] = [];
   let abandonFailures = 0;
   try {
@@ -208,8 +221,8 @@ export async function measureMemory(
 export async function measureColdStarts(upstreamPort: number, count: number): Promise<number[]> {
   const times: number[] = [];
   for (let i = 0; i < count; i++) {
-    const { m } = await freshSingleTarget(upstreamPort);
-    times.push(m.readyMs);
+    const m = await freshMcplane(upstreamPort);
+    times.push(m.readyMs!);
     await m.stop();
   }
   return times;

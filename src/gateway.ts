@@ -8,10 +8,12 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Config } from './config.js';
+import { LeaderElector, replicaIdentity } from './control/leader.js';
 import { Reconciler } from './control/reconciler.js';
 import { FileSource } from './control/sources/files.js';
 import { type KubeSource, loadKubeConfig, startKubeSource } from './control/sources/kubernetes/index.js';
 import { ResourceStore } from './control/sources/store.js';
+import { StatusWriter } from './control/status-writer.js';
 import { createAdminApp, type Readiness } from './proxy/admin.js';
 import { ListenerManager } from './proxy/listeners.js';
 import { KeyRing, McpService } from './proxy/mcp/index.js';
@@ -19,6 +21,7 @@ import { type HttpServer, listen } from './proxy/server.js';
 import type { Logger } from './shared/logger.js';
 import { createMetrics, type Metrics } from './shared/metrics.js';
 import { TablePublisher } from './shared/publisher.js';
+import type { ObjectStatus } from './shared/status.js';
 
 export interface Gateway {
   readonly publisher: TablePublisher;
@@ -53,27 +56,86 @@ async function loadKeyRing(config: Config, logger: Logger): Promise<KeyRing> {
 interface Source {
   readonly synced: boolean;
   readiness(): Record<string, string>;
+  /** Where translate()'s statuses go: the status writer in Kubernetes mode, nowhere standalone. */
+  onStatuses?(statuses: readonly ObjectStatus[]): void;
   stop(): Promise<void> | void;
 }
 
-async function startSource(config: Config, store: ResourceStore, logger: Logger, metrics: Metrics): Promise<Source> {
-  if (config.manifests) {
-    const files = new FileSource({ path: config.manifests, store, logger, metrics });
-    await files.start();
-    return {
-      get synced() {
-        return files.synced;
-      },
-      readiness: () => ({ manifests: files.synced ? 'loaded' : `no valid manifests loaded from ${config.manifests}` }),
-      stop: () => files.stop(),
-    };
-  }
-  const kubeConfig = loadKubeConfig(config.kubeconfig);
-  const kube: KubeSource = startKubeSource({ kubeConfig, store, logger, metrics });
-  return kube;
+async function startFileSource(
+  config: Config,
+  store: ResourceStore,
+  logger: Logger,
+  metrics: Metrics,
+): Promise<Source> {
+  const path = config.manifests!;
+  const files = new FileSource({ path, store, logger, metrics });
+  await files.start();
+  return {
+    get synced() {
+      return files.synced;
+    },
+    readiness: () => ({ manifests: files.synced ? 'loaded' : `no valid manifests loaded from ${path}` }),
+    stop: () => files.stop(),
+  };
 }
 
-export async function startGateway(config: Config, logger: Logger, metrics = createMetrics()): Promise<Gateway> {
+/** Reflectors fill the store; the Lease holder writes status; every replica serves traffic. */
+function startKubernetes(config: Config, store: ResourceStore, logger: Logger, metrics: Metrics): Source {
+  const kubeConfig = loadKubeConfig(config.kubeconfig);
+  const kube: KubeSource = startKubeSource({ kubeConfig, store, logger, metrics });
+  const writer = new StatusWriter({
+    kubeConfig,
+    store,
+    controllerName: config.controllerName,
+    logger,
+    metrics,
+  });
+  const namespace =
+    config.leaseNamespace ??
+    process.env.POD_NAMESPACE ??
+    kubeConfig.getContextObject(kubeConfig.getCurrentContext())?.namespace ??
+    'default';
+  const elector = config.leaderElect
+    ? new LeaderElector({
+        kubeConfig,
+        namespace,
+        name: config.leaseName,
+        identity: replicaIdentity(config.podName),
+        logger,
+        metrics,
+      })
+    : undefined;
+  let electionStarted = false;
+  return {
+    get synced() {
+      return kube.synced;
+    },
+    readiness: () => kube.readiness(),
+    onStatuses: (statuses) => {
+      writer.update(statuses);
+      // Contend only once the first table exists: status from a partial view would flip conditions.
+      if (electionStarted) return;
+      electionStarted = true;
+      if (!elector) writer.setLeader(true);
+      else {
+        elector.onStartedLeading(() => writer.setLeader(true));
+        elector.onStoppedLeading(() => writer.setLeader(false));
+        elector.start();
+      }
+    },
+    async stop() {
+      await kube.stop();
+      await writer.stop();
+      await elector?.stop(); // releases the Lease so another replica takes over at once
+    },
+  };
+}
+
+export async function startGateway(
+  config: Config,
+  logger: Logger,
+  metrics = createMetrics(),
+): Promise<Gateway> {
   const store = new ResourceStore();
   const publisher = new TablePublisher();
   const keyRing = await loadKeyRing(config, logger);
@@ -111,9 +173,12 @@ export async function startGateway(config: Config, logger: Logger, metrics = cre
     logger,
     metrics,
     debounceMs: config.debounce,
+    onStatuses: (statuses) => source.onStatuses?.(statuses),
   });
 
-  const source = await startSource(config, store, logger, metrics);
+  const source = config.manifests
+    ? await startFileSource(config, store, logger, metrics)
+    : startKubernetes(config, store, logger, metrics);
   const readiness = (): Readiness => {
     const details: Record<string, string> = { ...source.readiness() };
     if (!publisher.ready) details.table = 'not built yet';
@@ -146,11 +211,16 @@ export async function startGateway(config: Config, logger: Logger, metrics = cre
     async stop() {
       if (draining) return;
       draining = true;
-      logger.info({ drainTimeoutMs: config.drainTimeout }, 'shutting down: draining in-flight requests and streams');
+      logger.info(
+        { drainTimeoutMs: config.drainTimeout },
+        'shutting down: draining in-flight requests and streams',
+      );
       reconciler.stop();
       await source.stop();
       const drained = Promise.all([mcp.close(), listeners.close()]);
-      const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), config.drainTimeout).unref());
+      const timeout = new Promise<'timeout'>((resolve) =>
+        setTimeout(() => resolve('timeout'), config.drainTimeout).unref(),
+      );
       if ((await Promise.race([drained, timeout])) === 'timeout') {
         logger.warn('drain timeout reached: closing the remaining connections');
         listeners.destroy();

@@ -92,7 +92,8 @@ func run(o options) (string, error) {
 		"Files":        map[string]interface{}{},
 	}
 	if o.notes {
-		return eng.renderOne(chartName+"/templates/NOTES.txt", top)
+		notes, err := eng.renderOne(chartName+"/templates/NOTES.txt", top)
+		return strings.TrimRight(notes, "\n") + "\n", err
 	}
 	manifests, err := eng.renderAll(top)
 	if err != nil {

@@ -42,11 +42,21 @@ export function createGatewayApp(deps: GatewayAppDeps): Hono {
       query: url.searchParams,
     });
     if (!route) {
-      deps.metrics.requests.inc({ route: 'none', backend: 'none', method: request.method, outcome: 'rejected' });
+      deps.metrics.requests.inc({
+        route: 'none',
+        backend: 'none',
+        method: request.method,
+        outcome: 'rejected',
+      });
       return gatewayError(404, `no HTTPRoute on port ${deps.port} matches ${request.method} ${url.pathname}`);
     }
     if (route.action.type === 'error') {
-      deps.metrics.requests.inc({ route: route.id, backend: 'none', method: request.method, outcome: 'rejected' });
+      deps.metrics.requests.inc({
+        route: route.id,
+        backend: 'none',
+        method: request.method,
+        outcome: 'rejected',
+      });
       return gatewayError(route.action.status, `route ${route.routeName}: ${route.action.message}`);
     }
     return deps.mcp.handle(request, route.action.backend, { id: route.id, routeName: route.routeName });

@@ -42,7 +42,8 @@ export function pathMatches(match: PathMatch, path: string): boolean {
       return path === match.value;
     case 'PathPrefix': {
       // Gateway API prefixes match whole path segments: `/mcp` matches `/mcp` and `/mcp/x`, not `/mcpx`.
-      const prefix = match.value.endsWith('/') && match.value.length > 1 ? match.value.slice(0, -1) : match.value;
+      const prefix =
+        match.value.endsWith('/') && match.value.length > 1 ? match.value.slice(0, -1) : match.value;
       if (prefix === '/') return true;
       return path === prefix || path.startsWith(`${prefix}/`);
     }

@@ -47,7 +47,11 @@ describe('npm start', () => {
     for (const port of [8080, 9091, 3001, 3002]) {
       expect(await portOpen(port), `port ${port} must be free for the demo`).toBe(false);
     }
-    demo = spawn('npm', ['start', '--silent'], { cwd: root, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    demo = spawn('npm', ['start', '--silent'], {
+      cwd: root,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     demo.stdout?.on('data', (chunk) => (output += chunk));
     demo.stderr?.on('data', (chunk) => (output += chunk));
     await expect

@@ -10,8 +10,8 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../src/gateway.js';
-import { type FixtureServer, startFixture } from '../support/mcp-servers.js';
 import { startTestGateway } from '../support/gateway.js';
+import { type FixtureServer, startFixture } from '../support/mcp-servers.js';
 import { freePort } from '../support/ports.js';
 
 const examples = new URL('../../examples/standalone/', import.meta.url);
@@ -68,7 +68,10 @@ describe('walk-through, standalone', () => {
       const after = await client.listTools();
       const names = after.tools.map((t) => t.name);
       expect(names).toEqual(expect.arrayContaining(['everything_echo', 'toolbox_echo', 'toolbox_uuid']));
-      const prefixed = await client.callTool({ name: 'everything_echo', arguments: { message: 'Hello, world!' } });
+      const prefixed = await client.callTool({
+        name: 'everything_echo',
+        arguments: { message: 'Hello, world!' },
+      });
       expect(prefixed.content).toEqual([{ type: 'text', text: 'Echo: Hello, world!' }]);
 
       // And removing it takes its tools away again.

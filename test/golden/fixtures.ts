@@ -10,7 +10,11 @@ import { join } from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
 import { z } from 'zod';
 import { parseResource } from '../../src/control/sources/parse.js';
-import { DEFAULT_CONTROLLER_NAME, type TranslateOptions, type TranslateResult } from '../../src/control/translate/index.js';
+import {
+  DEFAULT_CONTROLLER_NAME,
+  type TranslateOptions,
+  type TranslateResult,
+} from '../../src/control/translate/index.js';
 import { emptySnapshot, type KindName, objectKey, type Snapshot } from '../../src/shared/resources.js';
 
 export const GOLDEN_DIR = new URL('./translate/', import.meta.url).pathname;

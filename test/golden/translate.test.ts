@@ -34,7 +34,8 @@ describe('translate golden files', () => {
         writeFileSync(c.outPath, rendered);
         return;
       }
-      if (!existsSync(c.outPath)) throw new Error(`${c.outPath} is missing: run with UPDATE_GOLDEN=1 and review it`);
+      if (!existsSync(c.outPath))
+        throw new Error(`${c.outPath} is missing: run with UPDATE_GOLDEN=1 and review it`);
       expect(rendered).toBe(readFileSync(c.outPath, 'utf8'));
     });
   }

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { hostMatches, hostOf, matchRoute, pathMatches, type RequestFacts } from '../../src/proxy/route-match.js';
+import {
+  hostMatches,
+  hostOf,
+  matchRoute,
+  pathMatches,
+  type RequestFacts,
+} from '../../src/proxy/route-match.js';
 import type { Listener, Route } from '../../src/shared/table.js';
 
 function route(id: string, overrides: Partial<Route> = {}): Route {
@@ -41,7 +47,9 @@ describe('route matching', () => {
     expect(pathMatches({ type: 'Exact', value: '/mcp' }, '/mcp')).toBe(true);
     expect(pathMatches({ type: 'Exact', value: '/mcp' }, '/mcp/')).toBe(false);
     expect(pathMatches({ type: 'RegularExpression', value: '/team-[a-z]+/mcp' }, '/team-a/mcp')).toBe(true);
-    expect(pathMatches({ type: 'RegularExpression', value: '/team-[a-z]+/mcp' }, '/x/team-a/mcp')).toBe(false);
+    expect(pathMatches({ type: 'RegularExpression', value: '/team-[a-z]+/mcp' }, '/x/team-a/mcp')).toBe(
+      false,
+    );
     expect(pathMatches({ type: 'RegularExpression', value: '(' }, '/')).toBe(false);
   });
 

@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { completable } from '@modelcontextprotocol/sdk/server/completable.js';
 import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 
 export interface FixtureOptions {
@@ -20,6 +21,8 @@ export interface FixtureOptions {
   readonly instructions?: string;
   /** Extra tool names (each answers `<name>: <server name>`), e.g. to create collisions. */
   readonly extraTools?: readonly string[];
+  /** Serve tools/list in pages of this many synthetic tools `p<page>-<n>` (3 pages), for pagination tests. */
+  readonly pagedTools?: number;
   /** Delay before answering initialize (to test fan-out deadlines). */
   readonly initializeDelayMs?: number;
 }
@@ -49,6 +52,7 @@ function buildServer(options: FixtureOptions): McpServer {
   if (options.tools ?? true) registerTools(server, options);
   if (options.prompts) registerPrompts(server, options);
   if (options.resources) registerResources(server, options);
+  if (options.pagedTools) paginateTools(server, options.pagedTools);
   return server;
 }
 
@@ -63,11 +67,9 @@ function registerTools(server: McpServer, options: FixtureOptions): void {
     { description: 'Add two numbers', inputSchema: { a: z.number(), b: z.number() } },
     async ({ a, b }) => ({ content: [{ type: 'text', text: String(a + b) }] }),
   );
-  server.registerTool(
-    'whoami',
-    { description: 'Name of the server that answered' },
-    async () => ({ content: [{ type: 'text', text: options.name }] }),
-  );
+  server.registerTool('whoami', { description: 'Name of the server that answered' }, async () => ({
+    content: [{ type: 'text', text: options.name }],
+  }));
   // Sends progress notifications before the result, so the answer is an SSE stream.
   server.registerTool(
     'count',
@@ -94,6 +96,16 @@ function registerTools(server: McpServer, options: FixtureOptions): void {
       return { content: [{ type: 'text', text: `slept ${ms}` }] };
     },
   );
+  // Registering a tool makes the SDK send notifications/tools/list_changed on the GET stream.
+  let grown = 0;
+  server.registerTool('grow', { description: 'Add a tool named grown-<n>' }, async () => {
+    grown += 1;
+    const name = `grown-${grown}`;
+    server.registerTool(name, { description: 'grown' }, async () => ({
+      content: [{ type: 'text', text: name }],
+    }));
+    return { content: [{ type: 'text', text: name }] };
+  });
   for (const extra of options.extraTools ?? []) {
     server.registerTool(extra, { description: `extra ${extra}` }, async () => ({
       content: [{ type: 'text', text: `${extra}: ${options.name}` }],
@@ -106,7 +118,9 @@ function registerPrompts(server: McpServer, options: FixtureOptions): void {
     'greet',
     {
       description: 'Greet someone',
-      argsSchema: { who: completable(z.string(), (value) => ['alice', 'bob'].filter((n) => n.startsWith(value))) },
+      argsSchema: {
+        who: completable(z.string(), (value) => ['alice', 'bob'].filter((n) => n.startsWith(value))),
+      },
     },
     ({ who }) => ({
       messages: [{ role: 'user', content: { type: 'text', text: `Hello ${who} from ${options.name}` } }],
@@ -127,6 +141,17 @@ function registerResources(server: McpServer, options: FixtureOptions): void {
     { mimeType: 'text/plain' },
     async (uri, { id }) => ({ contents: [{ uri: uri.href, text: `note ${String(id)} of ${options.name}` }] }),
   );
+}
+
+function paginateTools(server: McpServer, pageSize: number): void {
+  server.server.setRequestHandler(ListToolsRequestSchema, (request) => {
+    const page = Number(request.params?.cursor ?? '0');
+    const tools = Array.from({ length: pageSize }, (_, n) => ({
+      name: `p${page}-${n}`,
+      inputSchema: { type: 'object' as const },
+    }));
+    return page < 2 ? { tools, nextCursor: String(page + 1) } : { tools };
+  });
 }
 
 async function readBody(req: import('node:http').IncomingMessage): Promise<unknown> {
@@ -169,7 +194,9 @@ export async function startFixture(options: FixtureOptions): Promise<FixtureServ
     }
     if (!transport) {
       res.writeHead(typeof sessionId === 'string' ? 404 : 400, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32001, message: 'Session not found' } }));
+      res.end(
+        JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32001, message: 'Session not found' } }),
+      );
       return;
     }
     await transport.handleRequest(req, res, body);

@@ -21,13 +21,18 @@ app.kubernetes.io/name: {{ include "mcplane.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 
-{{- define "mcplane.labels" -}}
+{{/* Labels of every object, without app.kubernetes.io/component (mcplane.labels adds "gateway"). */}}
+{{- define "mcplane.commonLabels" -}}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
 {{ include "mcplane.selectorLabels" . }}
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
-app.kubernetes.io/component: gateway
 app.kubernetes.io/part-of: mcplane
 app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end -}}
+
+{{- define "mcplane.labels" -}}
+{{ include "mcplane.commonLabels" . }}
+app.kubernetes.io/component: gateway
 {{- end -}}
 
 {{- define "mcplane.serviceAccountName" -}}
@@ -77,6 +82,9 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end -}}
 {{- if and .Values.podDisruptionBudget.enabled (not (kindIs "invalid" .Values.podDisruptionBudget.minAvailable)) (not (kindIs "invalid" .Values.podDisruptionBudget.maxUnavailable)) -}}
 {{- fail "podDisruptionBudget: set minAvailable or maxUnavailable, not both (set the other to null)" -}}
+{{- end -}}
+{{- if and (gt (int .Values.preStopSleepSeconds) 0) (semverCompare "<1.30.0-0" .Capabilities.KubeVersion.Version) -}}
+{{- fail (printf "preStopSleepSeconds needs Kubernetes 1.30 or later (the preStop sleep action); this cluster is %s" .Capabilities.KubeVersion.Version) -}}
 {{- end -}}
 {{- if and .Values.autoscaling.enabled (gt (int .Values.autoscaling.minReplicas) (int .Values.autoscaling.maxReplicas)) -}}
 {{- fail (printf "autoscaling: minReplicas %d is greater than maxReplicas %d" (int .Values.autoscaling.minReplicas) (int .Values.autoscaling.maxReplicas)) -}}

@@ -15,7 +15,8 @@ const SUPPORTED: readonly { group: string; kind: McpBackendKind }[] = [
   { group: 'agentgateway.dev', kind: 'AgentgatewayBackend' },
   { group: '', kind: 'Service' },
 ];
-const SUPPORTED_TEXT = 'gateway.kgateway.dev/Backend (type MCP), agentgateway.dev/AgentgatewayBackend, core/Service';
+const SUPPORTED_TEXT =
+  'gateway.kgateway.dev/Backend (type MCP), agentgateway.dev/AgentgatewayBackend, core/Service';
 
 export interface RefOutcome {
   /** `backendRef <group>/<Kind> <ns>/<name>` for messages. */
@@ -31,7 +32,12 @@ function refFailure(reason: ReasonName, message: string): BackendResolution {
   return { ok: false, reason, message };
 }
 
-export function resolveBackendRef(world: World, backends: McpBackends, route: HTTPRoute, ref: BackendRef): RefOutcome {
+export function resolveBackendRef(
+  world: World,
+  backends: McpBackends,
+  route: HTTPRoute,
+  ref: BackendRef,
+): RefOutcome {
   const group = normaliseGroup(ref.group);
   const kindName = ref.kind ?? 'Service';
   const routeNamespace = route.metadata.namespace ?? '';
@@ -40,14 +46,21 @@ export function resolveBackendRef(world: World, backends: McpBackends, route: HT
   const base = { label, weight: ref.weight ?? 1, namespace, name: ref.name };
   const kind = SUPPORTED.find((s) => s.group === group && s.kind === kindName)?.kind;
   if (!kind) {
-    return { ...base, result: refFailure(Reason.InvalidKind, `${label}: unsupported kind; supported: ${SUPPORTED_TEXT}`) };
+    return {
+      ...base,
+      result: refFailure(Reason.InvalidKind, `${label}: unsupported kind; supported: ${SUPPORTED_TEXT}`),
+    };
   }
   if (!referenceAllowed(world, routeNamespace, { group, kind, namespace, name: ref.name })) {
     const message = `${label}: not permitted from HTTPRoute in namespace "${routeNamespace}"; add a ReferenceGrant in namespace "${namespace}" from HTTPRoute in "${routeNamespace}" to ${kindName}`;
     return { ...base, kind, result: refFailure(Reason.RefNotPermitted, message) };
   }
   const result = backends.resolve(kind, namespace, ref.name, ref.port);
-  return { ...base, kind, result: result.ok ? result : { ...result, message: `${label}: ${result.message}` } };
+  return {
+    ...base,
+    kind,
+    result: result.ok ? result : { ...result, message: `${label}: ${result.message}` },
+  };
 }
 
 export function ruleAction(outcomes: readonly RefOutcome[], ruleLabel: string): RouteAction {

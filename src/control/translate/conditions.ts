@@ -36,8 +36,6 @@ export class StatusBook {
   }
 
   list(): ObjectStatus[] {
-    return [...this.#statuses.entries()]
-      .sort(([a], [b]) => compareStrings(a, b))
-      .map(([, status]) => status);
+    return [...this.#statuses.entries()].sort(([a], [b]) => compareStrings(a, b)).map(([, status]) => status);
   }
 }

@@ -17,7 +17,8 @@ function slicePort(slice: EndpointSlice, servicePort: ServicePort): number | und
 
 /** Sorted and de-duplicated; [] when there are no slices (the proxy then dials the Service DNS name). */
 export function endpointsFor(world: World, service: Service, servicePort: ServicePort): Endpoint[] {
-  const slices = world.slicesByService.get(`${service.metadata.namespace ?? ''}/${service.metadata.name}`) ?? [];
+  const slices =
+    world.slicesByService.get(`${service.metadata.namespace ?? ''}/${service.metadata.name}`) ?? [];
   const seen = new Map<string, Endpoint>();
   for (const slice of slices) {
     const port = slicePort(slice, servicePort);

@@ -29,7 +29,13 @@ function listenerConditions(listener: ListenerModel, generation: number | undefi
       : condition('Accepted', true, Reason.Accepted, 'Listener accepted', generation),
     listener.served
       ? condition('Programmed', true, Reason.Programmed, 'Listener programmed', generation)
-      : condition('Programmed', false, Reason.Invalid, `Listener not served: ${problemsOf(listener).join('; ')}`, generation),
+      : condition(
+          'Programmed',
+          false,
+          Reason.Invalid,
+          `Listener not served: ${problemsOf(listener).join('; ')}`,
+          generation,
+        ),
     invalidKinds
       ? condition('ResolvedRefs', false, invalidKinds.reason, invalidKinds.message, generation)
       : condition('ResolvedRefs', true, Reason.ResolvedRefs, 'All references resolved', generation),

@@ -17,8 +17,16 @@ type Rule = NonNullable<HTTPRoute['spec']['rules']>[number];
 export function normaliseMatch(match: HTTPRouteMatch): NormalisedMatch {
   return {
     path: { type: match.path?.type ?? 'PathPrefix', value: match.path?.value ?? '/' },
-    headers: (match.headers ?? []).map((h) => ({ type: h.type ?? 'Exact', name: h.name.toLowerCase(), value: h.value })),
-    queryParams: (match.queryParams ?? []).map((q) => ({ type: q.type ?? 'Exact', name: q.name, value: q.value })),
+    headers: (match.headers ?? []).map((h) => ({
+      type: h.type ?? 'Exact',
+      name: h.name.toLowerCase(),
+      value: h.value,
+    })),
+    queryParams: (match.queryParams ?? []).map((q) => ({
+      type: q.type ?? 'Exact',
+      name: q.name,
+      value: q.value,
+    })),
     ...(match.method === undefined ? {} : { method: match.method }),
   };
 }
@@ -49,7 +57,9 @@ export function matchProblems(route: HTTPRoute): string[] {
         match.path.type !== 'RegularExpression' && !match.path.value.startsWith('/')
           ? `${at}.path: "${match.path.value}" must start with "/"`
           : undefined,
-        ...match.headers.map((h, i) => (h.type === 'RegularExpression' ? regexProblem(h.value, `${at}.headers[${i}]`) : undefined)),
+        ...match.headers.map((h, i) =>
+          h.type === 'RegularExpression' ? regexProblem(h.value, `${at}.headers[${i}]`) : undefined,
+        ),
         ...match.queryParams.map((q, i) =>
           q.type === 'RegularExpression' ? regexProblem(q.value, `${at}.queryParams[${i}]`) : undefined,
         ),

@@ -72,7 +72,12 @@ function describeNarrowing(ref: NormalisedParentRef): string {
   return parts.join(' ');
 }
 
-function attach(world: World, route: HTTPRoute, ref: NormalisedParentRef, gateway: GatewayModel): ParentResult {
+function attach(
+  world: World,
+  route: HTTPRoute,
+  ref: NormalisedParentRef,
+  gateway: GatewayModel,
+): ParentResult {
   const base = { parentRef: ref, gateway };
   const gatewayName = `${ref.namespace}/${ref.name}`;
   const candidates = gateway.listeners.filter(
@@ -91,7 +96,10 @@ function attach(world: World, route: HTTPRoute, ref: NormalisedParentRef, gatewa
   const served = candidates.filter((l) => l.served);
   if (served.length === 0) {
     const names = candidates.map((l) => l.spec.name).join(', ');
-    return fail(Reason.NoMatchingParent, `listener(s) ${names} of Gateway ${gatewayName} are not served; see the Gateway's listener status`);
+    return fail(
+      Reason.NoMatchingParent,
+      `listener(s) ${names} of Gateway ${gatewayName} are not served; see the Gateway's listener status`,
+    );
   }
   const routeNamespace = route.metadata.namespace ?? '';
   const refusals: string[] = [];
@@ -105,7 +113,10 @@ function attach(world: World, route: HTTPRoute, ref: NormalisedParentRef, gatewa
   });
   if (allowed.length === 0) return fail(Reason.NotAllowedByListeners, refusals.join('; '));
   const attachments = allowed
-    .map((listener) => ({ listener, hostnames: intersectHostnames(listener.spec.hostname, route.spec.hostnames) }))
+    .map((listener) => ({
+      listener,
+      hostnames: intersectHostnames(listener.spec.hostname, route.spec.hostnames),
+    }))
     .filter((a) => a.hostnames.length > 0);
   if (attachments.length === 0) {
     const listenerHosts = allowed.map((l) => `${l.spec.name}: ${l.spec.hostname ?? '(any)'}`).join(', ');

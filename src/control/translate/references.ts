@@ -25,7 +25,9 @@ export function referenceAllowed(world: World, fromNamespace: string, to: Refere
       ) &&
       grant.spec.to.some(
         (t) =>
-          normaliseGroup(t.group) === to.group && t.kind === to.kind && (t.name === undefined || t.name === to.name),
+          normaliseGroup(t.group) === to.group &&
+          t.kind === to.kind &&
+          (t.name === undefined || t.name === to.name),
       ),
   );
 }

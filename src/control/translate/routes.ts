@@ -13,7 +13,7 @@ import type { McpBackends } from './backends/index.js';
 import { condition, type StatusBook } from './conditions.js';
 import type { GatewayModel } from './gateways.js';
 import { matchProblems, ruleMatches } from './matches.js';
-import { type ParentResult, attachParents } from './parents.js';
+import { attachParents, type ParentResult } from './parents.js';
 import type { RouteEntry } from './precedence.js';
 import type { World } from './world.js';
 
@@ -27,7 +27,8 @@ export interface RouteStep {
 function resolvedRefsCondition(outcomes: readonly RefOutcome[], generation: number | undefined): Condition {
   const failed = outcomes.filter((o) => !o.result.ok);
   const first = failed[0]?.result;
-  if (!first || first.ok) return condition('ResolvedRefs', true, Reason.ResolvedRefs, 'All references resolved', generation);
+  if (!first || first.ok)
+    return condition('ResolvedRefs', true, Reason.ResolvedRefs, 'All references resolved', generation);
   const messages = failed.map((o) => (o.result.ok ? '' : o.result.message));
   return condition('ResolvedRefs', false, first.reason, messages.join('; '), generation);
 }
@@ -49,7 +50,18 @@ function parentStatus(
   return { parentRef: parent.parentRef, controllerName, conditions: [accepted, resolvedRefs] };
 }
 
-function emitEntries(route: HTTPRoute, parents: readonly ParentResult[], actions: readonly RouteAction[], step: MutableStep): void {
+type Rule = NonNullable<HTTPRoute['spec']['rules']>[number];
+
+/** The CRD defaults a missing `rules` to one rule matching PathPrefix `/`; files may omit it. */
+const DEFAULT_RULES: readonly Rule[] = [{}];
+
+function emitEntries(
+  route: HTTPRoute,
+  rules: readonly Rule[],
+  parents: readonly ParentResult[],
+  actions: readonly RouteAction[],
+  step: MutableStep,
+): void {
   const routeName = `${route.metadata.namespace}/${route.metadata.name}`;
   const hostsByPort = new Map<number, Set<string>>();
   for (const { listener, hostnames } of parents.flatMap((p) => p.attachments)) {
@@ -64,12 +76,17 @@ function emitEntries(route: HTTPRoute, parents: readonly ParentResult[], actions
     const entries = step.entries.get(port) ?? [];
     step.entries.set(port, entries);
     for (const hostname of hosts) {
-      (route.spec.rules ?? []).forEach((rule, r) => {
+      rules.forEach((rule, r) => {
         ruleMatches(rule).forEach((match, m) => {
           const id = `${routeName}/${r}/${m}${hosts.size > 1 ? `/${hostname}` : ''}`;
           const action = actions[r]!;
           const entry: Route = { id, routeName, hostname, ...match, action };
-          entries.push({ route: entry, createdAt: route.metadata.creationTimestamp ?? '', rule: r, match: m });
+          entries.push({
+            route: entry,
+            createdAt: route.metadata.creationTimestamp ?? '',
+            rule: r,
+            match: m,
+          });
         });
       });
     }
@@ -87,25 +104,33 @@ export function translateRoutes(
   backends: McpBackends,
   book: StatusBook,
 ): RouteStep {
-  const byName = new Map(gateways.map((g) => [`${g.gateway.metadata.namespace}/${g.gateway.metadata.name}`, g]));
+  const byName = new Map(
+    gateways.map((g) => [`${g.gateway.metadata.namespace}/${g.gateway.metadata.name}`, g]),
+  );
   const step: MutableStep = { entries: new Map(), attached: new Map() };
   for (const route of world.routes) {
     const parents = attachParents(world, route, byName);
     if (parents.length === 0) continue; // not ours: no status, no entries
     const generation = route.metadata.generation;
     const routeName = `${route.metadata.namespace}/${route.metadata.name}`;
-    const rules = route.spec.rules ?? [];
-    const outcomes = rules.map((rule) => (rule.backendRefs ?? []).map((ref) => resolveBackendRef(world, backends, route, ref)));
+    const rules = route.spec.rules ?? DEFAULT_RULES;
+    const outcomes = rules.map((rule) =>
+      (rule.backendRefs ?? []).map((ref) => resolveBackendRef(world, backends, route, ref)),
+    );
     const actions = outcomes.map((o, r) => ruleAction(o, `rule ${r} of HTTPRoute ${routeName}`));
     const invalidMatches = matchProblems(route);
     const accepted = invalidMatches.length === 0 && parents.some((p) => p.attachments.length > 0);
     if (accepted) {
-      for (const o of outcomes.flat()) if (o.result.ok && o.kind) backends.markReferenced(o.kind, o.namespace, o.name);
-      emitEntries(route, parents, actions, step);
+      for (const o of outcomes.flat()) {
+        if (o.result.ok && o.kind) backends.markReferenced(o.kind, o.namespace, o.name);
+      }
+      emitEntries(route, rules, parents, actions, step);
     }
     const resolvedRefs = resolvedRefsCondition(outcomes.flat(), generation);
     book.set('HTTPRoute', route.metadata, {
-      parents: parents.map((p) => parentStatus(p, resolvedRefs, invalidMatches, world.options.controllerName, generation)),
+      parents: parents.map((p) =>
+        parentStatus(p, resolvedRefs, invalidMatches, world.options.controllerName, generation),
+      ),
     });
   }
   const attachedRoutes = new Map([...step.attached].map(([key, names]) => [key, names.size]));

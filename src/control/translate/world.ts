@@ -44,7 +44,9 @@ function groupBy<T>(items: readonly T[], key: (item: T) => string | undefined): 
   return map;
 }
 
-function byKey<T extends { metadata: { namespace?: string; name: string } }>(items: readonly T[]): Map<string, T> {
+function byKey<T extends { metadata: { namespace?: string; name: string } }>(
+  items: readonly T[],
+): Map<string, T> {
   return new Map(items.map((item) => [`${item.metadata.namespace ?? ''}/${item.metadata.name}`, item]));
 }
 

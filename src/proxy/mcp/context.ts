@@ -5,8 +5,8 @@
 import type { Logger } from '../../shared/logger.js';
 import type { Metrics } from '../../shared/metrics.js';
 import type { McpBackend } from '../../shared/table.js';
-import type { Upstreams } from './upstream-call.js';
 import type { Session } from './session.js';
+import type { Upstreams } from './upstream-call.js';
 
 export interface Deps {
   readonly logger: Logger;
@@ -26,6 +26,8 @@ export interface Exchange {
    * in flight. Non-streamed responses are finished by the service when handle() returns.
    */
   streamed: boolean;
+  /** The metrics label for this request: a known MCP method, `response`, `other`, GET or DELETE. */
+  method: string;
   finish(outcome: 'ok' | 'error'): void;
 }
 

@@ -9,10 +9,18 @@ import { isSupportedVersion, SUPPORTED_VERSIONS } from './protocol-version.js';
 const JSON_HEADERS = { 'content-type': 'application/json' } as const;
 
 export function jsonResponse(body: unknown, status = 200, headers?: Record<string, string>): Response {
-  return new Response(JSON.stringify(body), { status, headers: headers ? { ...JSON_HEADERS, ...headers } : JSON_HEADERS });
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: headers ? { ...JSON_HEADERS, ...headers } : JSON_HEADERS,
+  });
 }
 
-export function rpcErrorResponse(status: number, code: number, message: string, id: JsonRpcId | null = null): Response {
+export function rpcErrorResponse(
+  status: number,
+  code: number,
+  message: string,
+  id: JsonRpcId | null = null,
+): Response {
   return jsonResponse(errorResponse(id, code, message), status);
 }
 
@@ -24,7 +32,7 @@ export const accepted = (): Response => new Response(null, { status: 202 });
 
 function accepts(request: Request, type: string): boolean {
   const accept = request.headers.get('accept');
-  return accept !== null && accept.toLowerCase().includes(type);
+  return accept?.toLowerCase().includes(type) === true;
 }
 
 export function checkPostHeaders(request: Request): Response | undefined {
@@ -37,14 +45,22 @@ export function checkPostHeaders(request: Request): Response | undefined {
   }
   const type = request.headers.get('content-type');
   if (type === null || !type.toLowerCase().startsWith('application/json')) {
-    return rpcErrorResponse(415, JsonRpcCode.InvalidRequest, 'Unsupported Media Type: Content-Type must be application/json');
+    return rpcErrorResponse(
+      415,
+      JsonRpcCode.InvalidRequest,
+      'Unsupported Media Type: Content-Type must be application/json',
+    );
   }
   return checkProtocolVersion(request);
 }
 
 export function checkGetHeaders(request: Request): Response | undefined {
   if (!accepts(request, 'text/event-stream')) {
-    return rpcErrorResponse(406, JsonRpcCode.InvalidRequest, 'Not Acceptable: the Accept header must include text/event-stream');
+    return rpcErrorResponse(
+      406,
+      JsonRpcCode.InvalidRequest,
+      'Not Acceptable: the Accept header must include text/event-stream',
+    );
   }
   return checkProtocolVersion(request);
 }
@@ -64,7 +80,11 @@ export type BodyResult = { readonly text: string } | { readonly response: Respon
 /** Read the body, counting bytes as they stream (Content-Length is only a hint), up to maxBytes. */
 export async function readBody(request: Request, maxBytes: number): Promise<BodyResult> {
   const tooLarge = () => ({
-    response: rpcErrorResponse(413, JsonRpcCode.InvalidRequest, `Request body is larger than ${maxBytes} bytes`),
+    response: rpcErrorResponse(
+      413,
+      JsonRpcCode.InvalidRequest,
+      `Request body is larger than ${maxBytes} bytes`,
+    ),
   });
   const declared = Number(request.headers.get('content-length'));
   if (declared > maxBytes) return tooLarge();

@@ -54,7 +54,8 @@ export function classify(value: unknown): Classified | string {
   if (value.jsonrpc !== '2.0') return 'jsonrpc must be "2.0"';
   if (value.params !== undefined && !isObject(value.params)) return 'params must be an object';
   if (typeof value.method === 'string') {
-    if (value.id === undefined) return { kind: 'notification', message: value as unknown as JsonRpcNotification };
+    if (value.id === undefined)
+      return { kind: 'notification', message: value as unknown as JsonRpcNotification };
     if (!isId(value.id)) return 'id must be a string or a number';
     return { kind: 'request', message: value as unknown as JsonRpcRequest };
   }
@@ -70,7 +71,9 @@ export function classify(value: unknown): Classified | string {
 }
 
 export function isResponse(value: unknown): value is JsonRpcResponse {
-  return isObject(value) && value.method === undefined && (value.result !== undefined || value.error !== undefined);
+  return (
+    isObject(value) && value.method === undefined && (value.result !== undefined || value.error !== undefined)
+  );
 }
 
 export function errorResponse(

@@ -33,7 +33,10 @@ export class KeyRing {
 
   /** `kid:hex64[,kid:hex64...]`; the first key seals. Errors never echo key material. */
   static fromSpec(spec: string): KeyRing {
-    const entries = spec.split(',').map((part) => part.trim()).filter((part) => part !== '');
+    const entries = spec
+      .split(',')
+      .map((part) => part.trim())
+      .filter((part) => part !== '');
     if (entries.length === 0) throw new Error('session key spec is empty; expected kid:hex64[,kid:hex64...]');
     const keys: Key[] = [];
     for (const [index, entry] of entries.entries()) {
@@ -43,7 +46,8 @@ export class KeyRing {
       if (!KID_PATTERN.test(id)) {
         throw new Error(`session key #${index + 1}: key id must be 1-32 letters, digits or '-' (kid:hex64)`);
       }
-      if (!HEX_KEY.test(hex)) throw new Error(`session key "${id}": the key must be 64 hex characters (32 bytes)`);
+      if (!HEX_KEY.test(hex))
+        throw new Error(`session key "${id}": the key must be 64 hex characters (32 bytes)`);
       if (keys.some((key) => key.id === id)) throw new Error(`session key "${id}" appears twice`);
       keys.push({ id, secret: Buffer.from(hex, 'hex'), aad: Buffer.from(id, 'utf8') });
     }
@@ -61,7 +65,12 @@ export class KeyRing {
     const nonce = randomBytes(NONCE_BYTES);
     const cipher = createCipheriv('aes-256-gcm', key.secret, nonce);
     cipher.setAAD(key.aad);
-    const body = Buffer.concat([nonce, cipher.update(plaintext, 'utf8'), cipher.final(), cipher.getAuthTag()]);
+    const body = Buffer.concat([
+      nonce,
+      cipher.update(plaintext, 'utf8'),
+      cipher.final(),
+      cipher.getAuthTag(),
+    ]);
     return `${key.id}.${body.toString('base64url')}`;
   }
 
@@ -77,7 +86,10 @@ export class KeyRing {
       const decipher = createDecipheriv('aes-256-gcm', key.secret, body.subarray(0, NONCE_BYTES));
       decipher.setAAD(key.aad);
       decipher.setAuthTag(body.subarray(body.length - TAG_BYTES));
-      const plain = Buffer.concat([decipher.update(body.subarray(NONCE_BYTES, body.length - TAG_BYTES)), decipher.final()]);
+      const plain = Buffer.concat([
+        decipher.update(body.subarray(NONCE_BYTES, body.length - TAG_BYTES)),
+        decipher.final(),
+      ]);
       return plain.toString('utf8');
     } catch {
       return undefined;

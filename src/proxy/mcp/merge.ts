@@ -1,7 +1,6 @@
 /**
  * Pure merge functions for the multiplexer: initialize results, capability flags and list pages.
  */
-import type { FailureMode } from '../../shared/table.js';
 import { asObject, type JsonObject } from './jsonrpc.js';
 import { prefixName, prefixUri } from './naming.js';
 import { GATEWAY_NAME, GATEWAY_VERSION, lowestVersion } from './protocol-version.js';
@@ -63,7 +62,8 @@ export function mergeInitialize(parts: readonly TargetInit[]): JsonObject {
   }
   const capabilities: JsonObject = { tools: { listChanged: true } };
   if (flags.includes('p')) capabilities.prompts = { listChanged: true };
-  if (flags.includes('r')) capabilities.resources = { listChanged: true, ...(flags.includes('s') ? { subscribe: true } : {}) };
+  if (flags.includes('r'))
+    capabilities.resources = { listChanged: true, ...(flags.includes('s') ? { subscribe: true } : {}) };
   if (flags.includes('l')) capabilities.logging = {};
   if (flags.includes('c')) capabilities.completions = {};
   const merged: JsonObject = {
@@ -125,8 +125,4 @@ export function prefixContents(result: JsonObject, target: string): JsonObject {
     return item && typeof item.uri === 'string' ? { ...item, uri: prefixUri(target, item.uri) } : entry;
   });
   return { ...result, contents };
-}
-
-export function failureLabel(mode: FailureMode): string {
-  return mode === 'FailOpen' ? 'skipped (FailOpen)' : 'failed the request (FailClosed)';
 }

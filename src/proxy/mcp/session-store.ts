@@ -2,18 +2,20 @@
  * Sessions held in this process: a bounded map token → Session in least-recently-used order
  * (Map insertion order; a use moves the entry to the end), so idle expiry and the size cap both
  * evict from the front. A token this process has not seen is opened once and cached: any replica
- * with the key can serve any session. Tokens deleted here are remembered (bounded) and get 404.
+ * with the key can serve any session. Tokens deleted or expired here are remembered (bounded) and
+ * get 404 from this process; a session evicted only for capacity reopens from its token.
  */
 import type { KeyRing } from './key-ring.js';
 import { Session } from './session.js';
 
 export type Lookup =
   | { readonly session: Session }
-  | { readonly missing: 'unknown' | 'deleted' | 'other-backend' };
+  | { readonly missing: 'unknown' | 'deleted' | 'expired' | 'other-backend' };
 
 export class SessionStore {
   readonly #sessions = new Map<string, Session>();
-  readonly #deleted = new Set<string>();
+  /** Tokens ended here (DELETE, or idle past the TTL) → why; bounded, oldest forgotten first. */
+  readonly #ended = new Map<string, 'deleted' | 'expired'>();
   readonly #sweeper: NodeJS.Timeout;
 
   constructor(
@@ -44,7 +46,8 @@ export class SessionStore {
     if (session) {
       this.#sessions.delete(token);
     } else {
-      if (this.#deleted.has(token)) return { missing: 'deleted' };
+      const ended = this.#ended.get(token);
+      if (ended) return { missing: ended };
       session = Session.open(this.keyRing, token);
       if (!session) return { missing: 'unknown' };
     }
@@ -57,10 +60,14 @@ export class SessionStore {
   /** Forget a session for good on this replica (DELETE). */
   delete(session: Session): void {
     this.#remove(session, 'deleted');
-    this.#deleted.add(session.token);
-    if (this.#deleted.size > this.maxSessions) {
-      const first = this.#deleted.values().next().value;
-      if (first !== undefined) this.#deleted.delete(first);
+    this.#end(session.token, 'deleted');
+  }
+
+  #end(token: string, why: 'deleted' | 'expired'): void {
+    this.#ended.set(token, why);
+    if (this.#ended.size > this.maxSessions) {
+      const first = this.#ended.keys().next().value;
+      if (first !== undefined) this.#ended.delete(first);
     }
   }
 
@@ -79,6 +86,7 @@ export class SessionStore {
         continue;
       }
       this.#remove(session, 'idle');
+      this.#end(session.token, 'expired');
     }
   }
 

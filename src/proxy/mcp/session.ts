@@ -23,6 +23,12 @@ export interface Closable {
   close(): void;
 }
 
+/** The session's downstream GET stream. */
+export interface EventSink extends Closable {
+  send(message: unknown): boolean;
+  readonly closed: boolean;
+}
+
 const TokenSchema = z.object({
   b: z.string(),
   t: z.number(),
@@ -43,7 +49,9 @@ export class Session {
   readonly owners = new Map<string, Map<string, string>>();
   /** Client request id → target it went to (for notifications/cancelled). */
   readonly inflight = new Map<string, string>();
-  stream: Closable | undefined;
+  stream: EventSink | undefined;
+  /** Aborts the upstream GET streams merged into `stream` when it ends. */
+  streamAbort: AbortController | undefined;
   lastUsed = performance.now();
   #serverRequests = 0;
 

@@ -85,7 +85,11 @@ const LF = 0x0a;
  * Pass an upstream SSE body through byte for byte (the transparent fast path), adding keep-alive
  * comments only between events (when the bytes so far end with a blank line).
  */
-export function passThroughSse(body: Readable, keepAliveMs: number, onClose: () => void): ReadableStream<Uint8Array> {
+export function passThroughSse(
+  body: Readable,
+  keepAliveMs: number,
+  onClose: () => void,
+): ReadableStream<Uint8Array> {
   let atBoundary = true;
   let timer: NodeJS.Timeout | undefined;
   let done = false;
@@ -105,7 +109,10 @@ export function passThroughSse(body: Readable, keepAliveMs: number, onClose: () 
       body.on('data', (chunk: Buffer) => {
         const n = chunk.length;
         // A comment may only go between events: after "\n\n" (or "\n\r\n").
-        atBoundary = n >= 3 && chunk[n - 1] === LF && (chunk[n - 2] === LF || (chunk[n - 2] === 0x0d && chunk[n - 3] === LF));
+        atBoundary =
+          n >= 3 &&
+          chunk[n - 1] === LF &&
+          (chunk[n - 2] === LF || (chunk[n - 2] === 0x0d && chunk[n - 3] === LF));
         controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, n));
         if ((controller.desiredSize ?? 1) <= 0) body.pause();
       });

@@ -2,7 +2,6 @@
  * Upstream sessions per target: initialize a target (at session start, or lazily when the table
  * added it later), pin it to one endpoint, and find a session's live state for a target.
  */
-import { JsonRpcCode } from '../../shared/errors.js';
 import type { Endpoint, McpTarget } from '../../shared/table.js';
 import { UpstreamError } from '../upstream/errors.js';
 import type { Deps, SessionExchange } from './context.js';
@@ -10,6 +9,7 @@ import type { JsonObject, JsonRpcId } from './jsonrpc.js';
 import { capabilityFlags } from './merge.js';
 import type { TargetSession } from './session.js';
 import { awaitResponse, post } from './upstream-call.js';
+import { attachUpstreamStream } from './upstream-streams.js';
 
 /** A target whose lazy initialize failed is not retried for this long (FailOpen would stall). */
 const RETRY_FAILED_INIT_MS = 5_000;
@@ -65,20 +65,33 @@ export async function initializeTarget(
 }
 
 /** Tell a target the handshake is complete (what the client's own notification does at start). */
-export async function sendInitialized(deps: Deps, backendId: string, target: McpTarget, state: TargetSession): Promise<void> {
+export async function sendInitialized(
+  deps: Deps,
+  backendId: string,
+  target: McpTarget,
+  state: TargetSession,
+): Promise<void> {
   const body = '{"jsonrpc":"2.0","method":"notifications/initialized"}';
   await post(deps, backendId, target, state, 'notifications/initialized', body, undefined).catch(() => {});
 }
 
 /** The session's state for a target, initializing it first when the session does not have it yet. */
-export function ensureTarget(ex: SessionExchange, target: McpTarget, signal: AbortSignal): Promise<TargetSession> {
+export function ensureTarget(
+  ex: SessionExchange,
+  target: McpTarget,
+  signal: AbortSignal,
+): Promise<TargetSession> {
   const { session } = ex;
   const state = session.targets.get(target.name);
   if (state && isPinValid(target, state)) return Promise.resolve(state);
   const failedAt = session.failedAt.get(target.name);
   if (failedAt !== undefined && performance.now() - failedAt < RETRY_FAILED_INIT_MS) {
     return Promise.reject(
-      new UpstreamError(target.name, 'unreachable', `target "${target.name}" is unavailable (its initialize failed moments ago)`),
+      new UpstreamError(
+        target.name,
+        'unreachable',
+        `target "${target.name}" is unavailable (its initialize failed moments ago)`,
+      ),
     );
   }
   let starting = session.starting.get(target.name);
@@ -92,14 +105,26 @@ export function ensureTarget(ex: SessionExchange, target: McpTarget, signal: Abo
   });
 }
 
-async function lazyInitialize(ex: SessionExchange, target: McpTarget, signal: AbortSignal): Promise<TargetSession | undefined> {
+async function lazyInitialize(
+  ex: SessionExchange,
+  target: McpTarget,
+  signal: AbortSignal,
+): Promise<TargetSession | undefined> {
   const { deps, session, backend } = ex;
   try {
     const params = { ...session.clientParams, protocolVersion: session.protocolVersion };
-    const { state } = await initializeTarget(deps, backend.id, target, `mcplane-init-${target.name}`, params, signal);
+    const { state } = await initializeTarget(
+      deps,
+      backend.id,
+      target,
+      `mcplane-init-${target.name}`,
+      params,
+      signal,
+    );
     session.targets.set(target.name, state);
     session.failedAt.delete(target.name);
     await sendInitialized(deps, backend.id, target, state);
+    attachUpstreamStream(ex, target, state);
     deps.logger.debug({ backend: backend.id, target: target.name }, 'target joined an open session');
     return state;
   } catch (error) {
@@ -112,10 +137,3 @@ async function lazyInitialize(ex: SessionExchange, target: McpTarget, signal: Ab
 export function dropTarget(ex: SessionExchange, name: string): void {
   ex.session.targets.delete(name);
 }
-
-export function unknownTargetError(kind: string, name: string, targets: readonly McpTarget[]): UpstreamError {
-  const names = targets.map((t) => t.name).join(', ');
-  return new UpstreamError(name, 'protocol', `Unknown ${kind} "${name}"; targets: ${names}`);
-}
-
-export const UNAVAILABLE = JsonRpcCode.UpstreamUnavailable;

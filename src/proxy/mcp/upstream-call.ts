@@ -18,8 +18,9 @@ export class Upstreams {
     return target.protocol === 'SSE' ? this.#sse : this.#http;
   }
 
-  async close(): Promise<void> {
-    await Promise.all([this.#http.close(), this.#sse.close()]);
+  /** Close pooled connections; `force` aborts requests still running. */
+  async close(force = false): Promise<void> {
+    await Promise.all([this.#http.close(force), this.#sse.close()]);
   }
 }
 
@@ -48,12 +49,20 @@ export async function post(
     const failure = toUpstreamError(target.name, error, signal);
     deps.metrics.upstreamRequests.labels(backendId, target.name, method, failure.failure).inc();
     deps.logger.warn(
-      { backend: backendId, target: target.name, endpoint: `${hop.endpoint.address}:${hop.endpoint.port}`, method, failure: failure.failure },
+      {
+        backend: backendId,
+        target: target.name,
+        endpoint: `${hop.endpoint.address}:${hop.endpoint.port}`,
+        method,
+        failure: failure.failure,
+      },
       failure.message,
     );
     throw failure;
   } finally {
-    deps.metrics.upstreamDuration.labels(backendId, target.name, method).observe((performance.now() - started) / 1000);
+    deps.metrics.upstreamDuration
+      .labels(backendId, target.name, method)
+      .observe((performance.now() - started) / 1000);
   }
 }
 
@@ -65,7 +74,11 @@ export async function awaitResponse(reply: UpstreamReply, target: string): Promi
   if (reply.kind === 'json') {
     const message = await readJson(reply.body, target);
     if (isResponse(message)) return message;
-    throw new UpstreamError(target, 'protocol', `target "${target}" answered with something other than a JSON-RPC response`);
+    throw new UpstreamError(
+      target,
+      'protocol',
+      `target "${target}" answered with something other than a JSON-RPC response`,
+    );
   }
   for await (const message of sseMessages(reply.body, target)) {
     if (isResponse(message)) return message;

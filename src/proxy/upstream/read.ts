@@ -16,12 +16,18 @@ export async function readJson(body: Readable, target: string): Promise<unknown>
     size += (chunk as Buffer).length;
     if (size > MAX_UPSTREAM_MESSAGE_BYTES) {
       body.destroy();
-      throw new UpstreamError(target, 'protocol', `target "${target}" sent a message over ${MAX_UPSTREAM_MESSAGE_BYTES} bytes`);
+      throw new UpstreamError(
+        target,
+        'protocol',
+        `target "${target}" sent a message over ${MAX_UPSTREAM_MESSAGE_BYTES} bytes`,
+      );
     }
     chunks.push(chunk as Buffer);
   }
   try {
-    return JSON.parse(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8'));
+    return JSON.parse(
+      chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8'),
+    );
   } catch {
     throw new UpstreamError(target, 'protocol', `target "${target}" sent malformed JSON`);
   }
@@ -37,7 +43,8 @@ export async function* sseMessages(body: Readable, target: string): AsyncGenerat
       try {
         events = parser.feed(decoder.decode(chunk as Buffer, { stream: true }));
       } catch (error) {
-        if (error instanceof SseEventTooLarge) throw new UpstreamError(target, 'protocol', `target "${target}": ${error.message}`);
+        if (error instanceof SseEventTooLarge)
+          throw new UpstreamError(target, 'protocol', `target "${target}": ${error.message}`);
         throw error;
       }
       for (const event of events) {

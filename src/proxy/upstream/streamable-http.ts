@@ -3,6 +3,7 @@
  * and header timeouts are off because a silent long tools/call is normal; deadlines come from the
  * caller's AbortSignal (the fan-out deadline, or the client going away).
  */
+import type { Readable } from 'node:stream';
 import { Pool } from 'undici';
 import type { Endpoint, McpTarget } from '../../shared/table.js';
 import { toUpstreamError, UpstreamError } from './errors.js';
@@ -89,6 +90,32 @@ export class StreamableHttpTransport implements UpstreamTransport {
     );
   }
 
+  async listen(request: Omit<UpstreamRequest, 'body'>): Promise<Readable | undefined> {
+    const name = request.target.name;
+    let response: Awaited<ReturnType<Pool['request']>>;
+    try {
+      response = await this.#pool(request.endpoint).request({
+        method: 'GET',
+        path: request.target.path,
+        headers: { ...this.#headers(request, false), accept: 'text/event-stream' },
+        signal: request.signal,
+      });
+    } catch (error) {
+      throw toUpstreamError(name, error, request.signal);
+    }
+    const { statusCode, headers, body } = response;
+    const type = (header(headers, 'content-type') ?? '').toLowerCase();
+    if (statusCode === 200 && type.startsWith('text/event-stream')) return body;
+    body.dump().catch(() => {});
+    if (statusCode === 405) return undefined;
+    throw new UpstreamError(
+      name,
+      'status',
+      `target "${name}" refused its event stream (HTTP ${statusCode})`,
+      statusCode,
+    );
+  }
+
   async terminate(request: Omit<UpstreamRequest, 'body'>): Promise<void> {
     if (request.sessionId === undefined) return;
     try {
@@ -104,10 +131,10 @@ export class StreamableHttpTransport implements UpstreamTransport {
     }
   }
 
-  async close(): Promise<void> {
+  async close(force = false): Promise<void> {
     const pools = [...this.#pools.values()];
     this.#pools.clear();
-    await Promise.allSettled(pools.map((pool) => pool.close()));
+    await Promise.allSettled(pools.map((pool) => (force ? pool.destroy() : pool.close())));
   }
 }
 
@@ -115,7 +142,14 @@ export class StreamableHttpTransport implements UpstreamTransport {
 export class UnsupportedSseTransport implements UpstreamTransport {
   async post(request: UpstreamRequest): Promise<UpstreamReply> {
     const name = request.target.name;
-    throw new UpstreamError(name, 'unsupported', `target "${name}" uses SSE; SSE targets are not supported yet`);
+    throw new UpstreamError(
+      name,
+      'unsupported',
+      `target "${name}" uses SSE; SSE targets are not supported yet`,
+    );
+  }
+  async listen(): Promise<undefined> {
+    return undefined;
   }
   async terminate(): Promise<void> {}
   async close(): Promise<void> {}

@@ -23,7 +23,13 @@ export type UpstreamReply =
 export interface UpstreamTransport {
   /** Send one JSON-RPC message. Rejects with UpstreamError (naming the target) on any failure. */
   post(request: UpstreamRequest): Promise<UpstreamReply>;
+  /**
+   * Open the upstream's server→client stream (GET). Undefined when the upstream offers none (405).
+   * The body ends when the upstream closes it or the signal aborts.
+   */
+  listen(request: Omit<UpstreamRequest, 'body'>): Promise<Readable | undefined>;
   /** End an upstream session (DELETE); failures are reported, callers usually ignore them. */
   terminate(request: Omit<UpstreamRequest, 'body'>): Promise<void>;
-  close(): Promise<void>;
+  /** Release connections; `force` aborts requests still running. */
+  close(force?: boolean): Promise<void>;
 }

@@ -17,6 +17,7 @@ import {
   type ResourcePath,
 } from './kinds.js';
 import { Lister, primeWatch, selectorPredicate, watchStart } from './reads.js';
+import { objectBody, readBody, verbOf } from './requests.js';
 import { ApiError, errorBody, isObject, type JsonObject, statusBody } from './status.js';
 import { Watcher } from './watch.js';
 
@@ -252,9 +253,15 @@ export class KubeApiServer {
       at: Date.now(),
     };
     this.requests.push(entry);
-    res.on('finish', () => {
-      entry.status = res.statusCode;
-    });
+    // Watches never finish while open: record the status when headers go out.
+    const writeHead = res.writeHead.bind(res) as (
+      code: number,
+      headers?: Record<string, string | number>,
+    ) => ServerResponse;
+    res.writeHead = ((code: number, headers?: Record<string, string | number>) => {
+      entry.status = code;
+      return writeHead(code, headers);
+    }) as typeof res.writeHead;
     try {
       entry.body = await readBody(req);
       const route = parseResourcePath(url.pathname);
@@ -409,44 +416,5 @@ export class KubeApiServer {
     const text = JSON.stringify(body);
     res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
     res.end(text);
-  }
-}
-
-function verbOf(method: string, route: ResourcePath, query: URLSearchParams): Verb {
-  const collection = route.name === undefined;
-  switch (method) {
-    case 'GET':
-      if (!collection) return 'get';
-      return ['true', '1'].includes(query.get('watch') ?? '') ? 'watch' : 'list';
-    case 'POST':
-      if (collection) return 'create';
-      break;
-    case 'PUT':
-      if (!collection) return 'update';
-      break;
-    case 'PATCH':
-      if (!collection) return 'patch';
-      break;
-    case 'DELETE':
-      if (!collection) return 'delete';
-      break;
-  }
-  throw new ApiError(405, `${method} is not supported on ${collection ? 'a collection' : 'an object'}`);
-}
-
-function objectBody(body: unknown): JsonObject {
-  if (!isObject(body)) throw new ApiError(400, 'the request body must be a JSON object');
-  return body;
-}
-
-async function readBody(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  const text = Buffer.concat(chunks).toString('utf8');
-  if (!text.trim()) return undefined;
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new ApiError(400, `the request body is not valid JSON: ${text.slice(0, 80)}`);
   }
 }

@@ -1,9 +1,12 @@
-/** Discovery documents (`/api`, `/apis`, `/api/v1`, `/apis/G/V`) so kubectl can find the served kinds. */
+/** Discovery documents (`/version`, `/api`, `/apis`, `/api/v1`, `/apis/G/V`) so kubectl can find the served kinds. */
 import { FAKE_KINDS, type FakeKind } from './kinds.js';
 import type { JsonObject } from './status.js';
 
 export function discovery(path: string, installed: (kind: FakeKind) => boolean): JsonObject | undefined {
   const kinds = [...FAKE_KINDS.values()].filter(installed);
+  if (path === '/version') {
+    return { major: '1', minor: '33', gitVersion: 'v1.33.0-mcplane-test', platform: 'linux/amd64' };
+  }
   if (path === '/api') {
     return { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [] };
   }

@@ -31,7 +31,8 @@ export function classify(error: KubeError): ErrorAction {
 
 /** Short text for readiness and logs: `403 Forbidden: ...`, `ECONNRESET: ...`. */
 export function describe(error: KubeError): string {
-  const head = error.status !== undefined ? `${error.status}${error.reason ? ` ${error.reason}` : ''}` : error.code;
+  const head =
+    error.status !== undefined ? `${error.status}${error.reason ? ` ${error.reason}` : ''}` : error.code;
   return head ? `${head}: ${error.message}` : error.message;
 }
 

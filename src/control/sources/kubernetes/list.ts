@@ -9,12 +9,11 @@ import {
   Observable,
   type ObservableMiddleware,
   type RequestContext,
-  type ResponseContext,
+  ResponseContext,
 } from '@kubernetes/client-node';
 import type { KindInfo } from '../../../shared/resources.js';
 import { type KubeError, toKubeError } from './errors.js';
 
-export const PAGE_SIZE = 500;
 const CONTINUE_RESTARTS = 3;
 
 export interface ListResult {
@@ -24,17 +23,20 @@ export interface ListResult {
 
 interface Page {
   items?: unknown[];
-  metadata?: { resourceVersion?: string; continue?: string; _continue?: string };
+  metadata?: { resourceVersion?: string; continue?: string };
 }
 
+/** Fetches one page; the body is read from the raw response (see rawMiddleware), not the typed result. */
 type PageFetcher = (
   params: { limit: number; _continue?: string; labelSelector?: string },
   options: { middleware: ObservableMiddleware[]; middlewareMergeStrategy: 'append' },
-) => Promise<Page>;
+) => Promise<unknown>;
 
 /** The collection path for the watch, the same one the list call hits. */
 export function collectionPath(info: KindInfo<unknown>): string {
-  return info.group ? `/apis/${info.group}/${info.version}/${info.plural}` : `/api/${info.version}/${info.plural}`;
+  return info.group
+    ? `/apis/${info.group}/${info.version}/${info.plural}`
+    : `/api/${info.version}/${info.plural}`;
 }
 
 /** A page fetcher for a kind: typed CoreV1Api for core kinds, CustomObjectsApi for every `/apis` group. */
@@ -50,14 +52,25 @@ export function pageFetcher(kc: KubeConfig, info: KindInfo<unknown>): PageFetche
   throw new Error(`no list call for core kind ${info.kind}`);
 }
 
-/** A middleware that attaches an AbortSignal, so stop() and the list timeout can cut the request. */
-function signalMiddleware(signal: AbortSignal): ObservableMiddleware {
+/**
+ * Request middleware: attaches the AbortSignal (stop() and the list timeout cut the request) and keeps
+ * the raw response text. Typed clients turn timestamps into Dates and drop unknown fields, so a listed
+ * object would differ from the same object seen by the watch; the raw JSON does not.
+ */
+function rawMiddleware(signal: AbortSignal, sink: { text?: string }): ObservableMiddleware {
   return {
     pre: (ctx: RequestContext) => {
       ctx.setSignal(signal);
       return new Observable(Promise.resolve(ctx));
     },
-    post: (ctx: ResponseContext) => new Observable(Promise.resolve(ctx)),
+    post: (ctx: ResponseContext) =>
+      new Observable(
+        ctx.body.text().then((text) => {
+          sink.text = text;
+          const body = { text: async () => text, binary: async () => Buffer.from(text) };
+          return new ResponseContext(ctx.httpStatusCode, ctx.headers, body);
+        }),
+      ),
   };
 }
 
@@ -67,9 +80,11 @@ export type ListOutcome = { ok: true; result: ListResult } | { ok: false; error:
 export async function listAll(
   fetchPage: PageFetcher,
   signal: AbortSignal,
+  pageSize: number,
   labelSelector?: string,
 ): Promise<ListOutcome> {
-  const options = { middleware: [signalMiddleware(signal)], middlewareMergeStrategy: 'append' as const };
+  const sink: { text?: string } = {};
+  const options = { middleware: [rawMiddleware(signal, sink)], middlewareMergeStrategy: 'append' as const };
   let restarts = 0;
   for (;;) {
     const items: unknown[] = [];
@@ -77,10 +92,12 @@ export async function listAll(
     let resourceVersion = '';
     try {
       do {
-        const page = await fetchPage({ limit: PAGE_SIZE, _continue: token, labelSelector }, options);
+        sink.text = undefined;
+        await fetchPage({ limit: pageSize, _continue: token, labelSelector }, options);
+        const page = JSON.parse(sink.text ?? '{}') as Page;
         items.push(...(page.items ?? []));
         resourceVersion = page.metadata?.resourceVersion ?? '';
-        token = page.metadata?.continue ?? page.metadata?._continue ?? undefined;
+        token = page.metadata?.continue || undefined;
       } while (token);
       return { ok: true, result: { items, resourceVersion } };
     } catch (err) {

@@ -25,6 +25,8 @@ export interface ReflectorTimings {
   absentPollMs: number;
   /** A belt-and-braces relist this often (jittered ±25%); a missed event cannot outlive it. */
   resyncMs: number;
+  /** Items per list page (limit); small in tests to exercise continue tokens. */
+  pageSize: number;
   /** Source of randomness in [0, 1) (tests may pin it). */
   random: () => number;
 }
@@ -42,6 +44,7 @@ export const DEFAULT_TIMINGS: ReflectorTimings = {
   backoffResetMs: 60_000,
   absentPollMs: 60_000,
   resyncMs: 45 * 60_000,
+  pageSize: 500,
   random: Math.random,
 };
 

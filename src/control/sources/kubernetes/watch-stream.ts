@@ -24,18 +24,18 @@ export interface WatchRequest {
 
 export type WatchEnd =
   /** The server ended the stream cleanly (timeoutSeconds, or a deliberate close). */
-  | { type: 'closed' }
-  | { type: 'failed'; error: KubeError }
-  | { type: 'aborted' };
+  { type: 'closed' } | { type: 'failed'; error: KubeError } | { type: 'aborted' };
 
 const MAX_ERROR_BODY = 64 * 1024;
 
 export async function watchStream(w: WatchRequest): Promise<WatchEnd> {
   const cluster = w.kubeConfig.getCurrentCluster();
-  if (!cluster) return { type: 'failed', error: { code: 'CONFIG', message: 'kubeconfig has no current cluster' } };
+  if (!cluster)
+    return { type: 'failed', error: { code: 'CONFIG', message: 'kubeconfig has no current cluster' } };
   const url = new URL(cluster.server.replace(/\/+$/, '') + w.path);
   url.searchParams.set('watch', 'true');
-  for (const [key, value] of Object.entries(w.query)) if (value !== undefined) url.searchParams.set(key, value);
+  for (const [key, value] of Object.entries(w.query))
+    if (value !== undefined) url.searchParams.set(key, value);
   const options: https.RequestOptions = {};
   try {
     await w.kubeConfig.applyToHTTPSOptions(options);
@@ -80,7 +80,10 @@ class Stream {
   }
 
   #onResponse(res: http.IncomingMessage): void {
-    if (res.statusCode !== 200) return this.#readError(res);
+    if (res.statusCode !== 200) {
+      this.#readError(res);
+      return;
+    }
     this.w.onOpen();
     const rearm = () => this.#arm(this.w.inactivityMs, 'INACTIVITY', 'no data within the inactivity timeout');
     rearm();
@@ -98,7 +101,10 @@ class Stream {
     });
     res.on('end', () => this.#finish({ type: 'closed' }));
     res.on('close', () =>
-      this.#finish({ type: 'failed', error: { code: 'PREMATURE_CLOSE', message: 'watch stream closed before its end' } }),
+      this.#finish({
+        type: 'failed',
+        error: { code: 'PREMATURE_CLOSE', message: 'watch stream closed before its end' },
+      }),
     );
     res.on('error', (err: NodeJS.ErrnoException) =>
       this.#finish({ type: 'failed', error: { code: err.code ?? err.name, message: err.message } }),
@@ -110,7 +116,10 @@ class Stream {
     try {
       event = JSON.parse(line) as { type?: unknown; object?: unknown };
     } catch {
-      this.#finish({ type: 'failed', error: { code: 'BAD_EVENT', message: `undecodable watch line: ${line.slice(0, 120)}` } });
+      this.#finish({
+        type: 'failed',
+        error: { code: 'BAD_EVENT', message: `undecodable watch line: ${line.slice(0, 120)}` },
+      });
       return;
     }
     if (typeof event.type !== 'string') {
@@ -132,7 +141,10 @@ class Stream {
     const fail = () => {
       const parsed = parseStatus(body);
       const message = parsed.message ?? (res.statusMessage || `HTTP ${status}`);
-      this.#finish({ type: 'failed', error: { status, reason: parsed.reason, message, retryAfterMs: retryAfter } });
+      this.#finish({
+        type: 'failed',
+        error: { status, reason: parsed.reason, message, retryAfterMs: retryAfter },
+      });
     };
     res.on('end', fail);
     res.on('close', fail);

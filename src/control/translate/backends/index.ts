@@ -2,7 +2,7 @@
  * MCP backends by reference: each CRD backend is built once (memoised) and gets status only once a
  * route attached to one of our Gateways uses it, so we never write status on objects we do not serve.
  */
-import { KINDS } from '../../../shared/resources.js';
+import type { AgentgatewayBackend, KgatewayBackend } from '../../../shared/resources.js';
 import { Reason, type ReasonName } from '../../../shared/status.js';
 import type { McpBackend } from '../../../shared/table.js';
 import type { StatusBook } from '../conditions.js';
@@ -22,6 +22,15 @@ export type BackendResolution =
     }
   | { readonly ok: false; readonly reason: ReasonName; readonly message: string };
 
+/** Why a Backend / AgentgatewayBackend is not one mcplane can serve. */
+function notMcpMessage(object: KgatewayBackend | AgentgatewayBackend): string {
+  if (object.kind === 'AgentgatewayBackend') return 'has no spec.mcp: mcplane serves MCP backends only';
+  if (object.spec.type !== 'MCP') {
+    return `spec.type is "${object.spec.type ?? ''}": mcplane serves Backends with spec.type MCP and spec.mcp`;
+  }
+  return 'spec.type is MCP but spec.mcp is missing';
+}
+
 export type McpBackendKind = 'Backend' | 'AgentgatewayBackend' | 'Service';
 
 export class McpBackends {
@@ -30,7 +39,12 @@ export class McpBackends {
 
   constructor(readonly world: World) {}
 
-  resolve(kind: McpBackendKind, namespace: string, name: string, port: number | undefined): BackendResolution {
+  resolve(
+    kind: McpBackendKind,
+    namespace: string,
+    name: string,
+    port: number | undefined,
+  ): BackendResolution {
     if (kind === 'Service') return serviceBackend(this.world, namespace, name, port);
     const key = `${kind} ${namespace}/${name}`;
     const object =
@@ -38,8 +52,7 @@ export class McpBackends {
         ? this.world.kgatewayBackends.get(`${namespace}/${name}`)
         : this.world.agentgatewayBackends.get(`${namespace}/${name}`);
     if (!object) {
-      const group = KINDS[kind].group;
-      return { ok: false, reason: Reason.BackendNotFound, message: `${group} ${kind} ${namespace}/${name} not found` };
+      return { ok: false, reason: Reason.BackendNotFound, message: `${kind} not found` };
     }
     if (!this.#built.has(key)) {
       const spec = object.kind === 'Backend' ? kgatewayBackendSpec(object) : agentgatewayBackendSpec(object);
@@ -47,16 +60,14 @@ export class McpBackends {
     }
     const built = this.#built.get(key);
     if (!built) {
-      const message =
-        kind === 'Backend'
-          ? `Backend ${namespace}/${name} is not an MCP backend (spec.type is "${object.kind === 'Backend' ? (object.spec.type ?? '') : ''}"; mcplane serves spec.type MCP with spec.mcp)`
-          : `AgentgatewayBackend ${namespace}/${name} has no spec.mcp; mcplane serves MCP backends only`;
-      return { ok: false, reason: Reason.InvalidKind, message };
+      return { ok: false, reason: Reason.InvalidKind, message: notMcpMessage(object) };
     }
     return {
       ok: true,
       backend: built.backend,
-      ...(built.failure ? { failure: `${kind} ${namespace}/${name} is not accepted: ${built.failure.message}` } : {}),
+      ...(built.failure
+        ? { failure: `${kind} ${namespace}/${name} is not accepted: ${built.failure.message}` }
+        : {}),
     };
   }
 

@@ -17,13 +17,17 @@ export function serviceBackend(
   portNumber: number | undefined,
 ): BackendResolution {
   if (portNumber === undefined) {
-    return { ok: false, reason: Reason.UnsupportedValue, message: `backendRef to Service ${namespace}/${name} needs a port` };
+    return {
+      ok: false,
+      reason: Reason.UnsupportedValue,
+      message: 'port is required when the backendRef is a Service',
+    };
   }
   const service = world.servicesByKey.get(`${namespace}/${name}`);
-  if (!service) return { ok: false, reason: Reason.BackendNotFound, message: `Service ${namespace}/${name} not found` };
+  if (!service) return { ok: false, reason: Reason.BackendNotFound, message: 'Service not found' };
   const port = service.spec.ports?.find((p) => p.port === portNumber);
   if (!port) {
-    return { ok: false, reason: Reason.BackendNotFound, message: `Service ${namespace}/${name} has no port ${portNumber}` };
+    return { ok: false, reason: Reason.BackendNotFound, message: `the Service has no port ${portNumber}` };
   }
   const protocol = mcpProtocolOf(port);
   if (!protocol) {
@@ -31,7 +35,7 @@ export function serviceBackend(
     return {
       ok: false,
       reason: Reason.UnsupportedProtocolBackend,
-      message: `port ${portNumber} of Service ${namespace}/${name} has ${actual}; set appProtocol to one of ${MCP_APP_PROTOCOL_LIST} to serve it as MCP`,
+      message: `port ${portNumber} has ${actual}; set appProtocol to one of ${MCP_APP_PROTOCOL_LIST} to serve it as MCP`,
     };
   }
   const target = serviceTarget(world, service, port, protocol);
@@ -39,7 +43,7 @@ export function serviceBackend(
     return {
       ok: false,
       reason: Reason.UnsupportedValue,
-      message: `Service ${namespace}/${name} annotation ${TARGET_NAME_ANNOTATION} "${target.name}" is not a valid target name (lower-case DNS-1123 subdomain; "_" and "+" are reserved)`,
+      message: `the Service's annotation ${TARGET_NAME_ANNOTATION} "${target.name}" is not a valid target name (lower-case DNS-1123 subdomain; "_" and "+" are reserved)`,
     };
   }
   const backend: McpBackend = {

@@ -18,12 +18,24 @@ function describeTarget(target: McpTarget): string {
 function resolvedRefs(built: BuiltBackend, generation: number | undefined): Condition {
   const { failure, notes, backend } = built;
   if (failure) {
-    return condition('ResolvedRefs', false, failure.reason, 'targets not resolved: the backend is not accepted', generation);
+    return condition(
+      'ResolvedRefs',
+      false,
+      failure.reason,
+      'targets not resolved: the backend is not accepted',
+      generation,
+    );
   }
   const n = backend.targets.length;
   const resolved = `${n} target${n === 1 ? '' : 's'}${n > 0 ? `: ${backend.targets.map(describeTarget).join(', ')}` : ''}`;
   if (notes.unmatched.length > 0) {
-    return condition('ResolvedRefs', false, Reason.NoMatchingServices, `${notes.unmatched.join('; ')}; ${resolved}`, generation);
+    return condition(
+      'ResolvedRefs',
+      false,
+      Reason.NoMatchingServices,
+      `${notes.unmatched.join('; ')}; ${resolved}`,
+      generation,
+    );
   }
   return condition('ResolvedRefs', true, Reason.TargetsResolved, resolved, generation);
 }
@@ -38,11 +50,19 @@ export function backendConditions(built: BuiltBackend): Condition[] {
     resolvedRefs(built, generation),
   ];
   if (notes.collisions.length > 0) {
-    conditions.push(condition('Conflicted', true, Reason.TargetNameCollision, notes.collisions.join('; '), generation));
+    conditions.push(
+      condition('Conflicted', true, Reason.TargetNameCollision, notes.collisions.join('; '), generation),
+    );
   }
   if (notes.invalidNames.length > 0) {
     conditions.push(
-      condition('InvalidTargetNames', true, Reason.InvalidTargetName, notes.invalidNames.join('; '), generation),
+      condition(
+        'InvalidTargetNames',
+        true,
+        Reason.InvalidTargetName,
+        notes.invalidNames.join('; '),
+        generation,
+      ),
     );
   }
   if (notes.unknownAnnotations.length > 0) {
@@ -64,6 +84,10 @@ export function backendStatus(built: BuiltBackend): Record<string, unknown> {
   if (built.spec.kind !== 'Backend') return { conditions };
   return {
     conditions,
-    targets: built.backend.targets.map((t) => ({ name: t.name, source: t.source, endpoints: t.endpoints.length })),
+    targets: built.backend.targets.map((t) => ({
+      name: t.name,
+      source: t.source,
+      endpoints: t.endpoints.length,
+    })),
   };
 }

@@ -132,12 +132,11 @@ class Builder {
       const scope = !target.namespaces
         ? `namespace "${this.namespace}"`
         : `namespaces matching ${target.namespacesField} ${formatSelector(target.namespaces)}`;
-      const what =
-        matched.length === 0
-          ? 'no Service matches'
-          : `${matched.length} Service(s) match but none has a port with appProtocol ${MCP_APP_PROTOCOL_LIST}:`;
+      const selector = `${target.servicesField} ${formatSelector(target.services)} in ${scope}`;
       this.notes.unmatched.push(
-        `${target.field}: ${what} ${target.servicesField} ${formatSelector(target.services)} in ${scope}`,
+        matched.length === 0
+          ? `${target.field}: no Service matches ${selector}`
+          : `${target.field}: the ${matched.length} Service(s) matching ${selector} have no port with an MCP appProtocol (${MCP_APP_PROTOCOL_LIST})`,
       );
     }
     return undefined;
@@ -153,7 +152,9 @@ class Builder {
     }
     const service = this.world.servicesByKey.get(`${namespace}/${target.service}`);
     if (!service) {
-      this.notes.unmatched.push(`${target.field}.backendRef: Service ${namespace}/${target.service} not found`);
+      this.notes.unmatched.push(
+        `${target.field}.backendRef: Service ${namespace}/${target.service} not found`,
+      );
       return undefined;
     }
     this.#noteAnnotations(service);
@@ -192,7 +193,9 @@ class Builder {
     for (const [name, claimants] of byName) {
       if (claimants.length < 2) continue;
       const [kept, ...dropped] = claimants.map((c) => c.claimant);
-      this.notes.collisions.push(`target name "${name}" is claimed by ${kept} (kept) and ${dropped.join(', ')} (dropped)`);
+      this.notes.collisions.push(
+        `target name "${name}" is claimed by ${kept} (kept) and ${dropped.join(', ')} (dropped)`,
+      );
     }
     return [...byName.values()]
       .map((claimants) => claimants[0]!.target)

@@ -1,0 +1,167 @@
+/**
+ * Forward one message to one target and turn the reply into the client's response. Without a
+ * rewrite (the transparent single-target path) bytes pass through unparsed, SSE included; with one,
+ * each message is parsed once, rewritten and re-framed. Upstream SSE is never buffered.
+ */
+import { JsonRpcCode } from '../../shared/errors.js';
+import type { McpTarget } from '../../shared/table.js';
+import { toUpstreamError, UpstreamError } from '../upstream/errors.js';
+import { readJson, sseMessages } from '../upstream/read.js';
+import type { UpstreamReply } from '../upstream/transport.js';
+import type { SessionExchange } from './context.js';
+import { accepted, jsonResponse, rpcResponse } from './http.js';
+import { errorResponse, isResponse, type JsonRpcId } from './jsonrpc.js';
+import type { TargetSession } from './session.js';
+import { passThroughSse, SseStream, sseResponse } from './sse-stream.js';
+import { dropTarget, ensureTarget } from './targets.js';
+import { post } from './upstream-call.js';
+
+/** Rewrites one upstream message on its way to the client (must not throw). */
+export type Rewrite = (message: unknown) => unknown;
+
+export async function forward(
+  ex: SessionExchange,
+  target: McpTarget,
+  state: TargetSession,
+  method: string,
+  body: string,
+  id: JsonRpcId | undefined,
+  rewrite?: Rewrite,
+): Promise<Response> {
+  let reply: UpstreamReply;
+  try {
+    reply = await postOnce(ex, target, state, method, body).catch(async (error: unknown) => {
+      // The upstream forgot its session (it restarted): start a new one and try once more.
+      if (!(error instanceof UpstreamError) || error.failure !== 'session-expired') throw error;
+      dropTarget(ex, target.name);
+      state = await ensureTarget(ex, target, ex.signal);
+      return postOnce(ex, target, state, method, body);
+    });
+  } catch (error) {
+    if (id !== undefined && ex.signal.aborted) cancelUpstream(ex, target, state, id);
+    return upstreamFailure(toUpstreamError(target.name, error, ex.signal), id);
+  }
+  if (reply.kind === 'accepted') {
+    if (id === undefined) return accepted();
+    return upstreamFailure(
+      new UpstreamError(
+        target.name,
+        'protocol',
+        `target "${target.name}" accepted a request without answering it`,
+      ),
+      id,
+    );
+  }
+  if (id !== undefined) trackInflight(ex, target, id);
+  if (reply.kind === 'json') return json(ex, reply.body, target, id, rewrite);
+  ex.streamed = true;
+  const done = (outcome: 'ok' | 'error') => {
+    if (id !== undefined) ex.session.inflight.delete(String(id));
+    if (id !== undefined && ex.signal.aborted) cancelUpstream(ex, target, state, id);
+    ex.finish(outcome);
+  };
+  if (!rewrite) {
+    ex.deps.metrics.sseStreamsOpen.inc();
+    return sseResponse(
+      passThroughSse(reply.body, ex.deps.sseKeepAliveMs, () => {
+        ex.deps.metrics.sseStreamsOpen.dec();
+        done('ok');
+      }),
+    );
+  }
+  return sseResponse(pump(ex, reply.body, target, id, rewrite, done));
+}
+
+function postOnce(
+  ex: SessionExchange,
+  target: McpTarget,
+  state: TargetSession,
+  method: string,
+  body: string,
+) {
+  return post(ex.deps, ex.backend.id, target, state, method, body, ex.signal);
+}
+
+async function json(
+  ex: SessionExchange,
+  body: import('node:stream').Readable,
+  target: McpTarget,
+  id: JsonRpcId | undefined,
+  rewrite: Rewrite | undefined,
+): Promise<Response> {
+  try {
+    if (!rewrite) {
+      const chunks: Buffer[] = [];
+      for await (const chunk of body) chunks.push(chunk as Buffer);
+      return new Response(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks), {
+        status: 200,
+        headers: { 'content-type': 'application/json' },
+      });
+    }
+    return jsonResponse(rewrite(await readJson(body, target.name)));
+  } catch (error) {
+    return upstreamFailure(toUpstreamError(target.name, error, ex.signal), id);
+  } finally {
+    if (id !== undefined) ex.session.inflight.delete(String(id));
+  }
+}
+
+function pump(
+  ex: SessionExchange,
+  body: import('node:stream').Readable,
+  target: McpTarget,
+  id: JsonRpcId | undefined,
+  rewrite: Rewrite,
+  done: (outcome: 'ok' | 'error') => void,
+): ReadableStream<Uint8Array> {
+  ex.deps.metrics.sseStreamsOpen.inc();
+  const stream = new SseStream(ex.deps.sseKeepAliveMs, () => {
+    ex.deps.metrics.sseStreamsOpen.dec();
+    if (!body.readableEnded) body.destroy();
+  });
+  (async () => {
+    let answered = false;
+    let outcome: 'ok' | 'error' = 'ok';
+    try {
+      for await (const message of sseMessages(body, target.name)) {
+        if (isResponse(message) && message.id === id) answered = true;
+        if (!stream.send(rewrite(message))) break;
+        if (answered) break;
+      }
+      if (!answered && !stream.closed && id !== undefined) {
+        outcome = 'error';
+        const reason = `target "${target.name}" ended its stream without a response`;
+        stream.send(errorResponse(id, JsonRpcCode.UpstreamUnavailable, reason));
+      }
+    } catch (error) {
+      outcome = 'error';
+      if (!stream.closed && !answered && id !== undefined) {
+        const failure = toUpstreamError(target.name, error, ex.signal);
+        stream.send(errorResponse(id, JsonRpcCode.UpstreamUnavailable, failure.message));
+      }
+    } finally {
+      stream.close();
+      done(outcome);
+    }
+  })();
+  return stream.readable;
+}
+
+function trackInflight(ex: SessionExchange, target: McpTarget, id: JsonRpcId): void {
+  if (ex.backend.targets.length > 1) ex.session.inflight.set(String(id), target.name);
+}
+
+/** The client went away mid-request: tell the target so it can stop working on it. */
+function cancelUpstream(ex: SessionExchange, target: McpTarget, state: TargetSession, id: JsonRpcId): void {
+  const body = JSON.stringify({
+    jsonrpc: '2.0',
+    method: 'notifications/cancelled',
+    params: { requestId: id, reason: 'client disconnected' },
+  });
+  post(ex.deps, ex.backend.id, target, state, 'notifications/cancelled', body, undefined).catch(() => {});
+}
+
+export function upstreamFailure(error: UpstreamError, id: JsonRpcId | undefined): Response {
+  if (id === undefined) return accepted();
+  return rpcResponse(errorResponse(id, JsonRpcCode.UpstreamUnavailable, error.message));
+}

@@ -1,0 +1,118 @@
+/**
+ * Merged list requests (tools, prompts, resources, templates): ask every target that offers the list (capability-aware), merge the
+ * pages with the backend's naming, and hand out a gateway cursor for the pages still to come.
+ */
+import type { McpTarget } from '../../shared/table.js';
+import { UpstreamError } from '../upstream/errors.js';
+import type { SessionExchange } from './context.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
+import { fanOut } from './fanout.js';
+import { invalidParams, type JsonObject, type JsonRpcId } from './jsonrpc.js';
+import { type ListSpec, mergeList, type TargetPage } from './merge.js';
+import { shouldPrefix } from './naming.js';
+import { dropTarget, ensureTarget } from './targets.js';
+import { awaitResponse, post } from './upstream-call.js';
+
+/** Enough pages to resolve unprefixed names, small enough that a looping upstream cannot stall us. */
+const MAX_RESOLVE_PAGES = 64;
+
+async function listPage(
+  ex: SessionExchange,
+  spec: ListSpec,
+  target: McpTarget,
+  id: JsonRpcId,
+  cursor: string | undefined,
+  signal: AbortSignal,
+): Promise<JsonObject | undefined> {
+  let state = await ensureTarget(ex, target, signal);
+  if (!state.flags.includes(spec.flag)) return undefined;
+  const params = cursor === undefined ? undefined : { cursor };
+  const body = JSON.stringify({ jsonrpc: '2.0', id, method: spec.method, ...(params ? { params } : {}) });
+  const reply = await post(ex.deps, ex.backend.id, target, state, spec.method, body, signal).catch(
+    async (error: unknown) => {
+      // The upstream forgot its session (it restarted): start a new one and try once more.
+      if (!(error instanceof UpstreamError) || error.failure !== 'session-expired') throw error;
+      dropTarget(ex, target.name);
+      state = await ensureTarget(ex, target, signal);
+      return post(ex.deps, ex.backend.id, target, state, spec.method, body, signal);
+    },
+  );
+  const response = await awaitResponse(reply, target.name);
+  if (response.error) {
+    throw new UpstreamError(
+      target.name,
+      'protocol',
+      `target "${target.name}" failed ${spec.method}: ${response.error.message}`,
+    );
+  }
+  return response.result ?? {};
+}
+
+/** One merged page: the first pages of every target, or the next pages named by a gateway cursor. */
+export async function mergedList(
+  ex: SessionExchange,
+  spec: ListSpec,
+  id: JsonRpcId,
+  params: JsonObject | undefined,
+): Promise<JsonObject> {
+  const targets = ex.backend.targets;
+  let asks: Array<[McpTarget, string | undefined]>;
+  const cursor = params?.cursor;
+  if (cursor !== undefined) {
+    const pending = typeof cursor === 'string' ? decodeCursor(cursor) : undefined;
+    if (!pending) throw invalidParams(`Invalid cursor for ${spec.method}: not issued by this gateway`);
+    asks = [];
+    for (const [name, upstreamCursor] of pending) {
+      const target = targets.find((t) => t.name === name);
+      if (target) asks.push([target, upstreamCursor]);
+    }
+  } else {
+    asks = targets.map((target) => [target, undefined]);
+  }
+  const byTarget = new Map(asks);
+  const answers = await fanOut(ex, [...byTarget.keys()], (target, signal) =>
+    listPage(ex, spec, target, id, byTarget.get(target), signal),
+  );
+  const pages: TargetPage[] = [];
+  for (const { target, value } of answers) if (value) pages.push({ target: target.name, result: value });
+  const prefix = shouldPrefix(ex.backend.prefixMode, targets.length);
+  const merged = mergeList(spec, pages, prefix);
+  if (!prefix) rememberOwners(ex, spec, merged.owners, cursor !== undefined);
+  const result: JsonObject = { [spec.key]: merged.items };
+  const next = encodeCursor(merged.pending);
+  if (next !== undefined) result.nextCursor = next;
+  return result;
+}
+
+function rememberOwners(
+  ex: SessionExchange,
+  spec: ListSpec,
+  owners: Map<string, string>,
+  append: boolean,
+): void {
+  const known = append ? ex.session.owners.get(spec.method) : undefined;
+  if (!known) {
+    ex.session.owners.set(spec.method, owners);
+    return;
+  }
+  for (const [name, target] of owners) known.set(name, target);
+}
+
+/** Unprefixed naming: who serves `name`, listing every page again when this session has not yet. */
+export async function resolveOwner(
+  ex: SessionExchange,
+  spec: ListSpec,
+  name: string,
+): Promise<string | undefined> {
+  const known = ex.session.owners.get(spec.method)?.get(name);
+  if (known !== undefined) return known;
+  let params: JsonObject | undefined;
+  for (let page = 0; page < MAX_RESOLVE_PAGES; page++) {
+    const result = await mergedList(ex, spec, `mcplane-resolve-${page}`, params);
+    const owner = ex.session.owners.get(spec.method)?.get(name);
+    if (owner !== undefined) return owner;
+    if (typeof result.nextCursor !== 'string') return undefined;
+    params = { cursor: result.nextCursor };
+  }
+  return undefined;
+}

@@ -1,0 +1,170 @@
+/**
+ * A tiny gateway for proxy tests: @hono/node-server on 127.0.0.1:0 serving McpService for one
+ * McpBackend (swappable, as a routing-table swap would), without the listener manager.
+ */
+import type { AddressInfo } from 'node:net';
+import { type ServerType, serve } from '@hono/node-server';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { Registry } from 'prom-client';
+import { KeyRing, McpService, type McpServiceOptions } from '../../src/proxy/mcp/index.js';
+import { silentLogger } from '../../src/shared/logger.js';
+import { createMetrics, type Metrics } from '../../src/shared/metrics.js';
+import type { TableChange } from '../../src/shared/publisher.js';
+import type { FailureMode, McpBackend, McpTarget, PrefixMode, RoutingTable } from '../../src/shared/table.js';
+
+export const ROUTE = { id: 'default/mcp/0/0', routeName: 'default/mcp' };
+
+export function targetOf(name: string, port: number, extra: Partial<McpTarget> = {}): McpTarget {
+  return {
+    name,
+    protocol: 'StreamableHTTP',
+    path: '/mcp',
+    host: '127.0.0.1',
+    port,
+    endpoints: [],
+    source: 'static',
+    ...extra,
+  };
+}
+
+export function backendOf(
+  targets: McpTarget[],
+  options: { prefixMode?: PrefixMode; failureMode?: FailureMode; name?: string } = {},
+): McpBackend {
+  const name = options.name ?? 'mcp-backend';
+  return {
+    id: `gateway.kgateway.dev/Backend/default/${name}`,
+    namespace: 'default',
+    name,
+    prefixMode: options.prefixMode ?? 'Conditional',
+    failureMode: options.failureMode ?? 'FailClosed',
+    sessionRouting: 'Stateful',
+    targets,
+  };
+}
+
+export function tableOf(version: number, backend: McpBackend): RoutingTable {
+  return {
+    version,
+    listeners: [
+      {
+        port: 8080,
+        gatewayListeners: ['default/gw/http'],
+        routes: [
+          {
+            ...ROUTE,
+            hostname: '*',
+            path: { type: 'PathPrefix', value: '/' },
+            headers: [],
+            queryParams: [],
+            action: { type: 'mcp', backend },
+          },
+        ],
+      },
+    ],
+  };
+}
+
+export interface Gateway {
+  readonly url: string;
+  readonly service: McpService;
+  readonly metrics: Metrics;
+  backend: McpBackend;
+  /** Swap the backend and tell the service, as TablePublisher.onChange would. */
+  swap(next: McpBackend): void;
+  close(): Promise<void>;
+}
+
+export const TEST_KEYS = KeyRing.fromSpec(`k1:${'11'.repeat(32)}`);
+
+export async function startGateway(
+  backend: McpBackend,
+  options: Partial<McpServiceOptions> = {},
+): Promise<Gateway> {
+  const metrics = createMetrics(new Registry(), { processMetrics: false });
+  const service = new McpService({
+    logger: silentLogger,
+    metrics,
+    keyRing: TEST_KEYS,
+    sessionIdleTtlMs: 60_000,
+    maxSessions: 1000,
+    maxBodyBytes: 1024 * 1024,
+    fanoutTimeoutMs: 2_000,
+    sseKeepAliveMs: 15_000,
+    ...options,
+  });
+  let version = 1;
+  const gateway = {
+    url: '',
+    service,
+    metrics,
+    backend,
+    swap(next: McpBackend) {
+      const previous = tableOf(version, gateway.backend);
+      version += 1;
+      gateway.backend = next;
+      const change: TableChange = { previous, next: tableOf(version, next), changedAt: performance.now() };
+      service.onTableChange(change);
+    },
+    async close() {
+      await service.close(1000);
+      server.closeAllConnections?.();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+  let server!: ServerType & { closeAllConnections?: () => void };
+  await new Promise<void>((resolve) => {
+    server = serve(
+      { fetch: (request) => service.handle(request, gateway.backend, ROUTE), port: 0, hostname: '127.0.0.1' },
+      () => resolve(),
+    ) as ServerType & { closeAllConnections?: () => void };
+  });
+  gateway.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`;
+  return gateway;
+}
+
+export async function connectClient(url: string, name = 'test-client'): Promise<Client> {
+  const client = new Client({ name, version: '1.0.0' });
+  await client.connect(new StreamableHTTPClientTransport(new URL(url)));
+  return client;
+}
+
+export const MCP_HEADERS = {
+  'content-type': 'application/json',
+  accept: 'application/json, text/event-stream',
+} as const;
+
+/** Raw initialize over fetch; returns the session id. */
+export async function rawInitialize(url: string): Promise<string> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: MCP_HEADERS,
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+    }),
+  });
+  if (response.status !== 200)
+    throw new Error(`initialize failed: ${response.status} ${await response.text()}`);
+  await response.text();
+  return response.headers.get('mcp-session-id')!;
+}
+
+export function textOf(result: unknown): string {
+  const content = (result as { content?: Array<{ type: string; text?: string }> }).content ?? [];
+  return content.map((c) => c.text ?? '').join('');
+}
+
+/** The JSON-RPC messages of a response, whether the gateway answered JSON or SSE. */
+export async function messagesOf(response: Response): Promise<any[]> {
+  const text = await response.text();
+  if (!(response.headers.get('content-type') ?? '').startsWith('text/event-stream'))
+    return [JSON.parse(text)];
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith('data: '))
+    .map((line) => JSON.parse(line.slice(6)));
+}
