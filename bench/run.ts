@@ -243,6 +243,16 @@ async function dataPlane(
   return { scenarios, mcplaneUp: mcplane !== undefined };
 }
 
+/** The commit measured, `+dirty` when src/ has uncommitted changes (read-only git calls). */
+function sourceVersion(): string {
+  try {
+    const git = (args: string[]) => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' }).trim();
+    return `${git(['rev-parse', '--short', 'HEAD'])}${git(['status', '--porcelain', 'src']) ? '+dirty' : ''}`;
+  } catch {
+    return 'unknown';
+  }
+}
+
 /** Share of the machine's CPU that processes other than ours used during the run (0–1). */
 function othersShare(machineBefore: number, ownBefore: number, wallBefore: bigint): number {
   const capacity = (Number(process.hrtime.bigint() - wallBefore) / 1000) * cpus().length;
@@ -328,6 +338,7 @@ async function main(): Promise<number> {
       othersShare: othersShare(machineBefore, ownBefore, wallBefore),
     },
     settings: {
+      commit: sourceVersion(),
       rounds: plan.rounds,
       windowMs: plan.windowMs,
       upstreamResponses: flags.sse ? 'SSE' : 'JSON',

@@ -19,14 +19,14 @@ export async function fanOut<T>(
   targets: readonly McpTarget[],
   run: (target: McpTarget, signal: AbortSignal) => Promise<T>,
 ): Promise<Answer<T>[]> {
+  const deadline = withDeadline(ex.signal, ex.deps.fanoutTimeoutMs);
   const settled = await Promise.allSettled(
-    targets.map((target) => {
-      const signal = AbortSignal.any([ex.signal, AbortSignal.timeout(ex.deps.fanoutTimeoutMs)]);
-      return run(target, signal).catch((error: unknown) => {
-        throw toUpstreamError(target.name, error, signal);
-      });
-    }),
-  );
+    targets.map((target) =>
+      run(target, deadline.signal).catch((error: unknown) => {
+        throw toUpstreamError(target.name, error, deadline.signal);
+      }),
+    ),
+  ).finally(deadline.clear);
   const answers: Answer<T>[] = [];
   const failures: string[] = [];
   settled.forEach((outcome, index) => {
@@ -41,4 +41,26 @@ export async function fanOut<T>(
     return answers;
   }
   throw new RpcError(JsonRpcCode.UpstreamUnavailable, failures.join('; '));
+}
+
+/**
+ * A signal that aborts after `ms` or when `parent` does. Built by hand because signals from
+ * AbortSignal.any() over AbortSignal.timeout() can be garbage-collected before they fire (Node 20),
+ * which silently turns a deadline into none.
+ */
+export function withDeadline(parent: AbortSignal, ms: number): { signal: AbortSignal; clear: () => void } {
+  const controller = new AbortController();
+  const onAbort = () => controller.abort(parent.reason);
+  const timer = setTimeout(() => {
+    controller.abort(new DOMException(`deadline of ${ms} ms passed`, 'TimeoutError'));
+  }, ms);
+  if (parent.aborted) onAbort();
+  else parent.addEventListener('abort', onAbort, { once: true });
+  return {
+    signal: controller.signal,
+    clear: () => {
+      clearTimeout(timer);
+      parent.removeEventListener('abort', onAbort);
+    },
+  };
 }

@@ -9,6 +9,7 @@ import type { TableChange } from '../../shared/publisher.js';
 import type { McpBackend, RoutingTable } from '../../shared/table.js';
 import type { Deps, Exchange, SessionExchange } from './context.js';
 import { dispatchRequest } from './dispatch.js';
+import { withDeadline } from './fanout.js';
 import { checkGetHeaders, checkPostHeaders, readBody, rpcErrorResponse, sessionNotFound } from './http.js';
 import { initializeSession } from './initialize.js';
 import { classify } from './jsonrpc.js';
@@ -242,14 +243,14 @@ export class McpService {
     const session = this.#session(request, ex.backend);
     if (session instanceof Response) return session;
     this.#store.delete(session);
-    const signal = AbortSignal.timeout(this.#deps.fanoutTimeoutMs);
+    const { signal, clear } = withDeadline(ex.signal, this.#deps.fanoutTimeoutMs);
     await Promise.allSettled(
       ex.backend.targets.map((target) => {
         const state = session.targets.get(target.name);
         if (!state) return undefined;
         return this.#deps.upstreams.for(target).terminate({ target, signal, ...state });
       }),
-    );
+    ).finally(clear);
     return new Response(null, { status: 200 });
   }
 
