@@ -52,9 +52,15 @@ function stop(): void {
     for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
   }, 10_000);
   force.unref();
-  Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : null))).then(() =>
-    process.exit(0),
+  const exits = children.map((c) =>
+    c.exitCode !== null || c.signalCode !== null
+      ? Promise.resolve(c.exitCode ?? c.signalCode)
+      : new Promise((resolve) => c.once('exit', (code, signal) => resolve(code ?? signal))),
   );
+  Promise.all(exits).then((codes) => {
+    console.error(`[start] stopped (exit codes: ${codes.join(', ')})`);
+    process.exit(0);
+  });
 }
 process.on('SIGINT', stop);
 process.on('SIGTERM', stop);

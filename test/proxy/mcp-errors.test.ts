@@ -46,7 +46,7 @@ describe('bad input', () => {
     ['malformed JSON', '{"jsonrpc": "2.0", "id": 1,', {}, 400, -32700, 'Parse error'],
     ['a JSON value that is not JSON-RPC', '{"hello": "world"}', {}, 400, -32600, 'jsonrpc must be "2.0"'],
     ['a non-object message', '42', {}, 400, -32600, 'must be an object'],
-    ['a batch', `[${listTools}]`, {}, 400, -32600, 'batches are not supported'],
+    ['a batch', `[${listTools}]`, {}, 400, -32600, 'batches are not allowed in protocol 2025-06-18'],
     [
       'params that are not an object',
       '{"jsonrpc":"2.0","id":1,"method":"tools/list","params":3}',
@@ -178,6 +178,35 @@ describe('bad input', () => {
       'Echo: still here',
     );
     await client.close();
+  });
+});
+
+describe('JSON-RPC batches', () => {
+  it('are served for a 2025-03-26 session: one JSON array with an answer per request', async () => {
+    const legacy = await rawInitialize(gateway.url, '2025-03-26');
+    const batch = [
+      {
+        jsonrpc: '2.0',
+        id: 'a',
+        method: 'tools/call',
+        params: { name: 'echo', arguments: { message: 'one' } },
+      },
+      { jsonrpc: '2.0', method: 'notifications/initialized' },
+      { jsonrpc: '2.0', id: 'b', method: 'ping' },
+      { jsonrpc: '2.0', id: 'c', method: 'initialize', params: { protocolVersion: '2025-03-26' } },
+      { nonsense: true },
+    ];
+    const answer = await post(JSON.stringify(batch), {
+      'mcp-session-id': legacy,
+      'mcp-protocol-version': '2025-03-26',
+    });
+    expect(answer.status).toBe(200);
+    expect(answer.body).toHaveLength(4);
+    expect(answer.body[0]).toMatchObject({ id: 'a', result: { content: [{ text: 'Echo: one' }] } });
+    expect(answer.body[1]).toEqual({ jsonrpc: '2.0', id: 'b', result: {} });
+    expect(answer.body[2]).toMatchObject({ id: 'c', error: { code: -32600 } });
+    expect(answer.body[3]).toMatchObject({ id: null, error: { code: -32600 } });
+    expect((await post('[]', { 'mcp-session-id': legacy })).status).toBe(400);
   });
 });
 

@@ -176,3 +176,26 @@ describe('naming and merging', () => {
     expect(classify({ jsonrpc: '2.0', id: {}, method: 'm' })).toBeTypeOf('string');
   });
 });
+
+describe('upstream SSE reading', () => {
+  it('skips SEP-1699 priming events (an id, empty data) and yields the messages after them', async () => {
+    const { Readable } = await import('node:stream');
+    const { sseMessages } = await import('../../src/proxy/upstream/read.js');
+    const body = Readable.from([
+      Buffer.from('id: 0\ndata: \n\n'),
+      Buffer.from('event: message\nid: 1\ndata: {"jsonrpc":"2.0","id":1,"result":{}}\n\n'),
+    ]);
+    const messages: unknown[] = [];
+    for await (const message of sseMessages(body, 'everything')) messages.push(message);
+    expect(messages).toEqual([{ jsonrpc: '2.0', id: 1, result: {} }]);
+  });
+
+  it('still rejects an event whose data is not JSON, naming the target', async () => {
+    const { Readable } = await import('node:stream');
+    const { sseMessages } = await import('../../src/proxy/upstream/read.js');
+    const body = Readable.from([Buffer.from('data: {not json\n\n')]);
+    await expect(async () => {
+      for await (const _ of sseMessages(body, 'everything')) void _;
+    }).rejects.toThrow('target "everything" sent a malformed SSE message');
+  });
+});

@@ -136,7 +136,7 @@ export const MCP_HEADERS = {
 } as const;
 
 /** Raw initialize over fetch; returns the session id. */
-export async function rawInitialize(url: string): Promise<string> {
+export async function rawInitialize(url: string, protocolVersion = '2025-06-18'): Promise<string> {
   const response = await fetch(url, {
     method: 'POST',
     headers: MCP_HEADERS,
@@ -144,7 +144,7 @@ export async function rawInitialize(url: string): Promise<string> {
       jsonrpc: '2.0',
       id: 1,
       method: 'initialize',
-      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+      params: { protocolVersion, capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
     }),
   });
   if (response.status !== 200)

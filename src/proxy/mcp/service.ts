@@ -7,12 +7,13 @@ import type { Logger } from '../../shared/logger.js';
 import type { Metrics } from '../../shared/metrics.js';
 import type { TableChange } from '../../shared/publisher.js';
 import type { McpBackend, RoutingTable } from '../../shared/table.js';
+import { serveBatch } from './batch.js';
 import type { Deps, Exchange, SessionExchange } from './context.js';
 import { dispatchRequest } from './dispatch.js';
 import { withDeadline } from './fanout.js';
 import { checkGetHeaders, checkPostHeaders, readBody, rpcErrorResponse, sessionNotFound } from './http.js';
 import { initializeSession } from './initialize.js';
-import { classify } from './jsonrpc.js';
+import { type Classified, classify } from './jsonrpc.js';
 import type { KeyRing } from './key-ring.js';
 import { dispatchNotification, dispatchResponse } from './notify.js';
 import type { Session } from './session.js';
@@ -160,52 +161,51 @@ export class McpService {
     } catch {
       return rpcErrorResponse(400, JsonRpcCode.ParseError, 'Parse error: the body is not valid JSON');
     }
-    if (Array.isArray(parsed)) {
-      return rpcErrorResponse(
-        400,
-        JsonRpcCode.InvalidRequest,
-        'Invalid Request: JSON-RPC batches are not supported; send one message per request',
-      );
-    }
-    const classified = classify(parsed);
-    if (typeof classified === 'string')
-      return rpcErrorResponse(400, JsonRpcCode.InvalidRequest, `Invalid Request: ${classified}`);
     const { backend } = ex;
-    ex.method =
-      classified.kind === 'response'
-        ? 'response'
-        : KNOWN_METHODS.has(classified.message.method)
-          ? classified.message.method
-          : 'other';
     if (backend.targets.length === 0) {
+      const name = `${backend.namespace}/${backend.name}`;
       return rpcErrorResponse(
         503,
         JsonRpcCode.UpstreamUnavailable,
-        `MCP backend ${backend.namespace}/${backend.name} has no targets to serve`,
+        `MCP backend ${name} has no targets to serve`,
       );
     }
-    if (classified.kind === 'request' && classified.message.method === 'initialize') {
-      if (this.#closing)
-        return rpcErrorResponse(
-          503,
-          JsonRpcCode.InternalError,
-          'The gateway is shutting down',
-          classified.message.id,
-        );
-      return initializeSession(ex, this.#keyRing, this.#store, classified.message);
+    if (Array.isArray(parsed)) {
+      const found = this.#session(request, backend);
+      return found instanceof Response ? found : serveBatch(Object.assign(ex, { session: found }), parsed);
     }
-    const found = this.#session(request, backend);
+    const classified = classify(parsed);
+    if (typeof classified === 'string') {
+      return rpcErrorResponse(400, JsonRpcCode.InvalidRequest, `Invalid Request: ${classified}`);
+    }
+    return this.#one(request, ex, classified, body.text);
+  }
+
+  #one(request: Request, ex: Exchange, classified: Classified, raw: string): Promise<Response> | Response {
+    const { kind, message } = classified;
+    ex.method =
+      kind === 'response' ? 'response' : KNOWN_METHODS.has(message.method) ? message.method : 'other';
+    if (kind === 'request' && message.method === 'initialize') {
+      if (this.#closing) {
+        return rpcErrorResponse(503, JsonRpcCode.InternalError, 'The gateway is shutting down', message.id);
+      }
+      return initializeSession(ex, this.#keyRing, this.#store, message);
+    }
+    const found = this.#session(request, ex.backend);
     if (found instanceof Response) return found;
     const sx: SessionExchange = Object.assign(ex, { session: found });
-    if (classified.kind === 'request') return dispatchRequest(sx, classified.message, body.text);
-    if (classified.kind === 'notification') return dispatchNotification(sx, classified.message, body.text);
-    return dispatchResponse(sx, classified.message, body.text);
+    if (kind === 'request') return dispatchRequest(sx, message, raw);
+    if (kind === 'notification') return dispatchNotification(sx, message, raw);
+    return dispatchResponse(sx, message, raw);
   }
 
   #session(request: Request, backend: McpBackend): Session | Response {
     const token = request.headers.get('mcp-session-id');
     if (token === null || token === '') return missingSession();
+    const size = this.#store.size;
     const found = this.#store.get(token, backend.id);
+    // A session opened from its token (issued by another process, or evicted here) joins the map.
+    if (this.#store.size !== size) this.#deps.metrics.sessionsActive.set(this.#store.size);
     if ('session' in found) return found.session;
     this.#deps.logger.debug({ backend: backend.id, reason: found.missing }, 'session not found');
     return sessionNotFound();

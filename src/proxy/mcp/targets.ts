@@ -3,8 +3,9 @@
  * added it later), pin it to one endpoint, and find a session's live state for a target.
  */
 import type { Endpoint, McpTarget } from '../../shared/table.js';
-import { UpstreamError } from '../upstream/errors.js';
+import { toUpstreamError, UpstreamError } from '../upstream/errors.js';
 import type { Deps, SessionExchange } from './context.js';
+import { withDeadline } from './fanout.js';
 import type { JsonObject, JsonRpcId } from './jsonrpc.js';
 import { capabilityFlags } from './merge.js';
 import type { TargetSession } from './session.js';
@@ -111,16 +112,12 @@ async function lazyInitialize(
   signal: AbortSignal,
 ): Promise<TargetSession | undefined> {
   const { deps, session, backend } = ex;
+  // Joining is a handshake like initialize: bounded by the fan-out deadline even for a tools/call.
+  const deadline = withDeadline(signal, deps.fanoutTimeoutMs);
   try {
     const params = { ...session.clientParams, protocolVersion: session.protocolVersion };
-    const { state } = await initializeTarget(
-      deps,
-      backend.id,
-      target,
-      `mcplane-init-${target.name}`,
-      params,
-      signal,
-    );
+    const id = `mcplane-init-${target.name}`;
+    const { state } = await initializeTarget(deps, backend.id, target, id, params, deadline.signal);
     session.targets.set(target.name, state);
     session.failedAt.delete(target.name);
     await sendInitialized(deps, backend.id, target, state);
@@ -129,7 +126,9 @@ async function lazyInitialize(
     return state;
   } catch (error) {
     session.failedAt.set(target.name, performance.now());
-    throw error;
+    throw toUpstreamError(target.name, error, deadline.signal);
+  } finally {
+    deadline.clear();
   }
 }
 

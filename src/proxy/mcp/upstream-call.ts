@@ -48,7 +48,7 @@ export async function post(
   } catch (error) {
     const failure = toUpstreamError(target.name, error, signal);
     deps.metrics.upstreamRequests.labels(backendId, target.name, method, failure.failure).inc();
-    deps.logger.warn(
+    deps.logger[failure.failure === 'aborted' ? 'debug' : 'warn'](
       {
         backend: backendId,
         target: target.name,

@@ -48,7 +48,8 @@ export async function* sseMessages(body: Readable, target: string): AsyncGenerat
         throw error;
       }
       for (const event of events) {
-        if (event.event !== 'message') continue;
+        // SEP-1699 (2025-11-25): a priming event carries an id and empty data; it is not a message.
+        if (event.event !== 'message' || event.data === '') continue;
         let message: unknown;
         try {
           message = JSON.parse(event.data);
