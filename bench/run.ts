@@ -25,7 +25,7 @@ import {
   startUpstream,
   useMcplaneEntry,
 } from './candidates.js';
-import { bigOperation, echoOperation, listOperation } from './load.js';
+import { bigOperation, echoOperation, listOperation, type Operation } from './load.js';
 import { freePort, installCleanup, machineBusyMicros, ownTreeMicros, stopAll } from './proc.js';
 import { type MemoryFigures, type Results, type Scenario, toMarkdown } from './report.js';
 import {
@@ -132,115 +132,127 @@ async function usable(
   }
 }
 
+async function startProxies(
+  [t1, t2, t3]: RunningUpstream[],
+  notes: string[],
+): Promise<{ nginx?: Running; mcplane?: Running }> {
+  const nginxBinary = findNginx(!flags['no-install']);
+  if (!nginxBinary.path) notes.push(`nginx skipped: ${nginxBinary.reason}.`);
+  const nginx = nginxBinary.path
+    ? await usable('nginx', () => startNginx(nginxBinary.path!, t1!.port), notes)
+    : undefined;
+  if (flags['skip-mcplane']) notes.push('mcplane skipped (--skip-mcplane).');
+  else if (!mcplaneMode()) notes.push('mcplane skipped: src/main.ts does not exist yet.');
+  if (flags['skip-mcplane'] || !mcplaneMode()) return { nginx };
+  const [one, three] = [await freePort(), await freePort()];
+  const backends = [
+    { name: 'one', listenerPort: one, targets: [{ name: 'one', port: t1!.port }] },
+    {
+      name: 'three',
+      listenerPort: three,
+      targets: [t1!, t2!, t3!].map((u) => ({ name: u.name, port: u.port })),
+    },
+  ];
+  const profile = flags.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench/results')}`] : [];
+  const mcplane = await usable('mcplane', () => startMcplane(backends, profile), notes);
+  return { nginx, mcplane };
+}
+
 async function dataPlane(
   plan: Plan,
   upstreams: RunningUpstream[],
   notes: string[],
 ): Promise<{ scenarios: Scenario[]; mcplaneUp: boolean }> {
-  const [t1, t2, t3] = upstreams as [RunningUpstream, RunningUpstream, RunningUpstream];
-  const nginxBinary = findNginx(!flags['no-install']);
-  if (!nginxBinary.path) notes.push(`nginx skipped: ${nginxBinary.reason}.`);
-  const nginx = nginxBinary.path
-    ? await usable('nginx', () => startNginx(nginxBinary.path!, t1.port), notes)
-    : undefined;
-
-  let mcplane: Running | undefined;
-  if (flags['skip-mcplane']) notes.push('mcplane skipped (--skip-mcplane).');
-  else if (!mcplaneMode()) notes.push('mcplane skipped: src/main.ts does not exist yet.');
-  else {
-    const [one, three] = [await freePort(), await freePort()];
-    mcplane = await usable(
-      'mcplane',
-      () =>
-        startMcplane(
-          [
-            { name: 'one', listenerPort: one, targets: [{ name: 'one', port: t1.port }] },
-            {
-              name: 'three',
-              listenerPort: three,
-              targets: [
-                { name: 'one', port: t1.port },
-                { name: 'two', port: t2.port },
-                { name: 'three', port: t3.port },
-              ],
-            },
-          ],
-          flags.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench/results')}`] : [],
-        ),
-      notes,
-    );
-  }
-
+  const { nginx, mcplane } = await startProxies(upstreams, notes);
   const single: Contender[] = [
-    { name: 'direct', url: t1.urls[0]! },
+    { name: 'direct', url: upstreams[0]!.urls[0]! },
     ...(nginx ? [{ name: 'nginx', url: nginx.urls[0]!, pids: nginx.pids }] : []),
     ...(mcplane ? [{ name: 'mcplane', url: mcplane.urls[0]!, pids: mcplane.pids }] : []),
   ];
-  const fanout: Contender[] = [
-    ...upstreams.map((u) => ({ name: `direct ${u.name}`, url: u.urls[0]! })),
-    ...(mcplane
-      ? [
-          {
-            name: 'mcplane (1 target)',
-            url: mcplane.urls[0]!,
-            pids: mcplane.pids,
-          },
-          {
-            name: 'mcplane (3 targets)',
-            url: mcplane.urls[1]!,
-            pids: mcplane.pids,
-            operation: listOperation(3 * TOOLS_PER_TARGET),
-          },
-        ]
-      : []),
-  ];
+  // Each candidate is checked against the tool count it should list: 20 per target, 60 merged.
+  const fanout: Contender[] = upstreams.map((u) => ({ name: `direct ${u.name}`, url: u.urls[0]! }));
+  if (mcplane) {
+    fanout.push(
+      { name: 'mcplane (1 target)', url: mcplane.urls[0]!, pids: mcplane.pids },
+      {
+        name: 'mcplane (3 targets)',
+        url: mcplane.urls[1]!,
+        pids: mcplane.pids,
+        operation: listOperation(3 * TOOLS_PER_TARGET),
+      },
+    );
+  }
   const scenarios: Scenario[] = [];
+  const measure = async (id: string, title: string, who: Contender[], op: Operation, concurrency: number) =>
+    scenarios.push(await measureScenario(id, title, who, op, concurrency, plan, log));
   try {
-    scenarios.push(
-      await measureScenario(
-        'echo-c1',
-        'tools/call echo, concurrency 1',
-        single,
-        echoOperation(),
-        1,
-        plan,
-        log,
-      ),
-      await measureScenario(
-        'echo-c32',
-        'tools/call echo, concurrency 32',
-        single,
-        echoOperation(),
-        32,
-        plan,
-        log,
-      ),
-      await measureScenario(
-        'big-c8',
-        `tools/call big (${BIG_KIB} KiB result), concurrency 8`,
-        single,
-        bigOperation(BIG_KIB),
-        8,
-        plan,
-        log,
-      ),
-    );
-    // Each candidate is checked against the tool count it should list: 20 per target, 60 merged.
-    const fanoutScenario = await measureScenario(
-      'list-fanout',
-      'tools/list, concurrency 1: each target direct vs mcplane merging three',
-      fanout,
-      listOperation(TOOLS_PER_TARGET),
-      1,
-      plan,
-      log,
-    );
-    scenarios.push(fanoutScenario);
+    await measure('echo-c1', 'tools/call echo, concurrency 1', single, echoOperation(), 1);
+    await measure('echo-c32', 'tools/call echo, concurrency 32', single, echoOperation(), 32);
+    const bigTitle = `tools/call big (${BIG_KIB} KiB result), concurrency 8`;
+    await measure('big-c8', bigTitle, single, bigOperation(BIG_KIB), 8);
+    const listTitle = 'tools/list, concurrency 1: each target direct vs mcplane merging three';
+    await measure('list-fanout', listTitle, fanout, listOperation(TOOLS_PER_TARGET), 1);
   } finally {
     await mcplane?.stop();
     await nginx?.stop();
   }
   return { scenarios, mcplaneUp: mcplane !== undefined };
+}
+
+/** Memory and cold start: each on fresh mcplane processes. */
+async function mcplanePhases(
+  plan: Plan,
+  upstreamPort: number,
+  notes: string[],
+): Promise<{ memory?: MemoryFigures; coldStartMs?: number[] }> {
+  let memory: MemoryFigures | undefined;
+  let coldStartMs: number[] | undefined;
+  if (flags['skip-memory']) notes.push('memory phase skipped (--skip-memory).');
+  else {
+    try {
+      // Its own lean upstream: the SDK holds ~30–90 KiB per session, so keep it capped and tool-light.
+      const lean = await startUpstream({
+        name: 'memory',
+        extraTools: 0,
+        sse: flags.sse,
+        maxSessions: 12_000,
+      });
+      try {
+        memory = await measureMemory(() => freshMcplane(lean.port), plan, log);
+      } finally {
+        await lean.stop();
+      }
+    } catch (err) {
+      notes.push(`memory phase failed: ${(err as Error).message.split('\n')[0]}`);
+    }
+  }
+  try {
+    log('cold start');
+    coldStartMs = await measureColdStarts(upstreamPort, plan.coldStarts);
+  } catch (err) {
+    notes.push(`cold start failed: ${(err as Error).message.split('\n')[0]}`);
+  }
+  return { memory, coldStartMs };
+}
+
+/** Errors from a baseline mean the harness or the upstream is broken, not the gateway. */
+function baselineErrors(scenarios: readonly Scenario[]): string[] {
+  return scenarios.flatMap((s) =>
+    s.measurements
+      .filter((m) => (m.candidate.startsWith('direct') || m.candidate === 'nginx') && m.errors > 0)
+      .map((m) => `${s.title}: baseline ${m.candidate} had ${m.errors} errors: ${m.problems.join('; ')}`),
+  );
+}
+
+async function writeResults(results: Results): Promise<void> {
+  const markdown = toMarkdown(results);
+  process.stdout.write(`${markdown}\n`);
+  const dir = join(ROOT, 'bench/results');
+  await mkdir(dir, { recursive: true });
+  const stamp = `${results.startedAt.replaceAll(':', '-').replace(/\..*$/, '')}-${results.mode}`;
+  await writeFile(join(dir, `${stamp}.md`), markdown);
+  await writeFile(join(dir, `${stamp}.json`), `${JSON.stringify(results, null, 2)}\n`);
+  log(`written bench/results/${stamp}.{md,json}`);
 }
 
 /** The commit measured, `+dirty` when src/ has uncommitted changes (read-only git calls). */
@@ -266,10 +278,11 @@ async function main(): Promise<number> {
   const plan = PLANS[mode];
   const startedAt = new Date().toISOString();
   const notes: string[] = [];
-  const machineBefore = machineBusyMicros();
-  const ownBefore = ownTreeMicros();
-  const wallBefore = process.hrtime.bigint();
-  const harnessErrors: string[] = [];
+  const [machineBefore, ownBefore, wallBefore] = [
+    machineBusyMicros(),
+    ownTreeMicros(),
+    process.hrtime.bigint(),
+  ];
   log(`${mode} run, started ${startedAt}`);
   if (!flags['skip-mcplane']) useMcplaneEntry(await prepareMcplane());
 
@@ -282,51 +295,18 @@ async function main(): Promise<number> {
   if (unsound.length > 0) throw new Error(`the harness failed its self-check:\n  ${unsound.join('\n  ')}`);
   log('self-check passed');
   const { scenarios, mcplaneUp } = await dataPlane(plan, upstreams, notes);
-  for (const s of scenarios) {
-    for (const m of s.measurements) {
-      if ((m.candidate.startsWith('direct') || m.candidate === 'nginx') && m.errors > 0) {
-        harnessErrors.push(
-          `${s.title}: baseline ${m.candidate} had ${m.errors} errors: ${m.problems.join('; ')}`,
-        );
-      }
-    }
-  }
-
-  let memory: MemoryFigures | undefined;
-  let coldStartMs: number[] | undefined;
-  if (mcplaneUp) {
-    if (flags['skip-memory']) notes.push('memory phase skipped (--skip-memory).');
-    else {
-      try {
-        // Its own lean upstream: the SDK holds ~30–90 KiB per session, so keep it capped and tool-light.
-        const lean = await startUpstream({
-          name: 'memory',
-          extraTools: 0,
-          sse: flags.sse,
-          maxSessions: 12_000,
-        });
-        try {
-          memory = await measureMemory(() => freshMcplane(lean.port), plan, log);
-        } finally {
-          await lean.stop();
-        }
-      } catch (err) {
-        notes.push(`memory phase failed: ${(err as Error).message.split('\n')[0]}`);
-      }
-    }
-    try {
-      log('cold start');
-      coldStartMs = await measureColdStarts(upstreams[0]!.port, plan.coldStarts);
-    } catch (err) {
-      notes.push(`cold start failed: ${(err as Error).message.split('\n')[0]}`);
-    }
-  }
+  const harnessErrors = baselineErrors(scenarios);
+  const { memory, coldStartMs } = mcplaneUp ? await mcplanePhases(plan, upstreams[0]!.port, notes) : {};
   await Promise.all(upstreams.map((u) => u.stop()));
   await stopAll();
 
   log('translate()');
   const translate = await runTranslate(plan);
-
+  if (mode === 'quick') {
+    notes.push(
+      'Quick mode: tiny windows and counts, so the figures say the harness works, not how fast anything is.',
+    );
+  }
   const figures = {
     startedAt,
     mode,
@@ -354,25 +334,10 @@ async function main(): Promise<number> {
     mcplaneMode: mcplaneUp ? mcplaneMode() : undefined,
   } satisfies Omit<Results, 'budgets'>;
   const results: Results = { ...figures, budgets: checkBudgets(figures) };
-  if (mode === 'quick') {
-    notes.push(
-      'Quick mode: tiny windows and counts, so the figures say the harness works, not how fast anything is.',
-    );
-  }
+  await writeResults(results);
 
-  const markdown = toMarkdown(results);
-  process.stdout.write(`${markdown}\n`);
-  const dir = join(ROOT, 'bench/results');
-  await mkdir(dir, { recursive: true });
-  const stamp = startedAt.replaceAll(':', '-').replace(/\..*$/, '');
-  await writeFile(join(dir, `${stamp}-${mode}.md`), markdown);
-  await writeFile(join(dir, `${stamp}-${mode}.json`), `${JSON.stringify(results, null, 2)}\n`);
-  log(`written bench/results/${stamp}-${mode}.{md,json}`);
-
-  if (harnessErrors.length > 0) {
-    for (const e of harnessErrors) log(`harness error: ${e}`);
-    return 1;
-  }
+  for (const e of harnessErrors) log(`harness error: ${e}`);
+  if (harnessErrors.length > 0) return 1;
   if (flags.strict && results.budgets.some((b) => b.pass === false)) return 1;
   return 0;
 }

@@ -7,7 +7,11 @@ const lock = new URL('../tools/package-lock.json', import.meta.url);
 const installed = new URL('../tools/node_modules/.package-lock.json', import.meta.url);
 if (!existsSync(installed) || statSync(installed).mtimeMs < statSync(lock).mtimeMs) {
   console.log('installing test tools (tools/package-lock.json)…');
-  execFileSync('npm', ['ci', '--no-audit', '--no-fund', '--prefix', new URL('../tools', import.meta.url).pathname], {
-    stdio: 'inherit',
-  });
+  execFileSync(
+    'npm',
+    ['ci', '--no-audit', '--no-fund', '--prefix', new URL('../tools', import.meta.url).pathname],
+    {
+      stdio: 'inherit',
+    },
+  );
 }

@@ -14,7 +14,9 @@ export function createToolboxServer(): McpServer {
   server.registerTool(
     'word_count',
     { description: 'Count the words in a text', inputSchema: { text: z.string() } },
-    async ({ text }) => ({ content: [{ type: 'text', text: String(text.split(/\s+/).filter(Boolean).length) }] }),
+    async ({ text }) => ({
+      content: [{ type: 'text', text: String(text.split(/\s+/).filter(Boolean).length) }],
+    }),
   );
   server.registerTool('uuid', { description: 'A random UUID' }, async () => ({
     content: [{ type: 'text', text: randomUUID() }],
@@ -25,7 +27,9 @@ export function createToolboxServer(): McpServer {
   server.registerPrompt(
     'summarize',
     { description: 'Ask for a short summary', argsSchema: { text: z.string() } },
-    ({ text }) => ({ messages: [{ role: 'user', content: { type: 'text', text: `Summarize briefly:\n${text}` } }] }),
+    ({ text }) => ({
+      messages: [{ role: 'user', content: { type: 'text', text: `Summarize briefly:\n${text}` } }],
+    }),
   );
   server.registerResource('readme', 'toolbox://readme', { mimeType: 'text/plain' }, async (uri) => ({
     contents: [{ uri: uri.href, text: 'The toolbox example server.' }],
@@ -49,7 +53,11 @@ export function serveToolbox(port: number) {
       if (!transport) {
         if (sessionId !== undefined) {
           res.writeHead(404, { 'content-type': 'application/json' }).end(
-            JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32001, message: 'Session not found' } }),
+            JSON.stringify({
+              jsonrpc: '2.0',
+              id: null,
+              error: { code: -32001, message: 'Session not found' },
+            }),
           );
           return;
         }

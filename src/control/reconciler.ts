@@ -69,7 +69,11 @@ export class Reconciler {
         metrics.tableVersion.set(published.version);
         metrics.tableBuiltAt.set(Date.now() / 1000);
         logger.info(
-          { version: published.version, listeners: published.listeners.length, ms: +(performance.now() - started).toFixed(2) },
+          {
+            version: published.version,
+            listeners: published.listeners.length,
+            ms: +(performance.now() - started).toFixed(2),
+          },
           'routing table published',
         );
       }

@@ -50,8 +50,13 @@ describe('manifest parsing', () => {
   });
 
   it('reports kinds mcplane does not read', () => {
-    const { problems } = parseManifestText('apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\n', 'd.yaml');
-    expect(problems).toEqual(['d.yaml (document 1): Deployment x: apps/v1 Deployment is not a kind mcplane reads']);
+    const { problems } = parseManifestText(
+      'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\n',
+      'd.yaml',
+    );
+    expect(problems).toEqual([
+      'd.yaml (document 1): Deployment x: apps/v1 Deployment is not a kind mcplane reads',
+    ]);
   });
 });
 
@@ -90,9 +95,14 @@ describe('file source', () => {
       await source.reload();
       expect(store.count('Service')).toBe(1); // last good set kept
       expect(store.count('Backend')).toBe(0);
-      expect((await metrics.registry.getSingleMetricAsString('mcplane_source_errors_total'))).toContain('source="files"');
+      expect(await metrics.registry.getSingleMetricAsString('mcplane_source_errors_total')).toContain(
+        'source="files"',
+      );
 
-      await writeFile(join(dir, 'backend.yaml'), BACKEND_TYPO.replace('targtes: []', 'targets: [{static: {name: a, host: 127.0.0.1, port: 1}}]'));
+      await writeFile(
+        join(dir, 'backend.yaml'),
+        BACKEND_TYPO.replace('targtes: []', 'targets: [{static: {name: a, host: 127.0.0.1, port: 1}}]'),
+      );
       await expect.poll(() => store.count('Backend'), { timeout: 5000 }).toBe(1); // noticed by itself
       await rm(join(dir, 'svc.yaml'));
       await expect.poll(() => store.count('Service'), { timeout: 5000 }).toBe(0);

@@ -76,7 +76,9 @@ describe('npm start', () => {
     )) as { content: { type: string; text: string }[] };
     expect(called.content[0]).toEqual({ type: 'text', text: 'Echo: Hello, world!' });
 
-    const exited = new Promise<string>((resolve) => demo?.once('exit', (code, signal) => resolve(signal ?? `${code}`)));
+    const exited = new Promise<string>((resolve) =>
+      demo?.once('exit', (code, signal) => resolve(signal ?? `${code}`)),
+    );
     process.kill(-demo.pid!, 'SIGINT'); // what Ctrl-C in a terminal does
     // npm re-raises the SIGINT it got once its script has exited; what matters is that every process
     // behind it stopped by itself: mcplane drained and exited 0, and so did both example servers.

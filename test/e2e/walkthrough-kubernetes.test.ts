@@ -101,7 +101,8 @@ function walkthrough(gatewayPort: number, upstreamPort: number): Obj[] {
 }
 
 function condition(status: unknown, type: string): { status?: string; reason?: string } | undefined {
-  const conditions = (status as { conditions?: { type: string }[] } | undefined)?.conditions ?? [];
+  const conditions =
+    (status as { conditions?: { type: string; status?: string; reason?: string }[] } | undefined)?.conditions ?? [];
   return conditions.find((c) => c.type === type);
 }
 

@@ -8,13 +8,31 @@ import { createMetrics } from '../../src/shared/metrics.js';
 
 export async function startTestGateway(args: string[], overrides: Partial<Config> = {}): Promise<Gateway> {
   const config: Config = {
-    ...loadConfig(['--bind-address', '127.0.0.1', '--admin-address', '127.0.0.1', '--admin-port', '0', '--debounce', '5ms', ...args], {}),
+    ...loadConfig(
+      [
+        '--bind-address',
+        '127.0.0.1',
+        '--admin-address',
+        '127.0.0.1',
+        '--admin-port',
+        '0',
+        '--debounce',
+        '5ms',
+        ...args,
+      ],
+      {},
+    ),
     ...overrides,
   };
-  const gateway = await startGateway(config, silentLogger, createMetrics(undefined, { processMetrics: false }));
+  const gateway = await startGateway(
+    config,
+    silentLogger,
+    createMetrics(undefined, { processMetrics: false }),
+  );
   const deadline = Date.now() + 10_000;
   while (!gateway.readiness().ready) {
-    if (Date.now() > deadline) throw new Error(`gateway not ready: ${JSON.stringify(gateway.readiness().details)}`);
+    if (Date.now() > deadline)
+      throw new Error(`gateway not ready: ${JSON.stringify(gateway.readiness().details)}`);
     await new Promise((r) => setTimeout(r, 10));
   }
   return gateway;

@@ -5,7 +5,7 @@
  * kind, namespace/name, field path) and the store keeps the last good set, so the last good routing
  * table keeps serving.
  */
-import { watch as fsWatch, type FSWatcher } from 'node:fs';
+import { type FSWatcher, watch as fsWatch } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
@@ -32,7 +32,10 @@ async function listFiles(path: string): Promise<string[]> {
 }
 
 /** Parse every document of one file. `kind: List` documents are flattened (kubectl output). */
-export function parseManifestText(text: string, file: string): { resources: ParsedResource[]; problems: string[] } {
+export function parseManifestText(
+  text: string,
+  file: string,
+): { resources: ParsedResource[]; problems: string[] } {
   const resources: ParsedResource[] = [];
   const problems: string[] = [];
   const docs = parseAllDocuments(text, { prettyErrors: true });
@@ -45,7 +48,9 @@ export function parseManifestText(text: string, file: string): { resources: Pars
     const value: unknown = doc.toJS();
     if (value === null || value === undefined) continue; // empty document, e.g. a trailing `---`
     const items =
-      (value as { kind?: unknown }).kind === 'List' ? ((value as { items?: unknown[] }).items ?? []) : [value];
+      (value as { kind?: unknown }).kind === 'List'
+        ? ((value as { items?: unknown[] }).items ?? [])
+        : [value];
     for (const item of items) {
       const result = parseResource(item);
       if (result.ok) resources.push(result.resource);

@@ -1,0 +1,128 @@
+/**
+ * Lifecycle: SIGTERM while a long tool call and an open SSE stream are in flight. The call completes,
+ * the stream ends cleanly, new connections are refused meanwhile, readiness turns false at once, and
+ * the process exits 0 — all within the drain timeout.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createConnection } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type FixtureServer, startFixture } from '../support/mcp-servers.js';
+import { freePort } from '../support/ports.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+
+function connects(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ port, host: '127.0.0.1' });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+describe('graceful shutdown', () => {
+  let dir: string;
+  let upstream: FixtureServer;
+  let gateway: ChildProcess | undefined;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'mcplane-drain-'));
+    upstream = await startFixture({ name: 'slow' });
+  });
+
+  afterAll(async () => {
+    if (gateway?.exitCode === null) gateway.kill('SIGKILL');
+    await upstream?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('finishes in-flight work on SIGTERM, refuses new connections, and exits 0', async () => {
+    const port = await freePort();
+    const adminPort = await freePort();
+    const manifest = (await readFile(join(root, 'examples/standalone/walkthrough.yaml'), 'utf8'))
+      .replaceAll('port: 8080', `port: ${port}`)
+      .replaceAll('port: 3001', `port: ${upstream.port}`);
+    await writeFile(join(dir, 'walkthrough.yaml'), manifest);
+    gateway = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'src/main.ts',
+        '--manifests',
+        dir,
+        '--bind-address',
+        '127.0.0.1',
+        '--admin-address',
+        '127.0.0.1',
+        '--admin-port',
+        String(adminPort),
+        '--drain-timeout',
+        '10s',
+        '--log-level',
+        'info',
+      ],
+      { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let logs = '';
+    gateway.stdout?.on('data', (chunk) => (logs += chunk));
+    gateway.stderr?.on('data', (chunk) => (logs += chunk));
+    const exited = new Promise<{ code: number | null; at: number }>((resolve) =>
+      gateway?.once('exit', (code) => resolve({ code, at: performance.now() })),
+    );
+    await expect
+      .poll(
+        async () => (await fetch(`http://127.0.0.1:${adminPort}/readyz`).catch(() => undefined))?.status,
+        {
+          timeout: 20_000,
+        },
+      )
+      .toBe(200);
+
+    const client = new Client({ name: 'drain', version: '1.0.0' });
+    const transport = new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}/mcp`));
+    await client.connect(transport);
+    // An open GET stream of our own, to watch it end.
+    const stream = await fetch(`http://127.0.0.1:${port}/mcp`, {
+      headers: { accept: 'text/event-stream', 'mcp-session-id': transport.sessionId! },
+    });
+    expect(stream.status).toBe(200);
+    const streamDone = stream.body!.pipeTo(new WritableStream()).then(
+      () => 'ended cleanly',
+      (err: Error) => `failed: ${err.message}`,
+    );
+
+    const call = client.callTool({ name: 'sleep', arguments: { ms: 1500 } }, undefined, { timeout: 30_000 });
+    await new Promise((r) => setTimeout(r, 300)); // the call is in flight upstream
+    const signalled = performance.now();
+    gateway.kill('SIGTERM');
+    await expect
+      .poll(
+        async () =>
+          (await fetch(`http://127.0.0.1:${adminPort}/readyz`).catch(() => undefined))?.status ?? 'gone',
+        {
+          timeout: 2000,
+          interval: 20,
+        },
+      )
+      .not.toBe(200);
+    await expect.poll(() => connects(port), { timeout: 2000, interval: 20 }).toBe(false); // new connections refused
+
+    const result = await call;
+    expect(result.content).toEqual([{ type: 'text', text: 'slept 1500' }]);
+    expect(await streamDone).toBe('ended cleanly');
+    const { code, at } = await exited;
+    expect(code, logs).toBe(0);
+    expect(at - signalled).toBeLessThan(10_000);
+    expect(logs).toContain('"msg":"stopped"');
+    await client.close().catch(() => undefined);
+  }, 60_000);
+});
