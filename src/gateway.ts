@@ -101,6 +101,9 @@ function startKubernetes(config: Config, store: ResourceStore, logger: Logger, m
         namespace,
         name: config.leaseName,
         identity: replicaIdentity(config.podName),
+        leaseDurationMs: config.leaseDuration,
+        renewDeadlineMs: Math.round((config.leaseDuration * 2) / 3),
+        retryPeriodMs: Math.round((config.leaseDuration * 2) / 15),
         logger,
         metrics,
       })

@@ -17,94 +17,7 @@ import { KubeApiServer } from '../support/kube/api-server.js';
 import { kubeConfigFor } from '../support/kube/kubeconfig.js';
 import { type FixtureServer, startFixture } from '../support/mcp-servers.js';
 import { freePort } from '../support/ports.js';
-
-const CONTROLLER = 'mcplane.dev/gateway-controller';
-
-type Obj = Record<string, unknown>;
-
-function service(name: string, labels: Record<string, string>, port: number): Obj {
-  return {
-    apiVersion: 'v1',
-    kind: 'Service',
-    metadata: { name, namespace: 'default', labels },
-    spec: { selector: labels, ports: [{ port, targetPort: port, appProtocol: 'kgateway.dev/mcp' }] },
-  };
-}
-
-function endpointSlice(svc: string, port: number): Obj {
-  return {
-    apiVersion: 'discovery.k8s.io/v1',
-    kind: 'EndpointSlice',
-    metadata: { name: `${svc}-abc12`, namespace: 'default', labels: { 'kubernetes.io/service-name': svc } },
-    addressType: 'IPv4',
-    endpoints: [{ addresses: ['127.0.0.1'], conditions: { ready: true } }],
-    ports: [{ port, protocol: 'TCP' }],
-  };
-}
-
-function walkthrough(gatewayPort: number, upstreamPort: number): Obj[] {
-  return [
-    {
-      apiVersion: 'v1',
-      kind: 'Namespace',
-      metadata: { name: 'default', labels: { 'kubernetes.io/metadata.name': 'default' } },
-    },
-    // Installed by the Helm chart.
-    {
-      apiVersion: 'gateway.networking.k8s.io/v1',
-      kind: 'GatewayClass',
-      metadata: { name: 'agentgateway' },
-      spec: { controllerName: CONTROLLER },
-    },
-    // What the user applies:
-    service('mcp-server-everything', { app: 'mcp-server-everything' }, upstreamPort),
-    {
-      apiVersion: 'gateway.kgateway.dev/v1alpha1',
-      kind: 'Backend',
-      metadata: { name: 'mcp-backend', namespace: 'default' },
-      spec: {
-        type: 'MCP',
-        mcp: {
-          name: 'mcp-virtual-server',
-          targets: [{ selectors: { serviceSelector: { matchLabels: { app: 'mcp-server-everything' } } } }],
-        },
-      },
-    },
-    {
-      apiVersion: 'gateway.networking.k8s.io/v1',
-      kind: 'Gateway',
-      metadata: { name: 'agentgateway', namespace: 'default' },
-      spec: {
-        gatewayClassName: 'agentgateway',
-        listeners: [
-          {
-            protocol: 'HTTP',
-            port: gatewayPort,
-            name: 'http',
-            allowedRoutes: { namespaces: { from: 'All' } },
-          },
-        ],
-      },
-    },
-    {
-      apiVersion: 'gateway.networking.k8s.io/v1',
-      kind: 'HTTPRoute',
-      metadata: { name: 'mcp', namespace: 'default' },
-      spec: {
-        parentRefs: [{ name: 'agentgateway' }],
-        rules: [{ backendRefs: [{ name: 'mcp-backend', group: 'gateway.kgateway.dev', kind: 'Backend' }] }],
-      },
-    },
-    // Maintained by Kubernetes for the Service; here it points at the upstream on 127.0.0.1.
-    endpointSlice('mcp-server-everything', upstreamPort),
-  ];
-}
-
-function condition(status: unknown, type: string): { status?: string; reason?: string } | undefined {
-  const conditions =
-    (status as { conditions?: { type: string; status?: string; reason?: string }[] } | undefined)?.conditions ?? [];
-  return conditions.find((c) => c.type === type);
-}
+import { CONTROLLER, condition, endpointSlice, service, walkthrough } from '../support/walkthrough.js';
 
 describe('walk-through against a Kubernetes API server', () => {
   let api: KubeApiServer;
@@ -205,5 +118,154 @@ describe('walk-through against a Kubernetes API server', () => {
     }
     const metrics = await gateway.metrics.registry.getSingleMetricAsString('mcplane_discovery_lag_seconds');
     expect(metrics).toMatch(/mcplane_discovery_lag_seconds_count \d+/);
+  });
+});
+
+describe('backend references against a Kubernetes API server', () => {
+  let api: KubeApiServer;
+  let dir: string;
+  let upstream: FixtureServer;
+  let gateway: Gateway;
+  let gatewayPort: number;
+
+  const route = (name: string, path: string, ref: Record<string, string>) => ({
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    kind: 'HTTPRoute',
+    metadata: { name, namespace: 'default' },
+    spec: {
+      parentRefs: [{ name: 'agentgateway' }],
+      rules: [{ matches: [{ path: { type: 'PathPrefix', value: path } }], backendRefs: [ref] }],
+    },
+  });
+  const ourParent = (name: string) => {
+    const status = api.get('HTTPRoute', 'default', name)?.status as
+      | {
+          parents?: {
+            controllerName: string;
+            conditions: { type: string; status: string; reason: string }[];
+          }[];
+        }
+      | undefined;
+    return status?.parents?.find((p) => p.controllerName === CONTROLLER);
+  };
+
+  beforeAll(async () => {
+    api = await KubeApiServer.start();
+    upstream = await startFixture({ name: 'remote' });
+    gatewayPort = await freePort();
+    for (const obj of walkthrough(gatewayPort, upstream.port)) api.apply(obj);
+    api.apply({
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: 'team-b', labels: { 'kubernetes.io/metadata.name': 'team-b' } },
+    });
+    api.apply({
+      apiVersion: 'agentgateway.dev/v1alpha1',
+      kind: 'AgentgatewayBackend',
+      metadata: { name: 'remote', namespace: 'team-b' },
+      spec: {
+        mcp: {
+          targets: [{ name: 'remote', static: { host: '127.0.0.1', port: upstream.port, path: '/mcp' } }],
+        },
+      },
+    });
+    api.apply(
+      route('cross-ns', '/cross', {
+        group: 'agentgateway.dev',
+        kind: 'AgentgatewayBackend',
+        name: 'remote',
+        namespace: 'team-b',
+      }),
+    );
+    api.apply(route('missing', '/missing', { group: 'gateway.kgateway.dev', kind: 'Backend', name: 'nope' }));
+    api.apply(route('wrong-kind', '/wrong', { group: '', kind: 'ConfigMap', name: 'settings' }));
+    dir = await mkdtemp(join(tmpdir(), 'mcplane-refs-'));
+    await writeFile(join(dir, 'kubeconfig'), kubeConfigFor(api.url).exportConfig());
+    gateway = await startTestGateway([
+      '--kubeconfig',
+      join(dir, 'kubeconfig'),
+      '--lease-namespace',
+      'default',
+    ]);
+  });
+
+  afterAll(async () => {
+    await gateway?.stop();
+    await upstream?.close();
+    await api?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function initialize(
+    path: string,
+  ): Promise<{ status: number; body: { error?: { message: string } } }> {
+    const started = performance.now();
+    const res = await fetch(`http://127.0.0.1:${gatewayPort}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } },
+      }),
+    });
+    expect(performance.now() - started).toBeLessThan(2000); // a clear answer, never a hang
+    return {
+      status: res.status,
+      body: (await res.json().catch(() => ({}))) as { error?: { message: string } },
+    };
+  }
+
+  it('refuses a cross-namespace backendRef without a ReferenceGrant, and serves it with one', async () => {
+    await expect
+      .poll(() => ourParent('cross-ns')?.conditions.find((c) => c.type === 'ResolvedRefs')?.reason, {
+        timeout: 10_000,
+      })
+      .toBe('RefNotPermitted');
+    const refused = await initialize('/cross/mcp');
+    expect(refused.status).toBe(500);
+    expect(refused.body.error?.message).toMatch(/ReferenceGrant/);
+
+    api.apply({
+      apiVersion: 'gateway.networking.k8s.io/v1beta1',
+      kind: 'ReferenceGrant',
+      metadata: { name: 'allow-default-routes', namespace: 'team-b' },
+      spec: {
+        from: [{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', namespace: 'default' }],
+        to: [{ group: 'agentgateway.dev', kind: 'AgentgatewayBackend' }],
+      },
+    });
+    await expect
+      .poll(() => ourParent('cross-ns')?.conditions.find((c) => c.type === 'ResolvedRefs')?.status, {
+        timeout: 10_000,
+      })
+      .toBe('True');
+    const client = new Client({ name: 'cross', version: '1.0.0' });
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${gatewayPort}/cross/mcp`)),
+    );
+    const echo = await client.callTool({ name: 'echo', arguments: { message: 'across namespaces' } });
+    expect(echo.content).toEqual([{ type: 'text', text: 'Echo: across namespaces' }]);
+    await client.close();
+  });
+
+  it('reports BackendNotFound and InvalidKind, and answers the client at once', async () => {
+    await expect
+      .poll(() => ourParent('missing')?.conditions.find((c) => c.type === 'ResolvedRefs')?.reason, {
+        timeout: 10_000,
+      })
+      .toBe('BackendNotFound');
+    await expect
+      .poll(() => ourParent('wrong-kind')?.conditions.find((c) => c.type === 'ResolvedRefs')?.reason, {
+        timeout: 10_000,
+      })
+      .toBe('InvalidKind');
+    const missing = await initialize('/missing/mcp');
+    expect(missing.status).toBe(500);
+    expect(missing.body.error?.message).toMatch(/nope/);
+    const wrong = await initialize('/wrong/mcp');
+    expect(wrong.status).toBe(500);
+    expect(wrong.body.error?.message).toMatch(/ConfigMap/);
   });
 });

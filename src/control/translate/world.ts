@@ -22,6 +22,8 @@ export interface World {
   readonly gateways: readonly Gateway[];
   readonly routes: readonly HTTPRoute[];
   readonly services: readonly Service[];
+  /** `services` grouped by namespace (each list still oldest first): selectors scan only their scope. */
+  readonly servicesByNamespace: ReadonlyMap<string, readonly Service[]>;
   readonly namespaceLabels: ReadonlyMap<string, Readonly<Record<string, string>>>;
   readonly grantsByNamespace: ReadonlyMap<string, readonly ReferenceGrant[]>;
   /** Keyed by `namespace/name`. */
@@ -69,6 +71,7 @@ export function buildWorld(snapshot: Snapshot, options: TranslateOptions): World
     gateways: sortByAge(snapshot.Gateway),
     routes: sortByAge(snapshot.HTTPRoute),
     services,
+    servicesByNamespace: groupBy(services, (svc) => svc.metadata.namespace ?? ''),
     namespaceLabels,
     grantsByNamespace: groupBy(sortByAge(snapshot.ReferenceGrant), (g) => g.metadata.namespace),
     kgatewayBackends: byKey(snapshot.Backend),
