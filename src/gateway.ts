@@ -8,12 +8,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Config } from './config.js';
-import { LeaderElector, replicaIdentity } from './control/leader.js';
 import { Reconciler } from './control/reconciler.js';
 import { FileSource } from './control/sources/files.js';
-import { type KubeSource, loadKubeConfig, startKubeSource } from './control/sources/kubernetes/index.js';
 import { ResourceStore } from './control/sources/store.js';
-import { StatusWriter } from './control/status-writer.js';
 import { createAdminApp, type Readiness } from './proxy/admin.js';
 import { ListenerManager } from './proxy/listeners.js';
 import { KeyRing, McpService } from './proxy/mcp/index.js';
@@ -79,10 +76,25 @@ async function startFileSource(
   };
 }
 
-/** Reflectors fill the store; the Lease holder writes status; every replica serves traffic. */
-function startKubernetes(config: Config, store: ResourceStore, logger: Logger, metrics: Metrics): Source {
+/**
+ * Reflectors fill the store; the Lease holder writes status; every replica serves traffic. The
+ * Kubernetes modules (and @kubernetes/client-node, tens of MiB and a few hundred ms to load) are
+ * imported only here, so standalone mode never loads them.
+ */
+async function startKubernetes(
+  config: Config,
+  store: ResourceStore,
+  logger: Logger,
+  metrics: Metrics,
+): Promise<Source> {
+  const [{ LeaderElector, replicaIdentity }, { loadKubeConfig, startKubeSource }, { StatusWriter }] =
+    await Promise.all([
+      import('./control/leader.js'),
+      import('./control/sources/kubernetes/index.js'),
+      import('./control/status-writer.js'),
+    ]);
   const kubeConfig = loadKubeConfig(config.kubeconfig);
-  const kube: KubeSource = startKubeSource({ kubeConfig, store, logger, metrics });
+  const kube = startKubeSource({ kubeConfig, store, logger, metrics });
   const writer = new StatusWriter({
     kubeConfig,
     store,
@@ -181,7 +193,7 @@ export async function startGateway(
 
   const source = config.manifests
     ? await startFileSource(config, store, logger, metrics)
-    : startKubernetes(config, store, logger, metrics);
+    : await startKubernetes(config, store, logger, metrics);
   const readiness = (): Readiness => {
     const details: Record<string, string> = { ...source.readiness() };
     if (!publisher.ready) details.table = 'not built yet';

@@ -11,6 +11,7 @@ import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mc
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
+import { featureServerOptions, registerFeatures } from './mcp-features.js';
 
 export interface FixtureOptions {
   /** serverInfo.name and the text the tools put in their answers. */
@@ -25,6 +26,12 @@ export interface FixtureOptions {
   readonly pagedTools?: number;
   /** Delay before answering initialize (to test fan-out deadlines). */
   readonly initializeDelayMs?: number;
+  /** Tools that ask the client: `sample`, `elicit`, `roots` (see client-features.ts). */
+  readonly clientFeatures?: boolean;
+  /** Logging capability, resource subscriptions and tools that notify on the session stream. */
+  readonly notifications?: boolean;
+  /** Experimental tasks (2025-11-25): a task store and the task tool `delay`. */
+  readonly tasks?: boolean;
 }
 
 export interface SeenRequest {
@@ -47,9 +54,13 @@ export interface FixtureServer {
 function buildServer(options: FixtureOptions): McpServer {
   const server = new McpServer(
     { name: options.name, version: '1.0.0' },
-    options.instructions ? { instructions: options.instructions } : {},
+    {
+      ...(options.instructions ? { instructions: options.instructions } : {}),
+      ...featureServerOptions(options),
+    },
   );
   if (options.tools ?? true) registerTools(server, options);
+  registerFeatures(server, options);
   if (options.prompts) registerPrompts(server, options);
   if (options.resources) registerResources(server, options);
   if (options.pagedTools) paginateTools(server, options.pagedTools);
