@@ -1,9 +1,8 @@
 /**
- * The Hono app behind every listener port: pick the table snapshot once, match a route on it, and
+ * The handler behind every listener port: pick the table snapshot once, match a route on it, and
  * hand MCP backends to the MCP service. Errors the gateway answers itself are JSON-RPC shaped, so an
  * MCP client shows the message instead of a parse failure.
  */
-import { Hono } from 'hono';
 import type { Logger } from '../shared/logger.js';
 import type { Metrics } from '../shared/metrics.js';
 import type { McpBackend, RoutingTable } from '../shared/table.js';
@@ -26,20 +25,40 @@ export function gatewayError(status: number, message: string, code = -32603): Re
   return Response.json({ jsonrpc: '2.0', id: null, error: { code, message } }, { status });
 }
 
-export function createGatewayApp(deps: GatewayAppDeps): Hono {
-  const app = new Hono();
-  app.all('*', (c) => {
-    const request = c.req.raw;
+const NO_QUERY = new URLSearchParams();
+
+/**
+ * Path and query of a request URL. The URL comes already normalised from the HTTP layer (dot
+ * segments resolved, odd characters escaped), so slicing is equivalent to `new URL()`, minus a
+ * parse per request.
+ */
+export function pathAndQuery(url: string): { path: string; query: URLSearchParams } {
+  const scheme = url.indexOf('://');
+  const slash = url.indexOf('/', scheme === -1 ? 0 : scheme + 3);
+  if (slash === -1) return { path: '/', query: NO_QUERY };
+  const end = url.indexOf('#', slash);
+  const target = end === -1 ? url.slice(slash) : url.slice(slash, end);
+  const mark = target.indexOf('?');
+  if (mark === -1) return { path: target, query: NO_QUERY };
+  return { path: target.slice(0, mark), query: new URLSearchParams(target.slice(mark + 1)) };
+}
+
+/**
+ * The handler behind one listener port. Plain code rather than a router: every request takes the
+ * same path (pick the table, match a route, hand over), and it runs once per MCP message.
+ */
+export function createGatewayApp(deps: GatewayAppDeps): { fetch: (request: Request) => Promise<Response> } {
+  const serve = (request: Request): Promise<Response> | Response => {
     const table = deps.table(); // one snapshot for the whole request
     const listener = table.listeners.find((l) => l.port === deps.port);
     if (!listener) return gatewayError(404, `no Gateway listener is configured on port ${deps.port}`);
-    const url = new URL(request.url);
+    const { path, query } = pathAndQuery(request.url);
     const route = matchRoute(listener, {
       host: hostOf(request.headers.get('host')),
-      path: url.pathname,
+      path,
       method: request.method,
       headers: request.headers,
-      query: url.searchParams,
+      query,
     });
     if (!route) {
       deps.metrics.requests.inc({
@@ -48,7 +67,7 @@ export function createGatewayApp(deps: GatewayAppDeps): Hono {
         method: request.method,
         outcome: 'rejected',
       });
-      return gatewayError(404, `no HTTPRoute on port ${deps.port} matches ${request.method} ${url.pathname}`);
+      return gatewayError(404, `no HTTPRoute on port ${deps.port} matches ${request.method} ${path}`);
     }
     if (route.action.type === 'error') {
       deps.metrics.requests.inc({
@@ -60,10 +79,18 @@ export function createGatewayApp(deps: GatewayAppDeps): Hono {
       return gatewayError(route.action.status, `route ${route.routeName}: ${route.action.message}`);
     }
     return deps.mcp.handle(request, route.action.backend, { id: route.id, routeName: route.routeName });
-  });
-  app.onError((err) => {
+  };
+  const failed = (err: unknown): Response => {
     deps.logger.error({ err, port: deps.port }, 'unhandled error while serving a request');
     return gatewayError(500, 'internal gateway error; see the gateway logs');
-  });
-  return app;
+  };
+  return {
+    fetch: async (request) => {
+      try {
+        return await serve(request);
+      } catch (err) {
+        return failed(err);
+      }
+    },
+  };
 }

@@ -5,7 +5,6 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,20 +12,9 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FixtureServer, startFixture } from '../support/mcp-servers.js';
-import { freePort } from '../support/ports.js';
+import { freePort, portOpen } from '../support/ports.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-
-function connects(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ port, host: '127.0.0.1' });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
 
 describe('graceful shutdown', () => {
   let dir: string;
@@ -114,7 +102,7 @@ describe('graceful shutdown', () => {
         },
       )
       .not.toBe(200);
-    await expect.poll(() => connects(port), { timeout: 2000, interval: 20 }).toBe(false); // new connections refused
+    await expect.poll(() => portOpen(port), { timeout: 2000, interval: 20 }).toBe(false); // new connections refused
 
     const result = await call;
     expect(result.content).toEqual([{ type: 'text', text: 'slept 1500' }]);

@@ -6,25 +6,14 @@
  * It uses the demo's fixed ports (8080, 9091, 3001, 3002), exactly as a new user would.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { createConnection } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { portOpen } from '../support/ports.js';
 import { INSPECTOR, NODE22 } from '../support/tools.js';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('../..', import.meta.url));
-
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ port, host: '127.0.0.1' });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
 
 async function inspector(...args: string[]): Promise<unknown> {
   const { stdout } = await run(NODE22, [INSPECTOR, '--cli', 'http://localhost:8080/mcp', ...args], {
