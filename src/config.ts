@@ -77,7 +77,11 @@ export const FLAGS = {
     undefined,
     'File with one `kid:hex64` key per line (the chart mounts a Secret here).',
   ],
-  'session-idle-ttl': [duration, '30m', 'A session unused this long is forgotten on this replica, which then answers its id with 404.'],
+  'session-idle-ttl': [
+    duration,
+    '30m',
+    'A session unused this long is forgotten on this replica, which then answers its id with 404.',
+  ],
   'max-sessions': [
     z.coerce.number().int().min(1),
     '100000',
@@ -99,7 +103,11 @@ export const FLAGS = {
   'gateway-address': [z.string().optional(), undefined, 'Address written to Gateway status.addresses.'],
   'leader-elect': [bool, 'true', 'Elect a status writer through a Lease (Kubernetes mode).'],
   'lease-name': [z.string().min(1), 'mcplane-status-writer', 'Name of the leader-election Lease.'],
-  'lease-duration': [duration, '15s', 'Lease duration: a dead leader is replaced after this long (renew deadline 2/3, retry 2/15 of it).'],
+  'lease-duration': [
+    duration,
+    '15s',
+    'Lease duration: a dead leader is replaced after this long (renew deadline 2/3, retry 2/15 of it).',
+  ],
   'lease-namespace': [
     z.string().optional(),
     undefined,
