@@ -99,7 +99,7 @@ if (!stopping) {
   mcplane is serving http://localhost:8080/mcp (admin: http://localhost:9091/metrics)
 
   Connect the MCP Inspector:   npx @modelcontextprotocol/inspector   → Streamable HTTP → http://localhost:8080/mcp
-  Or list tools from a shell:  npx @modelcontextprotocol/inspector-cli --cli http://localhost:8080/mcp --transport http --method tools/list
+  Or list tools from a shell:  npx @modelcontextprotocol/inspector --cli http://localhost:8080/mcp --method tools/list
   Ctrl-C stops everything.
 `);
 }
