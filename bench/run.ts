@@ -48,8 +48,19 @@ const { values: flags } = parseArgs({
     'skip-memory': { type: 'boolean', default: false },
     'skip-mcplane': { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
+    only: { type: 'string' },
   },
 });
+
+/** `--only echo-c32,memory`: run just these parts (for tuning loops; budgets of the rest are n/a). */
+const PARTS = ['echo-c1', 'echo-c32', 'big-c8', 'list-fanout', 'memory', 'cold-start', 'translate'] as const;
+const only = flags.only === undefined ? undefined : new Set(flags.only.split(',').map((p) => p.trim()));
+for (const part of only ?? []) {
+  if (!(PARTS as readonly string[]).includes(part)) {
+    throw new Error(`--only: unknown part "${part}"; parts are ${PARTS.join(', ')}`);
+  }
+}
+const wanted = (part: (typeof PARTS)[number]) => only === undefined || only.has(part);
 
 const PLANS: Record<'quick' | 'full', Plan> = {
   quick: {
@@ -183,8 +194,15 @@ async function dataPlane(
     );
   }
   const scenarios: Scenario[] = [];
-  const measure = async (id: string, title: string, who: Contender[], op: Operation, concurrency: number) =>
-    scenarios.push(await measureScenario(id, title, who, op, concurrency, plan, log));
+  const measure = async (
+    id: (typeof PARTS)[number],
+    title: string,
+    who: Contender[],
+    op: Operation,
+    concurrency: number,
+  ) => {
+    if (wanted(id)) scenarios.push(await measureScenario(id, title, who, op, concurrency, plan, log));
+  };
   try {
     await measure('echo-c1', 'tools/call echo, concurrency 1', single, echoOperation(), 1);
     await measure('echo-c32', 'tools/call echo, concurrency 32', single, echoOperation(), 32);
@@ -208,6 +226,7 @@ async function mcplanePhases(
   let memory: MemoryFigures | undefined;
   let coldStartMs: number[] | undefined;
   if (flags['skip-memory']) notes.push('memory phase skipped (--skip-memory).');
+  else if (!wanted('memory')) notes.push('memory phase skipped (--only).');
   else {
     try {
       // Its own lean upstream: the SDK holds ~30–90 KiB per session, so keep it capped and tool-light.
@@ -226,11 +245,13 @@ async function mcplanePhases(
       notes.push(`memory phase failed: ${(err as Error).message.split('\n')[0]}`);
     }
   }
-  try {
-    log('cold start');
-    coldStartMs = await measureColdStarts(upstreamPort, plan.coldStarts);
-  } catch (err) {
-    notes.push(`cold start failed: ${(err as Error).message.split('\n')[0]}`);
+  if (wanted('cold-start')) {
+    try {
+      log('cold start');
+      coldStartMs = await measureColdStarts(upstreamPort, plan.coldStarts);
+    } catch (err) {
+      notes.push(`cold start failed: ${(err as Error).message.split('\n')[0]}`);
+    }
   }
   return { memory, coldStartMs };
 }
@@ -300,8 +321,11 @@ async function main(): Promise<number> {
   await Promise.all(upstreams.map((u) => u.stop()));
   await stopAll();
 
-  log('translate()');
-  const translate = await runTranslate(plan);
+  let translate: Awaited<ReturnType<typeof runTranslate>> | undefined;
+  if (wanted('translate')) {
+    log('translate()');
+    translate = await runTranslate(plan);
+  }
   if (mode === 'quick') {
     notes.push(
       'Quick mode: tiny windows and counts, so the figures say the harness works, not how fast anything is.',

@@ -84,8 +84,8 @@ export const FLAGS = {
   ],
   'max-sessions': [
     z.coerce.number().int().min(1),
-    '100000',
-    'Cap on sessions held in memory (oldest idle evicted first).',
+    '10000',
+    'Sessions cached in memory; beyond it the least recently used idle ones are dropped and reopen from their sealed id.',
   ],
   'max-body-bytes': [bytes, '4MiB', 'Largest request body accepted (413 above).'],
   'fanout-timeout': [duration, '10s', 'Per-target deadline for fan-out requests (initialize, */list).'],

@@ -6,6 +6,7 @@
 import type { Logger } from '../shared/logger.js';
 import type { Metrics } from '../shared/metrics.js';
 import type { McpBackend, RoutingTable } from '../shared/table.js';
+import { rebindingProblem } from './rebinding.js';
 import { hostOf, matchRoute } from './route-match.js';
 
 /** What the proxy needs from the MCP layer (src/proxy/mcp implements it). */
@@ -15,6 +16,8 @@ export interface McpHandler {
 
 export interface GatewayAppDeps {
   readonly port: number;
+  /** The listener is bound to loopback: refuse DNS-rebinding requests (see rebinding.ts). */
+  readonly loopback: boolean;
   readonly table: () => RoutingTable;
   readonly mcp: McpHandler;
   readonly logger: Logger;
@@ -49,6 +52,12 @@ export function pathAndQuery(url: string): { path: string; query: URLSearchParam
  */
 export function createGatewayApp(deps: GatewayAppDeps): { fetch: (request: Request) => Promise<Response> } {
   const serve = (request: Request): Promise<Response> | Response => {
+    if (deps.loopback) {
+      const problem = rebindingProblem(request.headers.get('host'), request.headers.get('origin'));
+      if (problem) {
+        return gatewayError(403, `DNS-rebinding protection: ${problem}; this listener is bound to loopback`);
+      }
+    }
     const table = deps.table(); // one snapshot for the whole request
     const listener = table.listeners.find((l) => l.port === deps.port);
     if (!listener) return gatewayError(404, `no Gateway listener is configured on port ${deps.port}`);

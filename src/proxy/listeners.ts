@@ -6,6 +6,7 @@ import type { Logger } from '../shared/logger.js';
 import type { Metrics } from '../shared/metrics.js';
 import type { RoutingTable } from '../shared/table.js';
 import { createGatewayApp, type McpHandler } from './gateway-app.js';
+import { isLoopbackAddress } from './rebinding.js';
 import { type HttpServer, listen } from './server.js';
 
 export interface ListenerManagerOptions {
@@ -77,7 +78,14 @@ export class ListenerManager {
 
   async #open(port: number): Promise<void> {
     const { bindAddress, table, mcp, logger, metrics } = this.options;
-    const app = createGatewayApp({ port, table, mcp, logger, metrics });
+    const app = createGatewayApp({
+      port,
+      loopback: isLoopbackAddress(bindAddress),
+      table,
+      mcp,
+      logger,
+      metrics,
+    });
     try {
       const server = await listen(app.fetch, port, bindAddress);
       this.#servers.set(port, server);

@@ -97,11 +97,13 @@ describe('FailOpen', () => {
 });
 
 describe('SSE targets', () => {
-  it('answer with a clear "not supported yet" error', async () => {
+  it('pointed at a server without an SSE endpoint, fail naming the target', async () => {
     const gateway = await gatewayWith(
       'FailClosed',
       targetOf('legacy', alpha.port, { protocol: 'SSE', path: '/sse' }),
     );
-    await expect(connectClient(gateway.url)).rejects.toThrow(/SSE targets are not supported yet/);
+    await expect(connectClient(gateway.url)).rejects.toThrow(
+      /target "legacy" refused its event stream \(HTTP 400\)/,
+    );
   });
 });

@@ -94,6 +94,27 @@ describe('sessions', () => {
     expect(store.get(four.token, 'b')).toEqual({ missing: 'deleted' });
     store.close();
   });
+
+  it('capacity eviction passes over sessions with a call in flight (their client is there)', () => {
+    const evicted: string[] = [];
+    const store = new SessionStore(ring, 60_000, 2, (s, reason) =>
+      evicted.push(`${s.clientParams.n}:${reason}`),
+    );
+    const make = (n: number) => Session.create(ring, 'b', 'v', { n }, []);
+    const [one, two, three] = [make(1), make(2), make(3)];
+    store.add(one);
+    store.add(two);
+    one.requestIds.add(7); // a long tool call on the least recently used session
+    store.add(three);
+    expect(evicted).toEqual(['2:capacity']);
+    expect(store.size).toBe(2);
+    // When every older session is busy the cache runs over its cap rather than cut a client off.
+    three.requestIds.add(1);
+    store.add(make(4));
+    expect(evicted).toEqual(['2:capacity']);
+    expect(store.size).toBe(3);
+    store.close();
+  });
 });
 
 describe('naming and merging', () => {
@@ -110,17 +131,20 @@ describe('naming and merging', () => {
   });
 
   it('merges initialize results', () => {
-    const merged = mergeInitialize([
-      { target: 'a', result: { protocolVersion: '2025-11-25', capabilities: { tools: {}, logging: {} } } },
-      {
-        target: 'b',
-        result: {
-          protocolVersion: '2025-06-18',
-          capabilities: { resources: { subscribe: true } },
-          instructions: 'B',
+    const merged = mergeInitialize(
+      [
+        { target: 'a', result: { protocolVersion: '2025-11-25', capabilities: { tools: {}, logging: {} } } },
+        {
+          target: 'b',
+          result: {
+            protocolVersion: '2025-06-18',
+            capabilities: { resources: { subscribe: true } },
+            instructions: 'B',
+          },
         },
-      },
-    ]);
+      ],
+      '2025-06-18',
+    );
     expect(merged).toEqual({
       protocolVersion: '2025-06-18',
       capabilities: {

@@ -6,7 +6,7 @@
  * protection on (Host must be this server's own 127.0.0.1/localhost address).
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
+import { createServer, type Server as HttpServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
@@ -46,7 +46,11 @@ const TOOLS = [
   {
     name: 'test_sampling',
     description: 'Asks the client to sample',
-    inputSchema: { type: 'object' as const, properties: { prompt: { type: 'string' } }, required: ['prompt'] },
+    inputSchema: {
+      type: 'object' as const,
+      properties: { prompt: { type: 'string' } },
+      required: ['prompt'],
+    },
   },
   {
     name: 'test_elicitation',
@@ -57,7 +61,11 @@ const TOOLS = [
       required: ['message'],
     },
   },
-  { name: 'test_elicitation_sep1034_defaults', description: 'Elicits with defaults', inputSchema: objectSchema },
+  {
+    name: 'test_elicitation_sep1034_defaults',
+    description: 'Elicits with defaults',
+    inputSchema: objectSchema,
+  },
   { name: 'test_elicitation_sep1330_enums', description: 'Elicits enums', inputSchema: objectSchema },
   {
     name: 'json_schema_2020_12_tool',
@@ -157,13 +165,20 @@ async function callTool(server: Server, name: string, args: Record<string, unkno
         ],
       };
     case 'test_tool_with_logging':
-      for (const [i, data] of ['Tool execution started', 'Tool processing data', 'Tool execution completed'].entries()) {
+      for (const [i, data] of [
+        'Tool execution started',
+        'Tool processing data',
+        'Tool execution completed',
+      ].entries()) {
         if (i > 0) await sleep(50);
         await extra.sendNotification({ method: 'notifications/message', params: { level: 'info', data } });
       }
       return text('Tool with logging executed successfully');
     case 'test_error_handling':
-      return { isError: true, content: [{ type: 'text', text: 'This tool intentionally returns an error for testing' }] };
+      return {
+        isError: true,
+        content: [{ type: 'text', text: 'This tool intentionally returns an error for testing' }],
+      };
     case 'test_tool_with_progress': {
       const token = extra._meta?.progressToken;
       for (const progress of [0, 50, 100]) {
@@ -213,7 +228,9 @@ async function callTool(server: Server, name: string, args: Record<string, unkno
         ElicitResultSchema,
       );
       const summary = `action=${result.action}, content=${JSON.stringify(result.content ?? {})}`;
-      return text(name === 'test_elicitation' ? `User response: ${summary}` : `Elicitation completed: ${summary}`);
+      return text(
+        name === 'test_elicitation' ? `User response: ${summary}` : `Elicitation completed: ${summary}`,
+      );
     }
     case 'json_schema_2020_12_tool':
       return text(`received ${JSON.stringify(args)}`);
@@ -224,16 +241,29 @@ async function callTool(server: Server, name: string, args: Record<string, unkno
 }
 
 const RESOURCES = [
-  { uri: 'test://static-text', name: 'static-text', description: 'A static text resource', mimeType: 'text/plain' },
+  {
+    uri: 'test://static-text',
+    name: 'static-text',
+    description: 'A static text resource',
+    mimeType: 'text/plain',
+  },
   { uri: 'test://static-binary', name: 'static-binary', description: 'A static PNG', mimeType: 'image/png' },
-  { uri: 'test://watched-resource', name: 'watched-resource', description: 'Subscribable', mimeType: 'text/plain' },
+  {
+    uri: 'test://watched-resource',
+    name: 'watched-resource',
+    description: 'Subscribable',
+    mimeType: 'text/plain',
+  },
 ];
 
 function readResource(uri: string) {
   if (uri === 'test://static-text')
-    return { contents: [{ uri, mimeType: 'text/plain', text: 'This is the content of the static text resource.' }] };
+    return {
+      contents: [{ uri, mimeType: 'text/plain', text: 'This is the content of the static text resource.' }],
+    };
   if (uri === 'test://static-binary') return { contents: [{ uri, mimeType: 'image/png', blob: PNG }] };
-  if (uri === 'test://watched-resource') return { contents: [{ uri, mimeType: 'text/plain', text: 'watched' }] };
+  if (uri === 'test://watched-resource')
+    return { contents: [{ uri, mimeType: 'text/plain', text: 'watched' }] };
   const match = /^test:\/\/template\/([^/]+)\/data$/.exec(uri);
   if (match) {
     const id = decodeURIComponent(match[1]!);
@@ -268,14 +298,20 @@ function getPrompt(name: string, args: Record<string, string>) {
       return { messages: [user({ type: 'text', text: 'This is a simple prompt for testing.' })] };
     case 'test_prompt_with_arguments':
       return {
-        messages: [user({ type: 'text', text: `Prompt with arguments: arg1='${args.arg1}', arg2='${args.arg2}'` })],
+        messages: [
+          user({ type: 'text', text: `Prompt with arguments: arg1='${args.arg1}', arg2='${args.arg2}'` }),
+        ],
       };
     case 'test_prompt_with_embedded_resource':
       return {
         messages: [
           user({
             type: 'resource',
-            resource: { uri: args.resourceUri, mimeType: 'text/plain', text: 'Embedded resource content for testing.' },
+            resource: {
+              uri: args.resourceUri,
+              mimeType: 'text/plain',
+              text: 'Embedded resource content for testing.',
+            },
           }),
           user({ type: 'text', text: 'Please process the embedded resource above.' }),
         ],
@@ -380,7 +416,9 @@ export async function startConformanceUpstream(port = 0): Promise<ConformanceUps
     }
     if (!transport) {
       res.writeHead(typeof sessionId === 'string' ? 404 : 400, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32001, message: 'Session not found' } }));
+      res.end(
+        JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32001, message: 'Session not found' } }),
+      );
       return;
     }
     await transport.handleRequest(req, res, body);

@@ -71,6 +71,8 @@ export function comparisonTable(
   title: string,
   direct: Map<string, ScenarioResult>,
   gateway: Map<string, ScenarioResult>,
+  /** What of a scenario's checks must agree (default: all of them). */
+  comparable: (name: string, checks: readonly string[]) => readonly string[] | undefined = (_, c) => c,
 ): string {
   const names = [...new Set([...direct.keys(), ...gateway.keys()])];
   const width = Math.max(...names.map((n) => n.length), 8);
@@ -78,7 +80,13 @@ export function comparisonTable(
   for (const name of names) {
     const a = direct.get(name);
     const b = gateway.get(name);
-    const same = a && b && a.outcome === b.outcome && a.checks.join() === b.checks.join() ? 'yes' : 'NO';
+    const same =
+      a &&
+      b &&
+      a.outcome === b.outcome &&
+      comparable(name, a.checks)?.join() === comparable(name, b.checks)?.join()
+        ? 'yes'
+        : 'NO';
     lines.push(
       `${name.padEnd(width)}  ${(a?.outcome ?? '-').padEnd(8)}  ${(b?.outcome ?? '-').padEnd(8)}  ${same}`,
     );

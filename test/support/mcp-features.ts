@@ -8,8 +8,8 @@ import {
   InMemoryTaskMessageQueue,
   InMemoryTaskStore,
 } from '@modelcontextprotocol/sdk/experimental/tasks/stores/in-memory.js';
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { ServerOptions } from '@modelcontextprotocol/sdk/server/index.js';
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import {
   type LoggingLevel,
   SubscribeRequestSchema,
@@ -26,7 +26,7 @@ export function featureServerOptions(options: FixtureOptions): ServerOptions {
   const extra: ServerOptions = {};
   if (options.notifications) {
     capabilities.logging = {};
-    capabilities.resources = { subscribe: true };
+    if (options.resources) capabilities.resources = { subscribe: true };
   }
   if (options.tasks) {
     let store = taskStores.get(options);
@@ -45,7 +45,8 @@ const via = { via: z.enum(['request', 'session']).optional() };
 
 export function registerFeatures(server: McpServer, options: FixtureOptions): void {
   if (options.clientFeatures) registerClientFeatures(server, options.name);
-  if (options.notifications) registerNotifications(server, options.name);
+  if (options.notifications) registerLogging(server, options.name);
+  if (options.notifications && options.resources) registerSubscriptions(server);
   if (options.tasks) registerTasks(server, options.name);
 }
 
@@ -79,7 +80,7 @@ function registerClientFeatures(server: McpServer, name: string): void {
   });
 }
 
-function registerNotifications(server: McpServer, name: string): void {
+function registerSubscriptions(server: McpServer): void {
   const subscribed = new Set<string>();
   server.server.setRequestHandler(SubscribeRequestSchema, ({ params }) => {
     subscribed.add(params.uri);
@@ -94,6 +95,9 @@ function registerNotifications(server: McpServer, name: string): void {
     for (const uri of subscribed) await server.server.sendResourceUpdated({ uri });
     return { content: [{ type: 'text', text: `touched ${[...subscribed].join(',')}` }] };
   });
+}
+
+function registerLogging(server: McpServer, name: string): void {
   const level = z.enum(['debug', 'info', 'warning', 'error']);
   // A log line on the session stream, filtered by the level the client set (logging/setLevel).
   server.registerTool('log', { inputSchema: { level, data: z.string() } }, async (args, extra) => {

@@ -26,12 +26,16 @@ export interface FixtureOptions {
   readonly pagedTools?: number;
   /** Delay before answering initialize (to test fan-out deadlines). */
   readonly initializeDelayMs?: number;
-  /** Tools that ask the client: `sample`, `elicit`, `roots` (see client-features.ts). */
+  /** Listen on this port instead of an ephemeral one (to bring a stopped server back). */
+  readonly port?: number;
+  /** Tools that ask the client: `sample`, `elicit`, `roots` (see mcp-features.ts). */
   readonly clientFeatures?: boolean;
   /** Logging capability, resource subscriptions and tools that notify on the session stream. */
   readonly notifications?: boolean;
   /** Experimental tasks (2025-11-25): a task store and the task tool `delay`. */
   readonly tasks?: boolean;
+  /** Speak only this protocol revision (the server answers it whatever initialize asked for). */
+  readonly pinVersion?: string;
 }
 
 export interface SeenRequest {
@@ -51,7 +55,7 @@ export interface FixtureServer {
   close(): Promise<void>;
 }
 
-function buildServer(options: FixtureOptions): McpServer {
+export function buildServer(options: FixtureOptions): McpServer {
   const server = new McpServer(
     { name: options.name, version: '1.0.0' },
     {
@@ -210,9 +214,12 @@ export async function startFixture(options: FixtureOptions): Promise<FixtureServ
       );
       return;
     }
+    if (options.pinVersion && isInitialize(body)) {
+      (body as { params: { protocolVersion: string } }).params.protocolVersion = options.pinVersion;
+    }
     await transport.handleRequest(req, res, body);
   });
-  await new Promise<void>((resolve) => httpServer.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => httpServer.listen(options.port ?? 0, '127.0.0.1', resolve));
   const port = (httpServer.address() as AddressInfo).port;
   return {
     name: options.name,

@@ -65,7 +65,10 @@ ${targets}`);
 }
 
 /** Write the manifests to a fresh temporary folder; returns the folder. */
-export async function writeManifests(listenerPort: number, backends: readonly StaticBackend[]): Promise<string> {
+export async function writeManifests(
+  listenerPort: number,
+  backends: readonly StaticBackend[],
+): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'mcplane-e2e-'));
   await writeFile(join(dir, 'gateway.yaml'), standaloneManifests(listenerPort, backends));
   return dir;

@@ -28,6 +28,13 @@ export interface Exchange {
   streamed: boolean;
   /** The metrics label for this request: a known MCP method, `response`, `other`, GET or DELETE. */
   method: string;
+  /** For the request log: the target a routed request went to. */
+  target?: string;
+  /** For the request log: the tool (tools/call) or prompt (prompts/get) name the client asked for. */
+  name?: string;
+  /** For the request log: the HTTP status sent, and the JSON-RPC error code when the gateway made one. */
+  status?: number;
+  rpcError?: number;
   finish(outcome: 'ok' | 'error'): void;
 }
 

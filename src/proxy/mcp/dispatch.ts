@@ -24,7 +24,8 @@ import { LIST_SPECS, prefixContents } from './merge.js';
 import { isTransparent, shouldPrefix, splitName, splitUri } from './naming.js';
 import { outbound } from './server-requests.js';
 import { ensureTarget } from './targets.js';
-import { post } from './upstream-call.js';
+import { taskRequest } from './tasks.js';
+import { awaitResponse, post } from './upstream-call.js';
 
 export async function dispatchRequest(
   ex: SessionExchange,
@@ -33,6 +34,10 @@ export async function dispatchRequest(
 ): Promise<Response> {
   const { method, id } = message;
   if (method === 'ping') return rpcResponse(resultResponse(id, {}));
+  if (method === 'tools/call' || method === 'prompts/get') {
+    const name = message.params?.name;
+    if (typeof name === 'string') ex.name = name.length > 128 ? name.slice(0, 128) : name;
+  }
   const { backend } = ex;
   try {
     if (isTransparent(backend.prefixMode, backend.targets.length)) {
@@ -41,9 +46,14 @@ export async function dispatchRequest(
     }
     return await multiplexed(ex, message);
   } catch (error) {
-    if (error instanceof RpcError)
+    if (error instanceof RpcError) {
+      ex.rpcError = error.code;
       return rpcResponse(errorResponse(id, error.code, error.message, error.data));
-    if (error instanceof UpstreamError) return upstreamFailure(error, id);
+    }
+    if (error instanceof UpstreamError) {
+      ex.rpcError = JsonRpcCode.UpstreamUnavailable;
+      return upstreamFailure(error, id);
+    }
     throw error;
   }
 }
@@ -63,15 +73,54 @@ async function multiplexed(ex: SessionExchange, message: JsonRpcRequest): Promis
       return byUri(ex, message);
     case 'completion/complete':
       return completion(ex, message);
+    case 'tasks/list':
+    case 'tasks/get':
+    case 'tasks/result':
+    case 'tasks/cancel':
+      return taskRequest(ex, message);
     case 'logging/setLevel':
-      await fanOut(ex, withFlag(ex, 'l'), async (target, signal) => {
-        const state = await ensureTarget(ex, target, signal);
-        await post(ex.deps, ex.backend.id, target, state, method, JSON.stringify(message), signal);
-      });
-      return rpcResponse(resultResponse(id, {}));
+      return setLevel(ex, message);
     default:
       throw new RpcError(JsonRpcCode.MethodNotFound, `Method not found: ${method.slice(0, 100)}`);
   }
+}
+
+/** RFC 5424 severities, as MCP names them. */
+const LOG_LEVELS: ReadonlySet<string> = new Set([
+  'debug',
+  'info',
+  'notice',
+  'warning',
+  'error',
+  'critical',
+  'alert',
+  'emergency',
+]);
+
+/**
+ * Every target that logs gets the level. The client's `_meta` (a progress token) stays behind: one
+ * merged answer has no single progress, and several targets reporting under one token would mix.
+ */
+async function setLevel(ex: SessionExchange, message: JsonRpcRequest): Promise<Response> {
+  const { _meta, ...params } = message.params ?? {};
+  if (typeof params.level !== 'string' || !LOG_LEVELS.has(params.level)) {
+    throw invalidParams(`logging/setLevel: params.level must be one of ${[...LOG_LEVELS].join(', ')}`);
+  }
+  const body = JSON.stringify({ jsonrpc: '2.0', id: message.id, method: message.method, params });
+  await fanOut(ex, withFlag(ex, 'l'), async (target, signal) => {
+    const state = await ensureTarget(ex, target, signal);
+    const reply = await post(ex.deps, ex.backend.id, target, state, message.method, body, signal);
+    const response = await awaitResponse(reply, target.name);
+    if (response.error) {
+      const reason = response.error.message;
+      throw new UpstreamError(
+        target.name,
+        'protocol',
+        `target "${target.name}" refused logging/setLevel: ${reason}`,
+      );
+    }
+  });
+  return rpcResponse(resultResponse(message.id, {}));
 }
 
 function withFlag(ex: SessionExchange, flag: string): McpTarget[] {

@@ -6,7 +6,7 @@
 import { JsonRpcCode } from '../../shared/errors.js';
 import type { McpTarget } from '../../shared/table.js';
 import { toUpstreamError, UpstreamError } from '../upstream/errors.js';
-import { readJson, sseMessages } from '../upstream/read.js';
+import { readBytes, readJson, sseMessages } from '../upstream/read.js';
 import type { UpstreamReply } from '../upstream/transport.js';
 import type { SessionExchange } from './context.js';
 import { accepted, jsonResponse, rpcResponse } from './http.js';
@@ -28,6 +28,7 @@ export async function forward(
   id: JsonRpcId | undefined,
   rewrite?: Rewrite,
 ): Promise<Response> {
+  ex.target = target.name;
   let reply: UpstreamReply;
   try {
     reply = await postOnce(ex, target, state, method, body).catch(async (error: unknown) => {
@@ -91,9 +92,8 @@ async function json(
 ): Promise<Response> {
   try {
     if (!rewrite) {
-      const chunks: Buffer[] = [];
-      for await (const chunk of body) chunks.push(chunk as Buffer);
-      return new Response(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks), {
+      // Bounded like every parsed message: a runaway upstream must not grow the gateway's heap.
+      return new Response(await readBytes(body, target.name), {
         status: 200,
         headers: { 'content-type': 'application/json' },
       });

@@ -77,7 +77,7 @@ export function checkProtocolVersion(request: Request): Response | undefined {
 
 export type BodyResult = { readonly text: string } | { readonly response: Response };
 
-/** Read the body, counting bytes as they stream (Content-Length is only a hint), up to maxBytes. */
+/** Read the body up to maxBytes: by Content-Length, or counting bytes as a chunked body streams. */
 export async function readBody(request: Request, maxBytes: number): Promise<BodyResult> {
   const tooLarge = () => ({
     response: rpcErrorResponse(
@@ -86,8 +86,20 @@ export async function readBody(request: Request, maxBytes: number): Promise<Body
       `Request body is larger than ${maxBytes} bytes`,
     ),
   });
-  const declared = Number(request.headers.get('content-length'));
+  const length = request.headers.get('content-length');
+  const declared = Number(length);
   if (declared > maxBytes) return tooLarge();
+  if (length !== null && Number.isInteger(declared) && declared >= 0) {
+    // Node's HTTP parser never delivers more than Content-Length, so the bound already holds, and
+    // text() reads the socket directly instead of through a web ReadableStream.
+    try {
+      return { text: await request.text() };
+    } catch {
+      return {
+        response: rpcErrorResponse(400, JsonRpcCode.InvalidRequest, 'The request body could not be read'),
+      };
+    }
+  }
   if (!request.body) return { text: '' };
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];

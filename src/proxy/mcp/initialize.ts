@@ -10,6 +10,7 @@ import { errorResponse, type JsonRpcRequest, RpcError, resultResponse } from './
 import type { KeyRing } from './key-ring.js';
 import { mergeInitialize } from './merge.js';
 import { isTransparent } from './naming.js';
+import { negotiateVersion } from './protocol-version.js';
 import { Session } from './session.js';
 import type { SessionStore } from './session-store.js';
 import { initializeTarget } from './targets.js';
@@ -42,7 +43,10 @@ export async function initializeSession(
   }
   const result = isTransparent(backend.prefixMode, backend.targets.length)
     ? answers[0]!.result
-    : mergeInitialize(answers.map(({ state, result }) => ({ target: state.name, result })));
+    : mergeInitialize(
+        answers.map(({ state, result }) => ({ target: state.name, result })),
+        negotiateVersion(params.protocolVersion),
+      );
   const session = Session.create(
     keyRing,
     backend.id,

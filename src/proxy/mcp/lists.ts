@@ -2,6 +2,7 @@
  * Merged list requests (tools, prompts, resources, templates): ask every target that offers the list (capability-aware), merge the
  * pages with the backend's naming, and hand out a gateway cursor for the pages still to come.
  */
+import { JsonRpcCode } from '../../shared/errors.js';
 import type { McpTarget } from '../../shared/table.js';
 import { UpstreamError } from '../upstream/errors.js';
 import type { SessionExchange } from './context.js';
@@ -38,6 +39,8 @@ async function listPage(
     },
   );
   const response = await awaitResponse(reply, target.name);
+  // A target that advertised the capability but lacks the method has nothing to list.
+  if (response.error?.code === JsonRpcCode.MethodNotFound) return undefined;
   if (response.error) {
     throw new UpstreamError(
       target.name,
@@ -75,7 +78,7 @@ export async function mergedList(
   );
   const pages: TargetPage[] = [];
   for (const { target, value } of answers) if (value) pages.push({ target: target.name, result: value });
-  const prefix = shouldPrefix(ex.backend.prefixMode, targets.length);
+  const prefix = spec.alwaysPrefix === true || shouldPrefix(ex.backend.prefixMode, targets.length);
   const merged = mergeList(spec, pages, prefix);
   if (!prefix) rememberOwners(ex, spec, merged.owners, cursor !== undefined);
   const result: JsonObject = { [spec.key]: merged.items };

@@ -3,10 +3,14 @@
  */
 import { asObject, type JsonObject } from './jsonrpc.js';
 import { prefixName, prefixUri } from './naming.js';
-import { GATEWAY_NAME, GATEWAY_VERSION, lowestVersion } from './protocol-version.js';
+import { GATEWAY_NAME, GATEWAY_VERSION } from './protocol-version.js';
 
-/** Capabilities a target offers, compact enough to live in the sealed session id. */
-export type CapabilityFlag = 't' | 'p' | 'r' | 's' | 'l' | 'c';
+/**
+ * Capabilities a target offers, compact enough to live in the sealed session id: tools, prompts,
+ * resources, subscribe, logging, completions; tasks (k), tasks/list (j), tasks/cancel (x) and
+ * task-augmented tools/call (q).
+ */
+export type CapabilityFlag = 't' | 'p' | 'r' | 's' | 'l' | 'c' | 'k' | 'j' | 'x' | 'q';
 
 export function capabilityFlags(capabilities: unknown): string {
   const caps = asObject(capabilities) ?? {};
@@ -17,6 +21,13 @@ export function capabilityFlags(capabilities: unknown): string {
   if (asObject(caps.resources)?.subscribe) flags += 's';
   if (caps.logging) flags += 'l';
   if (caps.completions) flags += 'c';
+  const tasks = asObject(caps.tasks);
+  if (tasks) {
+    flags += 'k';
+    if (tasks.list) flags += 'j';
+    if (tasks.cancel) flags += 'x';
+    if (asObject(asObject(tasks.requests)?.tools)?.call) flags += 'q';
+  }
   return flags;
 }
 
@@ -28,6 +39,8 @@ export interface ListSpec {
   readonly field: string;
   readonly style: 'name' | 'uri';
   readonly flag: CapabilityFlag;
+  /** Prefix even when the backend's names are not (opaque ids such as task ids). */
+  readonly alwaysPrefix?: boolean;
 }
 
 export const LIST_SPECS: Readonly<Record<string, ListSpec>> = {
@@ -48,31 +61,43 @@ export interface TargetInit {
   readonly result: JsonObject;
 }
 
-/** The synthetic initialize result of a multiplexed backend. */
-export function mergeInitialize(parts: readonly TargetInit[]): JsonObject {
-  const versions: string[] = [];
+/**
+ * The synthetic initialize result of a multiplexed backend: the version negotiated with the client
+ * (each target keeps its own on its hop), and only capabilities some target has. listChanged is
+ * always true: the gateway itself emits list_changed when the backend's targets change.
+ */
+export function mergeInitialize(parts: readonly TargetInit[], protocolVersion: string): JsonObject {
   const instructions: string[] = [];
-  let flags = 't';
+  let flags = '';
   for (const { target, result } of parts) {
-    if (typeof result.protocolVersion === 'string') versions.push(result.protocolVersion);
     flags += capabilityFlags(result.capabilities);
     if (typeof result.instructions === 'string' && result.instructions.trim() !== '') {
       instructions.push(`[${target}]\n${result.instructions}`);
     }
   }
-  const capabilities: JsonObject = { tools: { listChanged: true } };
+  const capabilities: JsonObject = {};
+  if (flags.includes('t')) capabilities.tools = { listChanged: true };
   if (flags.includes('p')) capabilities.prompts = { listChanged: true };
   if (flags.includes('r'))
     capabilities.resources = { listChanged: true, ...(flags.includes('s') ? { subscribe: true } : {}) };
   if (flags.includes('l')) capabilities.logging = {};
   if (flags.includes('c')) capabilities.completions = {};
+  if (flags.includes('k')) capabilities.tasks = mergedTasks(flags);
   const merged: JsonObject = {
-    protocolVersion: lowestVersion(versions),
+    protocolVersion,
     capabilities,
     serverInfo: { name: GATEWAY_NAME, version: GATEWAY_VERSION },
   };
   if (instructions.length > 0) merged.instructions = instructions.join('\n\n');
   return merged;
+}
+
+function mergedTasks(flags: string): JsonObject {
+  const tasks: JsonObject = {};
+  if (flags.includes('j')) tasks.list = {};
+  if (flags.includes('x')) tasks.cancel = {};
+  if (flags.includes('q')) tasks.requests = { tools: { call: {} } };
+  return tasks;
 }
 
 export interface TargetPage {

@@ -3,14 +3,17 @@
  * once the target(s) took them. `initialized` and other notifications go to every target the
  * session has started; `cancelled` goes to the target that has the request.
  */
+
+import { JsonRpcCode } from '../../shared/errors.js';
 import type { McpTarget } from '../../shared/table.js';
 import type { SessionExchange } from './context.js';
-import { accepted } from './http.js';
+import { accepted, rpcErrorResponse } from './http.js';
 import type { JsonRpcNotification, JsonRpcResponse } from './jsonrpc.js';
 import { isTransparent } from './naming.js';
 import { parseServerRequestId } from './server-requests.js';
 import { ensureTarget } from './targets.js';
 import { post } from './upstream-call.js';
+import { attachUpstreamStreams } from './upstream-streams.js';
 
 async function sendTo(ex: SessionExchange, target: McpTarget, method: string, body: string): Promise<void> {
   const state = ex.session.targets.get(target.name) ?? (await ensureTarget(ex, target, ex.signal));
@@ -33,6 +36,12 @@ export async function dispatchNotification(
     targets = backend.targets.filter((t) => session.targets.has(t.name));
   }
   await Promise.allSettled(targets.map((target) => sendTo(ex, target, message.method, raw)));
+  if (message.method === 'notifications/initialized') {
+    // Handshake done: listen to the targets now, so what they send before the client opens its
+    // GET stream is kept for it rather than dropped upstream.
+    session.events.expect();
+    attachUpstreamStreams(ex);
+  }
   return accepted();
 }
 
@@ -49,8 +58,12 @@ export async function dispatchResponse(
   const routed = parseServerRequestId(message.id);
   const target = routed && backend.targets.find((t) => t.name === routed.target);
   if (!routed || !target) {
-    ex.deps.logger.warn({ backend: backend.id }, 'client response for an unknown server request dropped');
-    return accepted();
+    const id = JSON.stringify(message.id).slice(0, 100);
+    return rpcErrorResponse(
+      400,
+      JsonRpcCode.InvalidRequest,
+      `Invalid response: id ${id} does not name a request the gateway sent this session (they look like mcplane/<target>/<n|s>/<id>)`,
+    );
   }
   await sendTo(ex, target, 'response', JSON.stringify({ ...message, id: routed.id })).catch(() => {});
   return accepted();

@@ -9,11 +9,9 @@ export function isSupportedVersion(version: string): boolean {
   return SUPPORTED.has(version);
 }
 
-/** Revisions are dates (YYYY-MM-DD), so string order is time order. */
-export function lowestVersion(versions: readonly string[]): string | undefined {
-  let lowest: string | undefined;
-  for (const version of versions) if (lowest === undefined || version < lowest) lowest = version;
-  return lowest;
+/** What the gateway answers a client's initialize with: its version when supported, else our latest. */
+export function negotiateVersion(requested: string): string {
+  return isSupportedVersion(requested) ? requested : SUPPORTED_VERSIONS[0];
 }
 
 /** 2025-06-18 removed JSON-RPC batching. */

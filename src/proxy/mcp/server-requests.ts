@@ -4,7 +4,7 @@
  * resource URIs in `notifications/resources/updated` get the target prefix.
  */
 import type { SessionExchange } from './context.js';
-import { asObject, type JsonRpcId } from './jsonrpc.js';
+import { asObject, type JsonObject, type JsonRpcId } from './jsonrpc.js';
 import { prefixUri, shouldPrefix } from './naming.js';
 
 const ID_PREFIX = 'mcplane/';
@@ -26,18 +26,68 @@ export function parseServerRequestId(id: unknown): { target: string; id: JsonRpc
   return { target: id.slice(ID_PREFIX.length, slash), id: value };
 }
 
-/** The rewrite for messages a target sends on a multiplexed stream. */
+/**
+ * The rewrite for messages a target sends on a multiplexed stream: server request ids name their
+ * target; resource URIs get the target prefix (when names are prefixed); task ids always do (they
+ * are opaque, and routing tasks/get by owner would need a list first); log lines name their target.
+ */
 export function outbound(ex: SessionExchange, target: string): (message: unknown) => unknown {
   const prefix = shouldPrefix(ex.backend.prefixMode, ex.backend.targets.length);
   return (message) => {
     const m = asObject(message);
-    if (!m || typeof m.method !== 'string') return message;
-    if (m.id !== undefined) return { ...m, id: serverRequestId(target, m.id as JsonRpcId) };
-    if (prefix && m.method === 'notifications/resources/updated') {
-      const params = asObject(m.params);
-      if (params && typeof params.uri === 'string')
-        return { ...m, params: { ...params, uri: prefixUri(target, params.uri) } };
+    if (!m) return message;
+    if (typeof m.method !== 'string') return m.result === undefined ? message : taskResult(m, target);
+    const params = asObject(m.params);
+    if (m.id !== undefined) {
+      const id = serverRequestId(target, m.id as JsonRpcId);
+      return { ...m, id, ...(params ? { params: relatedTask(params, target) } : {}) };
     }
-    return message;
+    if (!params) return message;
+    switch (m.method) {
+      case 'notifications/resources/updated':
+        return prefix && typeof params.uri === 'string'
+          ? { ...m, params: { ...params, uri: prefixUri(target, params.uri) } }
+          : message;
+      case 'notifications/message': {
+        const logger = typeof params.logger === 'string' ? `${target}/${params.logger}` : target;
+        return { ...m, params: { ...relatedTask(params, target), logger } };
+      }
+      case 'notifications/cancelled':
+        // The target gave up on a request it sent: name it as the client knows it.
+        return params.requestId === undefined
+          ? message
+          : {
+              ...m,
+              params: { ...params, requestId: serverRequestId(target, params.requestId as JsonRpcId) },
+            };
+      case 'notifications/tasks/status':
+        return typeof params.taskId === 'string'
+          ? { ...m, params: { ...params, taskId: prefixUri(target, params.taskId) } }
+          : message;
+      default:
+        return params._meta === undefined ? message : { ...m, params: relatedTask(params, target) };
+    }
   };
+}
+
+export const RELATED_TASK = 'io.modelcontextprotocol/related-task';
+
+/** `_meta["io.modelcontextprotocol/related-task"].taskId` in the client's (prefixed) form. */
+function relatedTask(holder: JsonObject, target: string): JsonObject {
+  const meta = asObject(holder._meta);
+  const related = asObject(meta?.[RELATED_TASK]);
+  if (!meta || !related || typeof related.taskId !== 'string') return holder;
+  const taskId = prefixUri(target, related.taskId);
+  return { ...holder, _meta: { ...meta, [RELATED_TASK]: { ...related, taskId } } };
+}
+
+/** A response: a created task (`result.task`) or a task's result (`_meta` related-task). */
+function taskResult(m: JsonObject, target: string): unknown {
+  const result = asObject(m.result);
+  if (!result) return m;
+  const task = asObject(result.task);
+  if (task && typeof task.taskId === 'string') {
+    return { ...m, result: { ...result, task: { ...task, taskId: prefixUri(target, task.taskId) } } };
+  }
+  return result._meta === undefined ? m : { ...m, result: relatedTask(result, target) };
 }

@@ -13,9 +13,10 @@ import { dispatchRequest } from './dispatch.js';
 import { withDeadline } from './fanout.js';
 import { checkGetHeaders, checkPostHeaders, readBody, rpcErrorResponse, sessionNotFound } from './http.js';
 import { initializeSession } from './initialize.js';
-import { type Classified, classify } from './jsonrpc.js';
+import { type Classified, classify, type JsonRpcRequest } from './jsonrpc.js';
 import type { KeyRing } from './key-ring.js';
 import { dispatchNotification, dispatchResponse } from './notify.js';
+import { logRequest } from './request-log.js';
 import type { Session } from './session.js';
 import { SessionStore } from './session-store.js';
 import { SseStream, sseResponse } from './sse-stream.js';
@@ -54,6 +55,10 @@ const KNOWN_METHODS = new Set([
   'resources/unsubscribe',
   'completion/complete',
   'logging/setLevel',
+  'tasks/list',
+  'tasks/get',
+  'tasks/result',
+  'tasks/cancel',
   'notifications/initialized',
   'notifications/cancelled',
   'notifications/progress',
@@ -91,7 +96,7 @@ export class McpService {
       options.sessionIdleTtlMs,
       options.maxSessions,
       (session) => {
-        session.stream?.close();
+        session.events.close();
         options.metrics.sessionsActive.set(this.#store.size);
       },
     );
@@ -108,13 +113,14 @@ export class McpService {
       ex.streamed = false;
       response = rpcErrorResponse(500, JsonRpcCode.InternalError, 'Internal error');
     }
+    ex.status = response.status;
     if (!ex.streamed) ex.finish(response.status >= 500 ? 'error' : 'ok');
     return response;
   }
 
   #exchange(request: Request, backend: McpBackend, route: McpRoute): Exchange {
     const started = performance.now();
-    const { metrics } = this.#deps;
+    const { metrics, logger } = this.#deps;
     let finished = false;
     this.#active += 1;
     const ex: Exchange = {
@@ -126,10 +132,10 @@ export class McpService {
       finish: (outcome) => {
         if (finished) return;
         finished = true;
+        const elapsedMs = performance.now() - started;
         metrics.requests.labels(route.id, backend.id, ex.method, outcome).inc();
-        metrics.requestDuration
-          .labels(route.id, backend.id, ex.method, outcome)
-          .observe((performance.now() - started) / 1000);
+        metrics.requestDuration.labels(route.id, backend.id, ex.method, outcome).observe(elapsedMs / 1000);
+        if (logger.isLevelEnabled('info')) logRequest(logger, route.id, ex, outcome, elapsedMs);
         this.#active -= 1;
         if (this.#active === 0) this.#drained?.();
       },
@@ -194,9 +200,33 @@ export class McpService {
     const found = this.#session(request, ex.backend);
     if (found instanceof Response) return found;
     const sx: SessionExchange = Object.assign(ex, { session: found });
-    if (kind === 'request') return dispatchRequest(sx, message, raw);
+    if (kind === 'request') return this.#request(sx, message, raw);
     if (kind === 'notification') return dispatchNotification(sx, message, raw);
     return dispatchResponse(sx, message, raw);
+  }
+
+  /**
+   * A request id the session still has in flight is refused: upstreams route replies by id, so a
+   * duplicate would take over (and break) the first request's stream.
+   */
+  #request(sx: SessionExchange, message: JsonRpcRequest, raw: string): Promise<Response> | Response {
+    const { id } = message;
+    const ids = sx.session.requestIds;
+    if (ids.has(id)) {
+      return rpcErrorResponse(
+        400,
+        JsonRpcCode.InvalidRequest,
+        `Invalid Request: request id ${JSON.stringify(id).slice(0, 100)} is already in flight in this session; use a new id`,
+        id,
+      );
+    }
+    ids.add(id);
+    const finish = sx.finish;
+    sx.finish = (outcome) => {
+      ids.delete(id);
+      finish(outcome);
+    };
+    return dispatchRequest(sx, message, raw);
   }
 
   #session(request: Request, backend: McpBackend): Session | Response {
@@ -218,22 +248,16 @@ export class McpService {
     if (session instanceof Response) return session;
     if (this.#closing)
       return rpcErrorResponse(503, JsonRpcCode.InternalError, 'The gateway is shutting down');
-    // One GET stream per session: a reconnecting client replaces its old (maybe half-dead) stream.
-    session.stream?.close();
     const { metrics } = this.#deps;
-    const abort = new AbortController();
     const stream: SseStream = new SseStream(this.#deps.sseKeepAliveMs, () => {
-      abort.abort();
-      if (session.stream === stream) {
-        session.stream = undefined;
-        session.streamAbort = undefined;
-      }
+      session.events.closed(stream);
       metrics.sseStreamsOpen.dec();
       ex.finish('ok');
     });
-    session.stream = stream;
-    session.streamAbort = abort;
     metrics.sseStreamsOpen.inc();
+    // One GET stream per session: a reconnecting client replaces its old (maybe half-dead) stream
+    // and receives what targets sent meanwhile.
+    session.events.open(stream);
     ex.streamed = true;
     attachUpstreamStreams(Object.assign(ex, { session }));
     return sseResponse(stream.readable);
@@ -265,10 +289,10 @@ export class McpService {
     for (const session of this.#store.all()) {
       if (!changed.has(session.backendId)) continue;
       session.owners.clear();
-      const stream = session.stream;
-      if (!stream) continue;
+      const events = session.events;
+      if (!events.active) continue;
       for (const kind of LIST_CHANGED) {
-        if (stream.send({ jsonrpc: '2.0', method: `notifications/${kind}/list_changed` }))
+        if (events.send({ jsonrpc: '2.0', method: `notifications/${kind}/list_changed` }))
           metrics.listChangedSent.labels(kind).inc();
       }
       notified += 1;
@@ -280,7 +304,7 @@ export class McpService {
   /** Graceful drain: refuse new sessions, end GET streams, wait for in-flight requests (up to timeoutMs). */
   async close(timeoutMs = 10_000): Promise<void> {
     this.#closing = true;
-    for (const session of this.#store.all()) session.stream?.close();
+    for (const session of this.#store.all()) session.events.close();
     if (this.#active > 0) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, timeoutMs);

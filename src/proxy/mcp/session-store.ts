@@ -12,6 +12,14 @@ export type Lookup =
   | { readonly session: Session }
   | { readonly missing: 'unknown' | 'deleted' | 'expired' | 'other-backend' };
 
+/** Busy sessions skipped per add() when the cache is over its cap. */
+const MAX_BUSY_MOVES = 16;
+
+/** The client is demonstrably there: its GET stream is open or a request is in flight. */
+function busy(session: Session): boolean {
+  return session.stream !== undefined || session.requestIds.size > 0;
+}
+
 export class SessionStore {
   readonly #sessions = new Map<string, Session>();
   /** Tokens ended here (DELETE, or idle past the TTL) → why; bounded, oldest forgotten first. */
@@ -34,9 +42,19 @@ export class SessionStore {
 
   add(session: Session): void {
     this.#sessions.set(session.token, session);
-    while (this.#sessions.size > this.maxSessions) {
-      const oldest = this.#sessions.values().next().value;
-      if (!oldest) break;
+    if (this.#sessions.size <= this.maxSessions) return;
+    // Over the cap: drop the least recently used idle sessions (they reopen from their tokens). A
+    // session with an open stream or a call in flight moves to the back instead, a bounded number
+    // of times per add so that a cache full of busy sessions costs no more than a short scan.
+    let moves = 0;
+    for (const oldest of this.#sessions.values()) {
+      if (this.#sessions.size <= this.maxSessions || oldest === session) break;
+      if (busy(oldest)) {
+        if (++moves > MAX_BUSY_MOVES) break;
+        this.#sessions.delete(oldest.token);
+        this.#sessions.set(oldest.token, oldest);
+        continue;
+      }
       this.#remove(oldest, 'capacity');
     }
   }
@@ -78,8 +96,8 @@ export class SessionStore {
   sweep(now = performance.now()): void {
     for (const session of this.#sessions.values()) {
       if (now - session.lastUsed < this.idleTtlMs) break;
-      // An open GET stream means the client is still there.
-      if (session.stream) {
+      // An open GET stream, or a request still in flight (a long tool call), means the client is still there.
+      if (busy(session)) {
         session.lastUsed = now;
         this.#sessions.delete(session.token);
         this.#sessions.set(session.token, session);

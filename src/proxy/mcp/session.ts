@@ -5,8 +5,9 @@
  */
 import { z } from 'zod';
 import type { Endpoint } from '../../shared/table.js';
-import type { JsonObject } from './jsonrpc.js';
+import type { JsonObject, JsonRpcId } from './jsonrpc.js';
 import type { KeyRing } from './key-ring.js';
+import { SessionEvents } from './session-events.js';
 
 export interface TargetSession {
   readonly name: string;
@@ -49,9 +50,10 @@ export class Session {
   readonly owners = new Map<string, Map<string, string>>();
   /** Client request id → target it went to (for notifications/cancelled). */
   readonly inflight = new Map<string, string>();
-  stream: EventSink | undefined;
-  /** Aborts the upstream GET streams merged into `stream` when it ends. */
-  streamAbort: AbortController | undefined;
+  /** Ids of the client's requests not yet answered: a second request reusing one is refused. */
+  readonly requestIds = new Set<JsonRpcId>();
+  /** The GET stream and the upstream event streams feeding it. */
+  readonly events = new SessionEvents();
   lastUsed = performance.now();
   #serverRequests = 0;
 
@@ -65,6 +67,11 @@ export class Session {
     targets: readonly TargetSession[],
   ) {
     for (const target of targets) this.targets.set(target.name, target);
+  }
+
+  /** The client's open GET stream, if any. */
+  get stream(): EventSink | undefined {
+    return this.events.sink;
   }
 
   nextServerRequestNumber(): number {

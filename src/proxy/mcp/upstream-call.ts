@@ -4,15 +4,16 @@
  */
 import type { Endpoint, McpTarget } from '../../shared/table.js';
 import { toUpstreamError, UpstreamError } from '../upstream/errors.js';
+import { LegacySseTransport } from '../upstream/legacy-sse.js';
 import { readJson, sseMessages } from '../upstream/read.js';
-import { StreamableHttpTransport, UnsupportedSseTransport } from '../upstream/streamable-http.js';
+import { StreamableHttpTransport } from '../upstream/streamable-http.js';
 import type { UpstreamReply, UpstreamTransport } from '../upstream/transport.js';
 import type { Deps } from './context.js';
 import { isResponse, type JsonRpcResponse } from './jsonrpc.js';
 
 export class Upstreams {
   readonly #http = new StreamableHttpTransport();
-  readonly #sse = new UnsupportedSseTransport();
+  readonly #sse = new LegacySseTransport();
 
   for(target: McpTarget): UpstreamTransport {
     return target.protocol === 'SSE' ? this.#sse : this.#http;
@@ -20,7 +21,7 @@ export class Upstreams {
 
   /** Close pooled connections; `force` aborts requests still running. */
   async close(force = false): Promise<void> {
-    await Promise.all([this.#http.close(force), this.#sse.close()]);
+    await Promise.all([this.#http.close(force), this.#sse.close(force)]);
   }
 }
 

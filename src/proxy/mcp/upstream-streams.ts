@@ -1,7 +1,8 @@
 /**
- * Merge the targets' own server→client streams (upstream GET) into the session's GET stream:
- * upstream list_changed, resource updates, logging and server requests reach the client, rewritten
- * like any multiplexed message. A target without a stream (405) or whose stream ends is left alone.
+ * Merge the targets' own server→client streams (upstream GET) into the session's events: upstream
+ * list_changed, resource updates, logging and server requests reach the client, rewritten like any
+ * multiplexed message. A target without a stream (405) or whose stream ends is left alone; the
+ * next client GET tries again.
  */
 import type { McpTarget } from '../../shared/table.js';
 import { sseMessages as readSse } from '../upstream/read.js';
@@ -12,27 +13,31 @@ import type { TargetSession } from './session.js';
 
 export function attachUpstreamStream(ex: SessionExchange, target: McpTarget, state: TargetSession): void {
   const { session, deps, backend } = ex;
-  const sink = session.stream;
-  const abort = session.streamAbort;
-  if (!sink || sink.closed || !abort || state.sessionId === undefined) return;
+  const events = session.events;
+  if (state.sessionId === undefined) return;
+  const signal = events.listen(target.name);
+  if (!signal) return;
   const rewrite = isTransparent(backend.prefixMode, backend.targets.length)
     ? undefined
     : outbound(ex, target.name);
   (async () => {
-    const body = await deps.upstreams.for(target).listen({ target, signal: abort.signal, ...state });
+    const body = await deps.upstreams.for(target).listen({ target, signal, ...state });
     if (!body) return;
     for await (const message of readSse(body, target.name)) {
-      if (!sink.send(rewrite ? rewrite(message) : message)) break;
+      if (!events.send(rewrite ? rewrite(message) : message)) break;
     }
-  })().catch((error: unknown) => {
-    if (abort.signal.aborted) return;
-    deps.logger.debug(
-      { backend: backend.id, target: target.name, err: error },
-      'upstream event stream ended',
-    );
-  });
+  })()
+    .catch((error: unknown) => {
+      if (signal.aborted) return;
+      deps.logger.debug(
+        { backend: backend.id, target: target.name, err: error },
+        'upstream event stream ended',
+      );
+    })
+    .finally(() => events.ended(target.name, signal));
 }
 
+/** Open the event stream of every started target that has none yet (the session must be active). */
 export function attachUpstreamStreams(ex: SessionExchange): void {
   for (const target of ex.backend.targets) {
     const state = ex.session.targets.get(target.name);

@@ -14,7 +14,9 @@ export class SseEventTooLarge extends Error {
 }
 
 export class SseParser {
-  #buffer = '';
+  /** Text since the last line break, in pieces: joining only at a break keeps a long line linear. */
+  #pending: string[] = [];
+  #pendingChars = 0;
   #data: string[] = [];
   #dataSize = 0;
   #event = '';
@@ -24,15 +26,27 @@ export class SseParser {
   constructor(private readonly maxEventChars: number) {}
 
   /** Parse a chunk; returns the events it completed (possibly none). */
-  feed(text: string): SseEvent[] {
-    const events: SseEvent[] = [];
-    let buffer = this.#buffer + text;
-    if (this.#skipLeadingNewline && buffer.startsWith('\n')) buffer = buffer.slice(1);
+  feed(chunk: string): SseEvent[] {
+    if (chunk === '') return [];
+    const text = this.#skipLeadingNewline && chunk.startsWith('\n') ? chunk.slice(1) : chunk;
     this.#skipLeadingNewline = false;
+    if (!text.includes('\n') && !text.includes('\r')) {
+      this.#pending.push(text);
+      this.#pendingChars += text.length;
+      this.#bound();
+      return [];
+    }
+    const events: SseEvent[] = [];
+    const buffer = this.#pending.length === 0 ? text : this.#pending.join('') + text;
+    this.#pending = [];
+    this.#pendingChars = 0;
     let start = 0;
+    // Next LF / CR at or after start (-1: none left); each is searched again only once passed.
+    let lf = -2;
+    let cr = -2;
     for (;;) {
-      const lf = buffer.indexOf('\n', start);
-      const cr = buffer.indexOf('\r', start);
+      if (lf !== -1 && lf < start) lf = buffer.indexOf('\n', start);
+      if (cr !== -1 && cr < start) cr = buffer.indexOf('\r', start);
       const end = lf === -1 ? cr : cr === -1 ? lf : Math.min(lf, cr);
       if (end === -1) break;
       const line = buffer.slice(start, end);
@@ -45,11 +59,19 @@ export class SseParser {
       const event = this.#line(line);
       if (event) events.push(event);
     }
-    this.#buffer = buffer.slice(start);
-    if (this.#buffer.length + this.#dataSize > this.maxEventChars) {
+    if (start < buffer.length) {
+      this.#pending.push(buffer.slice(start));
+      this.#pendingChars = buffer.length - start;
+    }
+    this.#bound();
+    return events;
+  }
+
+  /** Checked as data accumulates, before an event can complete, so no event over the bound escapes. */
+  #bound(): void {
+    if (this.#pendingChars + this.#dataSize > this.maxEventChars) {
       throw new SseEventTooLarge(`an upstream SSE event exceeds ${this.maxEventChars} characters`);
     }
-    return events;
   }
 
   #line(line: string): SseEvent | undefined {
@@ -62,6 +84,7 @@ export class SseParser {
     if (field === 'data') {
       this.#data.push(value);
       this.#dataSize += value.length + 1;
+      this.#bound();
     } else if (field === 'event') {
       this.#event = value;
     } else if (field === 'id' && !value.includes('\0')) {

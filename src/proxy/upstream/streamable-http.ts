@@ -30,12 +30,16 @@ function header(headers: Record<string, string | string[] | undefined>, name: st
 export class StreamableHttpTransport implements UpstreamTransport {
   readonly #pools = new Map<string, Pool>();
 
-  #pool(endpoint: Endpoint): Pool {
-    const key = `${endpoint.address}:${endpoint.port}`;
+  /** Event streams (GET) hold their connection for the session's life: a pool of their own, so they never starve calls. */
+  #pool(endpoint: Endpoint, streams = false): Pool {
+    const key = `${streams ? 'GET ' : ''}${endpoint.address}:${endpoint.port}`;
     let pool = this.#pools.get(key);
     if (!pool) {
       const host = endpoint.address.includes(':') ? `[${endpoint.address}]` : endpoint.address;
-      pool = new Pool(`http://${host}:${endpoint.port}`, POOL_OPTIONS);
+      pool = new Pool(
+        `http://${host}:${endpoint.port}`,
+        streams ? { ...POOL_OPTIONS, connections: null } : POOL_OPTIONS,
+      );
       this.#pools.set(key, pool);
     }
     return pool;
@@ -94,7 +98,7 @@ export class StreamableHttpTransport implements UpstreamTransport {
     const name = request.target.name;
     let response: Awaited<ReturnType<Pool['request']>>;
     try {
-      response = await this.#pool(request.endpoint).request({
+      response = await this.#pool(request.endpoint, true).request({
         method: 'GET',
         path: request.target.path,
         headers: { ...this.#headers(request, false), accept: 'text/event-stream' },
@@ -136,21 +140,4 @@ export class StreamableHttpTransport implements UpstreamTransport {
     this.#pools.clear();
     await Promise.allSettled(pools.map((pool) => (force ? pool.destroy() : pool.close())));
   }
-}
-
-/** Legacy SSE targets (GET /sse, `endpoint` event) are the next transport; refuse them clearly. */
-export class UnsupportedSseTransport implements UpstreamTransport {
-  async post(request: UpstreamRequest): Promise<UpstreamReply> {
-    const name = request.target.name;
-    throw new UpstreamError(
-      name,
-      'unsupported',
-      `target "${name}" uses SSE; SSE targets are not supported yet`,
-    );
-  }
-  async listen(): Promise<undefined> {
-    return undefined;
-  }
-  async terminate(): Promise<void> {}
-  async close(): Promise<void> {}
 }

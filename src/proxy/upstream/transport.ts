@@ -1,6 +1,6 @@
 /**
- * The seam between the multiplexer and upstream protocols. Streamable HTTP implements it today;
- * legacy SSE (GET /sse + `endpoint` event) and stdio plug in behind the same interface.
+ * The seam between the multiplexer and upstream protocols: streamable HTTP (streamable-http.ts) and
+ * legacy HTTP+SSE (legacy-sse.ts: GET /sse + `endpoint` event) implement it; stdio would too.
  */
 import type { Readable } from 'node:stream';
 import type { Endpoint, McpTarget } from '../../shared/table.js';

@@ -1,0 +1,123 @@
+/**
+ * A session's server→client channel: the client's GET stream and the upstream event streams that
+ * feed it. Upstream streams open when the client completes its handshake (or opens its GET) and
+ * outlive a client GET by a grace period, so whatever a target sends while the client has no stream
+ * open (not yet, or reconnecting) waits in a small bounded buffer instead of being lost. When the
+ * grace period passes with no client stream, the upstream streams close and the buffer is dropped.
+ */
+import type { EventSink } from './session.js';
+
+/** Messages kept for a client that has no GET stream open; the oldest go first. */
+export const EVENT_BUFFER_LIMIT = 64;
+/**
+ * How long upstream streams stay open (and messages are kept) without a client stream: long enough
+ * for a client to open or reopen its GET, short enough that abandoned sessions do not hold upstream
+ * connections.
+ */
+export const EVENT_GRACE_MS = 10_000;
+
+export class SessionEvents {
+  #sink: EventSink | undefined;
+  #buffer: unknown[] = [];
+  readonly #listeners = new Map<string, AbortController>();
+  #grace: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly graceMs = EVENT_GRACE_MS,
+    private readonly limit = EVENT_BUFFER_LIMIT,
+  ) {}
+
+  /** The client's open GET stream, if any. */
+  get sink(): EventSink | undefined {
+    return this.#sink;
+  }
+
+  /** A client stream is open or expected (within the grace period). */
+  get active(): boolean {
+    return this.#sink !== undefined || this.#grace !== undefined;
+  }
+
+  get buffered(): number {
+    return this.#buffer.length;
+  }
+
+  /** Deliver on the client's stream, or keep the message while one is expected. */
+  send(message: unknown): boolean {
+    const sink = this.#sink;
+    if (sink) {
+      if (sink.send(message)) return true;
+      this.closed(sink);
+    }
+    if (!this.active) return false;
+    this.#buffer.push(message);
+    if (this.#buffer.length > this.limit) this.#buffer.shift();
+    return true;
+  }
+
+  /** The client opened its GET stream: it replaces the previous one and gets what was buffered. */
+  open(sink: EventSink): void {
+    const previous = this.#sink;
+    this.#sink = sink;
+    this.#clearGrace();
+    previous?.close();
+    const pending = this.#buffer;
+    this.#buffer = [];
+    for (const message of pending) if (!sink.send(message)) break;
+  }
+
+  /** The client's stream ended: keep listening upstream for the grace period. */
+  closed(sink: EventSink): void {
+    if (this.#sink !== sink) return;
+    this.#sink = undefined;
+    this.expect();
+  }
+
+  /** A client stream is expected soon (handshake done): start the grace period unless one is open. */
+  expect(): void {
+    if (this.#sink) return;
+    this.#clearGrace();
+    this.#grace = setTimeout(() => {
+      this.#grace = undefined;
+      this.#stopListening();
+    }, this.graceMs);
+    this.#grace.unref();
+  }
+
+  /** Claim the upstream stream of a target: a signal to run it under, or undefined when not wanted. */
+  listen(target: string): AbortSignal | undefined {
+    if (!this.active || this.#listeners.has(target)) return undefined;
+    const controller = new AbortController();
+    this.#listeners.set(target, controller);
+    return controller.signal;
+  }
+
+  /** An upstream stream ended (by the upstream, or aborted): the next client GET may reopen it. */
+  ended(target: string, signal: AbortSignal): void {
+    if (this.#listeners.get(target)?.signal === signal) this.#listeners.delete(target);
+  }
+
+  isListening(target: string): boolean {
+    return this.#listeners.has(target);
+  }
+
+  /** The session went away (deleted, evicted, gateway closing). */
+  close(): void {
+    this.#clearGrace();
+    this.#stopListening();
+    const sink = this.#sink;
+    this.#sink = undefined;
+    sink?.close();
+  }
+
+  #stopListening(): void {
+    for (const controller of this.#listeners.values()) controller.abort();
+    this.#listeners.clear();
+    this.#buffer = [];
+  }
+
+  #clearGrace(): void {
+    if (this.#grace === undefined) return;
+    clearTimeout(this.#grace);
+    this.#grace = undefined;
+  }
+}

@@ -1,0 +1,152 @@
+/**
+ * A hand-written streamable-HTTP MCP upstream whose misbehaviour tests choose: it speaks just enough
+ * MCP (initialize, tools/list, notifications) and answers `tools/call` by tool name:
+ *
+ *   silent_sse   SSE headers at once, then not one byte for `ms`, then the result
+ *   silent_json  no headers at all for `ms`, then a JSON result
+ *   hang         never answers (no headers) until the client goes away
+ *   huge_event   one SSE event of `bytes` bytes of text content
+ *   huge_json    a JSON result of `bytes` bytes of text content
+ *   html / text  HTTP 200 with text/html or text/plain (not MCP)
+ *   echo         a normal JSON result
+ *
+ * `misbehave` makes every request of one method misbehave the same way (for fan-outs).
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export type Misbehaviour = 'hang' | 'html' | 'text';
+
+export interface RawUpstreamOptions {
+  readonly name?: string;
+  /** method → how to answer it instead of properly. */
+  readonly misbehave?: Readonly<Record<string, Misbehaviour>>;
+}
+
+export interface RawUpstream {
+  readonly port: number;
+  readonly url: string;
+  /** Requests currently open (hanging ones included). */
+  readonly open: Set<ServerResponse>;
+  /** Requests whose client went away before we answered. */
+  aborted: number;
+  /** Every JSON-RPC message received, in order. */
+  readonly received: Array<Record<string, unknown>>;
+  close(): Promise<void>;
+}
+
+const TOOLS = ['silent_sse', 'silent_json', 'hang', 'huge_event', 'huge_json', 'html', 'text', 'echo'].map(
+  (name) => ({
+    name,
+    description: name,
+    inputSchema: { type: 'object', properties: { ms: { type: 'number' }, bytes: { type: 'number' } } },
+  }),
+);
+
+async function body(req: IncomingMessage): Promise<Record<string, unknown> | undefined> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+}
+
+function misbehave(res: ServerResponse, how: Misbehaviour): void {
+  if (how === 'hang') return;
+  res.writeHead(200, { 'content-type': how === 'html' ? 'text/html' : 'text/plain' });
+  res.end(how === 'html' ? '<!doctype html><html><body>Login required</body></html>' : 'OK');
+}
+
+export async function startRawUpstream(options: RawUpstreamOptions = {}): Promise<RawUpstream> {
+  const name = options.name ?? 'raw';
+  const open = new Set<ServerResponse>();
+  const state = { aborted: 0 };
+  const received: Array<Record<string, unknown>> = [];
+  const server: Server = createServer(async (req, res) => {
+    open.add(res);
+    res.once('close', () => {
+      open.delete(res);
+      if (!res.writableFinished) state.aborted += 1;
+    });
+    if (req.method === 'GET') return void res.writeHead(405).end();
+    if (req.method === 'DELETE') return void res.writeHead(200).end();
+    const message = await body(req);
+    if (message) received.push(message);
+    const method = String(message?.method ?? '');
+    const id = message?.id;
+    if (id === undefined) return void res.writeHead(202).end(); // notifications, responses
+    const how = options.misbehave?.[method];
+    if (how) return misbehave(res, how);
+    const json = (result: unknown) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'mcp-session-id': `${name}-session` });
+      res.end(JSON.stringify({ jsonrpc: '2.0', id, result }));
+    };
+    if (method === 'initialize') {
+      const params = message?.params as { protocolVersion?: string } | undefined;
+      return json({
+        protocolVersion: params?.protocolVersion ?? '2025-06-18',
+        capabilities: { tools: {} },
+        serverInfo: { name, version: '1.0.0' },
+      });
+    }
+    if (method === 'tools/list') return json({ tools: TOOLS });
+    if (method !== 'tools/call') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      return void res.end(JSON.stringify({ jsonrpc: '2.0', id, error: { code: -32601, message: 'no' } }));
+    }
+    const params = message?.params as { name?: string; arguments?: { ms?: number; bytes?: number } };
+    const ms = params.arguments?.ms ?? 0;
+    const text = (value: string) => ({ content: [{ type: 'text', text: value }] });
+    switch (params.name) {
+      case 'silent_sse':
+        res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+        res.flushHeaders();
+        setTimeout(() => {
+          const reply = { jsonrpc: '2.0', id, result: text(`silent for ${ms} ms`) };
+          res.end(`event: message\ndata: ${JSON.stringify(reply)}\n\n`);
+        }, ms);
+        return;
+      case 'silent_json':
+        setTimeout(() => json(text(`silent for ${ms} ms`)), ms);
+        return;
+      case 'hang':
+        return;
+      case 'huge_event': {
+        const reply = JSON.stringify({
+          jsonrpc: '2.0',
+          id,
+          result: text('x'.repeat(params.arguments?.bytes ?? 0)),
+        });
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        return void res.end(`event: message\ndata: ${reply}\n\n`);
+      }
+      case 'huge_json':
+        return json(text('x'.repeat(params.arguments?.bytes ?? 0)));
+      case 'html':
+      case 'text':
+        return misbehave(res, params.name);
+      default:
+        return json(text(`${name}: ${JSON.stringify(params.arguments ?? {})}`));
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    port,
+    url: `http://127.0.0.1:${port}/mcp`,
+    open,
+    received,
+    get aborted() {
+      return state.aborted;
+    },
+    set aborted(value: number) {
+      state.aborted = value;
+    },
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
