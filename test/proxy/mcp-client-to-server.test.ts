@@ -176,6 +176,33 @@ describe('progress and ping', () => {
     await client.close();
   });
 
+  it.each([
+    ['transparent', 'sleep'],
+    ['multiplexed', 'beta_sleep'],
+  ])('%s: a client that goes away mid-call makes the gateway cancel it upstream', async (mode, tool) => {
+    const gateway = await gatewayFor(mode === 'transparent' ? [beta] : [alpha, beta]);
+    const client = await connectClient(gateway.url);
+    const session = (client.transport as StreamableHTTPClientTransport).sessionId!;
+    const controller = new AbortController();
+    const id = `gone-${mode}`;
+    const response = await fetch(gateway.url, {
+      method: 'POST',
+      headers: { ...MCP_HEADERS, 'mcp-session-id': session },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id,
+        method: 'tools/call',
+        params: { name: tool, arguments: { ms: 3000 } },
+      }),
+      signal: controller.signal,
+    });
+    await waitFor(() => beta.seen.some((r) => body(r)?.id === id));
+    controller.abort();
+    await expect(response.text()).rejects.toThrow();
+    await waitFor(() => sawMethod(beta, 'notifications/cancelled').some((b) => b?.params?.requestId === id));
+    await client.close();
+  });
+
   it('answers ping itself', async () => {
     const gateway = await gatewayFor([alpha, beta]);
     const client = await connectClient(gateway.url);
