@@ -3,18 +3,16 @@
  * the stream ends cleanly, new connections are refused meanwhile, readiness turns false at once, and
  * the process exits 0 — all within the drain timeout.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FixtureServer, startFixture } from '../support/mcp-servers.js';
 import { freePort, portOpen } from '../support/ports.js';
-
-const root = fileURLToPath(new URL('../..', import.meta.url));
+import { ROOT, spawnGateway } from '../support/process.js';
 
 describe('graceful shutdown', () => {
   let dir: string;
@@ -34,46 +32,14 @@ describe('graceful shutdown', () => {
 
   it('finishes in-flight work on SIGTERM, refuses new connections, and exits 0', async () => {
     const port = await freePort();
-    const adminPort = await freePort();
-    const manifest = (await readFile(join(root, 'examples/standalone/walkthrough.yaml'), 'utf8'))
+    const manifest = (await readFile(join(ROOT, 'examples/standalone/walkthrough.yaml'), 'utf8'))
       .replaceAll('port: 8080', `port: ${port}`)
       .replaceAll('port: 3001', `port: ${upstream.port}`);
     await writeFile(join(dir, 'walkthrough.yaml'), manifest);
-    gateway = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        'src/main.ts',
-        '--manifests',
-        dir,
-        '--bind-address',
-        '127.0.0.1',
-        '--admin-address',
-        '127.0.0.1',
-        '--admin-port',
-        String(adminPort),
-        '--drain-timeout',
-        '10s',
-        '--log-level',
-        'info',
-      ],
-      { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let logs = '';
-    gateway.stdout?.on('data', (chunk) => (logs += chunk));
-    gateway.stderr?.on('data', (chunk) => (logs += chunk));
-    const exited = new Promise<{ code: number | null; at: number }>((resolve) =>
-      gateway?.once('exit', (code) => resolve({ code, at: performance.now() })),
-    );
-    await expect
-      .poll(
-        async () => (await fetch(`http://127.0.0.1:${adminPort}/readyz`).catch(() => undefined))?.status,
-        {
-          timeout: 20_000,
-        },
-      )
-      .toBe(200);
+    const mcplane = await spawnGateway(['--manifests', dir, '--drain-timeout', '10s', '--log-level', 'info']);
+    gateway = mcplane.process;
+    const exited = mcplane.exited.then((code) => ({ code, at: performance.now() }));
+    await mcplane.ready();
 
     const client = new Client({ name: 'drain', version: '1.0.0' });
     const transport = new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}/mcp`));
@@ -93,14 +59,10 @@ describe('graceful shutdown', () => {
     const signalled = performance.now();
     gateway.kill('SIGTERM');
     await expect
-      .poll(
-        async () =>
-          (await fetch(`http://127.0.0.1:${adminPort}/readyz`).catch(() => undefined))?.status ?? 'gone',
-        {
-          timeout: 2000,
-          interval: 20,
-        },
-      )
+      .poll(async () => (await mcplane.readyzStatus()) ?? 'gone', {
+        timeout: 2000,
+        interval: 20,
+      })
       .not.toBe(200);
     await expect.poll(() => portOpen(port), { timeout: 2000, interval: 20 }).toBe(false); // new connections refused
 
@@ -108,9 +70,9 @@ describe('graceful shutdown', () => {
     expect(result.content).toEqual([{ type: 'text', text: 'slept 1500' }]);
     expect(await streamDone).toBe('ended cleanly');
     const { code, at } = await exited;
-    expect(code, logs).toBe(0);
+    expect(code, mcplane.logs()).toBe(0);
     expect(at - signalled).toBeLessThan(10_000);
-    expect(logs).toContain('"msg":"stopped"');
+    expect(mcplane.logs()).toContain('"msg":"stopped"');
     await client.close().catch(() => undefined);
   }, 60_000);
 });

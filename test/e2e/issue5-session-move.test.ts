@@ -4,61 +4,32 @@
  * re-initialize (the upstream sees exactly one initialize). A tampered id, and an id issued for
  * another backend, get 404 from the second process.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { rm } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MCP_HEADERS, messagesOf, rawInitialize } from '../support/mcp-harness.js';
 import { type FixtureServer, startFixture } from '../support/mcp-servers.js';
 import { freePort } from '../support/ports.js';
+import { type GatewayProcess, spawnGateway } from '../support/process.js';
 import { writeManifests } from '../support/standalone.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const KEY = `k1:${'5a'.repeat(32)}`;
 
 let upstream: FixtureServer;
 let other: FixtureServer;
 let dir: string;
 let port: number;
-let adminPort: number;
-const processes: ChildProcess[] = [];
+const processes: GatewayProcess[] = [];
 
-async function startMcplane(): Promise<ChildProcess> {
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      'src/main.ts',
-      '--manifests',
-      dir,
-      '--session-key',
-      KEY,
-      '--bind-address',
-      '127.0.0.1',
-      '--admin-address',
-      '127.0.0.1',
-      '--admin-port',
-      String(adminPort),
-      '--log-level',
-      'warn',
-    ],
-    { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  processes.push(child);
-  await expect
-    .poll(async () => (await fetch(`http://127.0.0.1:${adminPort}/readyz`).catch(() => undefined))?.status, {
-      timeout: 20_000,
-      interval: 100,
-    })
-    .toBe(200);
-  return child;
+async function startMcplane(): Promise<GatewayProcess> {
+  const mcplane = await spawnGateway(['--manifests', dir, '--session-key', KEY, '--log-level', 'warn']);
+  processes.push(mcplane);
+  await mcplane.ready();
+  return mcplane;
 }
 
-async function stop(child: ChildProcess): Promise<void> {
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  expect(await exited).toBe(0);
+async function stop(mcplane: GatewayProcess): Promise<void> {
+  mcplane.process.kill('SIGTERM');
+  expect(await mcplane.exited).toBe(0);
 }
 
 async function rpc(path: string, session: string, id: number, method: string, params: object = {}) {
@@ -75,7 +46,7 @@ const initializes = (server: FixtureServer) =>
 
 beforeAll(async () => {
   [upstream, other] = await Promise.all([startFixture({ name: 'main' }), startFixture({ name: 'other' })]);
-  [port, adminPort] = await Promise.all([freePort(), freePort()]);
+  port = await freePort();
   dir = await writeManifests(port, [
     { name: 'main', pathPrefix: '/mcp', targets: [{ name: 'main', port: upstream.port }] },
     { name: 'other', pathPrefix: '/other', targets: [{ name: 'other', port: other.port }] },
@@ -83,7 +54,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const child of processes) if (child.exitCode === null) child.kill('SIGKILL');
+  for (const { process: child } of processes) if (child.exitCode === null) child.kill('SIGKILL');
   await Promise.all([upstream?.close(), other?.close()]);
   if (dir) await rm(dir, { recursive: true, force: true });
 });

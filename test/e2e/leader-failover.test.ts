@@ -6,11 +6,9 @@
  * The two processes bind different loopback addresses (127.0.0.1 and 127.0.0.2), as two pods would
  * have two IPs, so both can open the Gateway's listener port.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,21 +16,19 @@ import { KubeApiServer } from '../support/kube/api-server.js';
 import { kubeConfigFor } from '../support/kube/kubeconfig.js';
 import { type FixtureServer, startFixture } from '../support/mcp-servers.js';
 import { freePort } from '../support/ports.js';
+import { type GatewayProcess, spawnGateway } from '../support/process.js';
 import { CONTROLLER, walkthrough } from '../support/walkthrough.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const LEASE_MS = 3000;
 
 interface Replica {
   readonly name: string;
   readonly address: string;
-  readonly adminPort: number;
-  readonly process: ChildProcess;
-  logs: string;
+  readonly gateway: GatewayProcess;
 }
 
 async function isLeader(replica: Replica): Promise<boolean> {
-  const text = await fetch(`http://127.0.0.1:${replica.adminPort}/metrics`)
+  const text = await fetch(`http://127.0.0.1:${replica.gateway.adminPort}/metrics`)
     .then((r) => r.text())
     .catch(() => '');
   return /^mcplane_leader 1$/m.test(text);
@@ -46,21 +42,10 @@ describe('two replicas, one status writer', () => {
   const replicas: Replica[] = [];
 
   async function startReplica(name: string, address: string, kubeconfig: string): Promise<Replica> {
-    const adminPort = await freePort();
-    const child = spawn(
-      process.execPath,
+    const gateway = await spawnGateway(
       [
-        '--import',
-        'tsx',
-        'src/main.ts',
         '--kubeconfig',
         kubeconfig,
-        '--bind-address',
-        address,
-        '--admin-address',
-        '127.0.0.1',
-        '--admin-port',
-        String(adminPort),
         '--lease-namespace',
         'default',
         '--lease-duration',
@@ -70,11 +55,9 @@ describe('two replicas, one status writer', () => {
         '--log-level',
         'warn',
       ],
-      { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
+      { bindAddress: address },
     );
-    const replica: Replica = { name, address, adminPort, process: child, logs: '' };
-    child.stdout?.on('data', (chunk) => (replica.logs += chunk));
-    child.stderr?.on('data', (chunk) => (replica.logs += chunk));
+    const replica: Replica = { name, address, gateway };
     replicas.push(replica);
     return replica;
   }
@@ -89,7 +72,7 @@ describe('two replicas, one status writer', () => {
   });
 
   afterAll(async () => {
-    for (const r of replicas) if (r.process.exitCode === null) r.process.kill('SIGKILL');
+    for (const r of replicas) if (r.gateway.process.exitCode === null) r.gateway.process.kill('SIGKILL');
     await upstream?.close();
     await api?.close();
     await rm(dir, { recursive: true, force: true });
@@ -98,16 +81,7 @@ describe('two replicas, one status writer', () => {
   it('fails over status writing within the lease duration while both keep serving', async () => {
     const a = await startReplica('replica-a', '127.0.0.1', join(dir, 'kubeconfig'));
     const b = await startReplica('replica-b', '127.0.0.2', join(dir, 'kubeconfig'));
-    for (const r of [a, b]) {
-      await expect
-        .poll(
-          async () => (await fetch(`http://127.0.0.1:${r.adminPort}/readyz`).catch(() => undefined))?.status,
-          {
-            timeout: 30_000,
-          },
-        )
-        .toBe(200);
-    }
+    await Promise.all([a.gateway.ready(), b.gateway.ready()]);
     await expect
       .poll(async () => (await isLeader(a)) !== (await isLeader(b)), { timeout: 10_000 })
       .toBe(true);
@@ -143,7 +117,7 @@ describe('two replicas, one status writer', () => {
     })();
 
     const killedAt = performance.now();
-    leader.process.kill('SIGKILL');
+    leader.gateway.process.kill('SIGKILL');
     await expect.poll(() => isLeader(follower), { timeout: LEASE_MS * 3, interval: 50 }).toBe(true);
     const takeoverMs = performance.now() - killedAt;
     console.log(
@@ -176,7 +150,7 @@ describe('two replicas, one status writer', () => {
 
     running = false;
     await traffic;
-    expect(errors, follower.logs).toBe(0);
+    expect(errors, follower.gateway.logs()).toBe(0);
     expect(calls).toBeGreaterThan(10);
     await clients.get(follower)!.close();
   }, 90_000);

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../src/gateway.js';
 import { startTestGateway } from '../support/gateway.js';
+import { postInitialize } from '../support/mcp-harness.js';
 import { freePort } from '../support/ports.js';
 import { writeManifests } from '../support/standalone.js';
 
@@ -58,16 +59,7 @@ describe('errors the gateway answers itself', () => {
   });
 
   async function initialize(path: string) {
-    const res = await fetch(`http://127.0.0.1:${port}${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 1,
-        method: 'initialize',
-        params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } },
-      }),
-    });
+    const res = await postInitialize(`http://127.0.0.1:${port}${path}`, '2025-11-25');
     return { status: res.status, body: (await res.json()) as { error: { code: number; message: string } } };
   }
 

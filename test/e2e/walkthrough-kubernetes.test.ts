@@ -15,6 +15,7 @@ import type { Gateway } from '../../src/gateway.js';
 import { startTestGateway } from '../support/gateway.js';
 import { KubeApiServer } from '../support/kube/api-server.js';
 import { kubeConfigFor } from '../support/kube/kubeconfig.js';
+import { postInitialize } from '../support/mcp-harness.js';
 import { type FixtureServer, startFixture } from '../support/mcp-servers.js';
 import { freePort } from '../support/ports.js';
 import { CONTROLLER, condition, endpointSlice, service, walkthrough } from '../support/walkthrough.js';
@@ -200,16 +201,7 @@ describe('backend references against a Kubernetes API server', () => {
     path: string,
   ): Promise<{ status: number; body: { error?: { message: string } } }> {
     const started = performance.now();
-    const res = await fetch(`http://127.0.0.1:${gatewayPort}${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 1,
-        method: 'initialize',
-        params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } },
-      }),
-    });
+    const res = await postInitialize(`http://127.0.0.1:${gatewayPort}${path}`);
     expect(performance.now() - started).toBeLessThan(2000); // a clear answer, never a hang
     return {
       status: res.status,

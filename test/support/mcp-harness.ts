@@ -135,9 +135,9 @@ export const MCP_HEADERS = {
   accept: 'application/json, text/event-stream',
 } as const;
 
-/** Raw initialize over fetch; returns the session id. */
-export async function rawInitialize(url: string, protocolVersion = '2025-06-18'): Promise<string> {
-  const response = await fetch(url, {
+/** POST an initialize request over fetch, as a client would; returns the raw response. */
+export function postInitialize(url: string, protocolVersion = '2025-06-18'): Promise<Response> {
+  return fetch(url, {
     method: 'POST',
     headers: MCP_HEADERS,
     body: JSON.stringify({
@@ -147,6 +147,11 @@ export async function rawInitialize(url: string, protocolVersion = '2025-06-18')
       params: { protocolVersion, capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
     }),
   });
+}
+
+/** Raw initialize over fetch; returns the session id. */
+export async function rawInitialize(url: string, protocolVersion = '2025-06-18'): Promise<string> {
+  const response = await postInitialize(url, protocolVersion);
   if (response.status !== 200)
     throw new Error(`initialize failed: ${response.status} ${await response.text()}`);
   await response.text();
