@@ -6,33 +6,17 @@
  * (creationTimestamp, namespace, name): all conflict resolution is "oldest wins".
  */
 import type { Snapshot } from '../../shared/resources.js';
-import type { ObjectStatus } from '../../shared/status.js';
-import type { RoutingTableContent } from '../../shared/table.js';
 import { McpBackends } from './backends/index.js';
 import { StatusBook } from './conditions.js';
 import { translateGatewayClasses } from './gateway-classes.js';
 import { writeGatewayStatuses } from './gateway-status.js';
 import { translateGateways } from './gateways.js';
 import { buildTable } from './listeners.js';
+import type { TranslateOptions, TranslateResult } from './options.js';
 import { translateRoutes } from './routes.js';
 import { buildWorld } from './world.js';
 
-export interface TranslateOptions {
-  /** GatewayClasses whose spec.controllerName equals this are ours. */
-  readonly controllerName: string;
-  /** For Service DNS names: `<svc>.<ns>.svc.<clusterDomain>`. */
-  readonly clusterDomain: string;
-  /** Reported as `status.addresses` of every Gateway we serve (IPs as IPAddress, else Hostname). */
-  readonly gatewayAddresses?: readonly string[];
-}
-
-export const DEFAULT_CONTROLLER_NAME = 'mcplane.dev/gateway-controller';
-
-export interface TranslateResult {
-  readonly table: RoutingTableContent;
-  /** Sorted by statusKey(ref). */
-  readonly statuses: readonly ObjectStatus[];
-}
+export { DEFAULT_CONTROLLER_NAME, type TranslateOptions, type TranslateResult } from './options.js';
 
 export function translate(snapshot: Snapshot, options: TranslateOptions): TranslateResult {
   const world = buildWorld(snapshot, options);

@@ -11,7 +11,7 @@ import type {
   Service,
   Snapshot,
 } from '../../shared/resources.js';
-import type { TranslateOptions } from './index.js';
+import type { TranslateOptions } from './options.js';
 import { sortByAge } from './order.js';
 
 export interface World {

@@ -10,17 +10,11 @@ import type { World } from '../world.js';
 import { agentgatewayBackendSpec } from './agentgateway.js';
 import { kgatewayBackendSpec } from './kgateway.js';
 import { serviceBackend } from './service.js';
+import type { BackendResolution } from './spec.js';
 import { backendStatus } from './status.js';
 import { type BuiltBackend, buildBackend } from './targets.js';
 
-export type BackendResolution =
-  | {
-      readonly ok: true;
-      readonly backend: McpBackend;
-      /** Set when the backend exists but is not accepted: routes answer 500 with this. */
-      readonly failure?: string;
-    }
-  | { readonly ok: false; readonly reason: ReasonName; readonly message: string };
+export type { BackendResolution } from './spec.js';
 
 /** Why a Backend / AgentgatewayBackend is not one mcplane can serve. */
 function notMcpMessage(object: KgatewayBackend | AgentgatewayBackend): string {

@@ -6,8 +6,8 @@ import { Reason } from '../../../shared/status.js';
 import type { McpBackend } from '../../../shared/table.js';
 import { MCP_APP_PROTOCOL_LIST, mcpProtocolOf } from '../services.js';
 import type { World } from '../world.js';
-import type { BackendResolution } from './index.js';
 import { serviceTarget, TARGET_NAME_ANNOTATION } from './service-target.js';
+import type { BackendResolution } from './spec.js';
 import { isValidTargetName } from './targets.js';
 
 export function serviceBackend(

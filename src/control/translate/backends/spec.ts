@@ -3,7 +3,8 @@
  * `field` is the spec path of the entry, so every problem a person reads names the line to fix.
  */
 import type { LabelSelector, ObjectMeta } from '../../../shared/resources.js';
-import type { FailureMode, PrefixMode, SessionRouting } from '../../../shared/table.js';
+import type { ReasonName } from '../../../shared/status.js';
+import type { FailureMode, McpBackend, PrefixMode, SessionRouting } from '../../../shared/table.js';
 
 export type McpProtocolField = 'StreamableHTTP' | 'SSE' | 'Undefined';
 
@@ -53,3 +54,13 @@ export interface BackendSpec {
 export function backendId(group: string, kind: string, namespace: string, name: string): string {
   return `${group}/${kind}/${namespace}/${name}`;
 }
+
+/** The outcome of resolving a backendRef to an MCP backend. */
+export type BackendResolution =
+  | {
+      readonly ok: true;
+      readonly backend: McpBackend;
+      /** Set when the backend exists but is not accepted: routes answer 500 with this. */
+      readonly failure?: string;
+    }
+  | { readonly ok: false; readonly reason: ReasonName; readonly message: string };
