@@ -7,7 +7,7 @@
  * startGateway() is what main.ts runs and what end-to-end tests start in-process.
  */
 import { readFile } from 'node:fs/promises';
-import type { Config } from './config.js';
+import { type Config, ConfigError } from './config.js';
 import { Reconciler } from './control/reconciler.js';
 import { FileSource } from './control/sources/files.js';
 import { ResourceStore } from './control/sources/store.js';
@@ -31,19 +31,28 @@ export interface Gateway {
   stop(): Promise<void>;
 }
 
+/** The session key ring from --session-key / --session-key-file; a bad key names its flag. */
 async function loadKeyRing(config: Config, logger: Logger): Promise<KeyRing> {
-  const specs: string[] = [];
-  if (config.sessionKey) specs.push(config.sessionKey);
+  const specs: { flag: string; spec: string }[] = [];
+  if (config.sessionKey) specs.push({ flag: '--session-key', spec: config.sessionKey });
   if (config.sessionKeyFile) {
-    const text = await readFile(config.sessionKeyFile, 'utf8');
-    specs.push(
-      ...text
-        .split(/[\n,]/)
-        .map((line) => line.trim())
-        .filter((line) => line.length > 0 && !line.startsWith('#')),
-    );
+    const text = await readFile(config.sessionKeyFile, 'utf8').catch((err: Error) => {
+      throw new ConfigError(`--session-key-file: cannot read ${config.sessionKeyFile}: ${err.message}`);
+    });
+    const lines = text
+      .split(/[\n,]/)
+      .map((line) => line.trim())
+      .filter((line) => line.length > 0 && !line.startsWith('#'));
+    specs.push({ flag: '--session-key-file', spec: lines.join(',') });
   }
-  if (specs.length > 0) return KeyRing.fromSpec(specs.join(','));
+  for (const { flag, spec } of specs) {
+    try {
+      KeyRing.fromSpec(spec);
+    } catch (err) {
+      throw new ConfigError(`${flag}: ${(err as Error).message}`);
+    }
+  }
+  if (specs.length > 0) return KeyRing.fromSpec(specs.map((s) => s.spec).join(','));
   logger.warn(
     'no --session-key or --session-key-file: using a random per-process key; sessions will not survive a restart or span replicas',
   );

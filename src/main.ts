@@ -22,7 +22,11 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const logger = createLogger(config.logLevel);
-  const gateway = await startGateway(config, logger);
+  const gateway = await startGateway(config, logger).catch((err: unknown) => {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`mcplane: ${err.message}\n`);
+    process.exit(2);
+  });
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) {

@@ -53,3 +53,33 @@ describe('configuration', () => {
     expect(helpText()).toContain('--session-key-file');
   });
 });
+
+describe('configuration checked at start', () => {
+  it('names the flag of a bad session key, without echoing key material', async () => {
+    const { startGateway } = await import('../src/gateway.js');
+    const { silentLogger } = await import('../src/shared/logger.js');
+    const { createMetrics } = await import('../src/shared/metrics.js');
+    const secret = `k1:${'zz'.repeat(32)}`;
+    const config = loadConfig(
+      ['--manifests', 'examples/standalone', '--session-key', secret, '--admin-port', '0'],
+      {},
+    );
+    const attempt = startGateway(config, silentLogger, createMetrics(undefined, { processMetrics: false }));
+    await expect(attempt).rejects.toThrow(ConfigError);
+    await expect(attempt).rejects.toThrow(/^--session-key: /);
+    await expect(attempt).rejects.not.toThrow(/zzzz/);
+  });
+
+  it('names --session-key-file when the file cannot be read', async () => {
+    const { startGateway } = await import('../src/gateway.js');
+    const { silentLogger } = await import('../src/shared/logger.js');
+    const { createMetrics } = await import('../src/shared/metrics.js');
+    const config = loadConfig(
+      ['--manifests', 'examples/standalone', '--session-key-file', '/nonexistent/keys'],
+      {},
+    );
+    await expect(
+      startGateway(config, silentLogger, createMetrics(undefined, { processMetrics: false })),
+    ).rejects.toThrow(/^--session-key-file: cannot read \/nonexistent\/keys/);
+  });
+});
