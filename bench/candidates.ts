@@ -81,7 +81,7 @@ async function httpStatus(url: string): Promise<number | undefined> {
 }
 
 /** Poll until `ok(status)`; fail early if the child exits. Returns ms from `since`. */
-async function waitHttp(
+export async function waitHttp(
   child: Child,
   url: string,
   ok: (status: number | undefined) => boolean,
@@ -240,6 +240,12 @@ export function useMcplaneEntry(chosen: { args: string[]; mode: string } | undef
 
 export function mcplaneMode(): string | undefined {
   return entry?.mode;
+}
+
+/** The node arguments that start mcplane (before its own flags). */
+export function mcplaneArgs(): string[] {
+  if (!entry) throw new Error('src/main.ts does not exist yet');
+  return entry.args;
 }
 
 export interface RunningMcplane extends Running {

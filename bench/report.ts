@@ -2,6 +2,7 @@
  * Figures → markdown and JSON. Every figure is shown with its ratio to the baselines measured in the
  * same run (direct, nginx), and the budgets are checked with PASS/MISS.
  */
+import type { DiscoveryLagFigures } from './discovery-lag.js';
 import type { TranslateFigures } from './translate-bench.js';
 
 export interface Measurement {
@@ -63,6 +64,7 @@ export interface Results {
   readonly memory: MemoryFigures | undefined;
   readonly translate: TranslateFigures | { readonly error: string } | undefined;
   readonly coldStartMs: number[] | undefined;
+  readonly discoveryLag?: DiscoveryLagFigures | { readonly error: string };
   readonly mcplaneMode: string | undefined;
   readonly budgets: Budget[];
 }
@@ -162,10 +164,8 @@ export function toMarkdown(r: Results): string {
         `retained by the result ${fmt(t.retainedMiB, 1)} MiB; output: ${fmt(t.tableRoutes)} routes, ${fmt(t.tableTargets)} targets, ${fmt(t.statuses)} statuses.`,
     );
   }
+  out.push('', discoveryLine(r.discoveryLag), '');
   out.push(
-    '',
-    'Discovery lag (Service change → routing table → list_changed): not yet measured; it needs the Kubernetes test API server.',
-    '',
     '## Cold start (standalone, spawn → /readyz 200)',
     '',
     r.coldStartMs
@@ -180,4 +180,15 @@ export function median(values: readonly number[]): number {
   if (values.length === 0) return Number.NaN;
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+function discoveryLine(lag: Results['discoveryLag']): string {
+  const what =
+    'Discovery lag (a Service labelled or unlabelled in the API server → `tools/list_changed` at a connected client)';
+  if (!lag) return `${what}: not measured in this run.`;
+  if ('error' in lag) return `${what}: failed — \`${lag.error}\`.`;
+  return (
+    `${what}, mcplane in Kubernetes mode with default settings against the test API server, ${fmt(lag.changes)} changes one at a time: ` +
+    `p50 ${fmt(lag.p50Ms)} ms, p99 ${fmt(lag.p99Ms)} ms, max ${fmt(lag.maxMs)} ms; ${lag.missed} changes never notified.`
+  );
 }

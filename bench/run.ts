@@ -25,6 +25,7 @@ import {
   startUpstream,
   useMcplaneEntry,
 } from './candidates.js';
+import { type DiscoveryLagFigures, measureDiscoveryLag } from './discovery-lag.js';
 import { bigOperation, echoOperation, listOperation, type Operation } from './load.js';
 import { freePort, installCleanup, machineBusyMicros, ownTreeMicros, stopAll } from './proc.js';
 import { type MemoryFigures, type Results, type Scenario, toMarkdown } from './report.js';
@@ -53,7 +54,16 @@ const { values: flags } = parseArgs({
 });
 
 /** `--only echo-c32,memory`: run just these parts (for tuning loops; budgets of the rest are n/a). */
-const PARTS = ['echo-c1', 'echo-c32', 'big-c8', 'list-fanout', 'memory', 'cold-start', 'translate'] as const;
+const PARTS = [
+  'echo-c1',
+  'echo-c32',
+  'big-c8',
+  'list-fanout',
+  'memory',
+  'cold-start',
+  'discovery',
+  'translate',
+] as const;
 const only = flags.only === undefined ? undefined : new Set(flags.only.split(',').map((p) => p.trim()));
 for (const part of only ?? []) {
   if (!(PARTS as readonly string[]).includes(part)) {
@@ -73,6 +83,7 @@ const PLANS: Record<'quick' | 'full', Plan> = {
     sessionConcurrency: 8,
     settleMs: 200,
     coldStarts: 1,
+    discoveryChanges: 6,
     translate: { services: 1000, backends: 100, routes: 100, runs: 2 },
   },
   // Many short windows rather than a few long ones: a burst from a neighbour on the shared machine then
@@ -87,6 +98,7 @@ const PLANS: Record<'quick' | 'full', Plan> = {
     sessionConcurrency: 16,
     settleMs: 1000,
     coldStarts: 3,
+    discoveryChanges: 50,
     translate: { services: 10_000, backends: 1000, routes: 1000, runs: 5 },
   },
 };
@@ -222,9 +234,14 @@ async function mcplanePhases(
   plan: Plan,
   upstreamPort: number,
   notes: string[],
-): Promise<{ memory?: MemoryFigures; coldStartMs?: number[] }> {
+): Promise<{
+  memory?: MemoryFigures;
+  coldStartMs?: number[];
+  discoveryLag?: DiscoveryLagFigures | { error: string };
+}> {
   let memory: MemoryFigures | undefined;
   let coldStartMs: number[] | undefined;
+  let discoveryLag: DiscoveryLagFigures | { error: string } | undefined;
   if (flags['skip-memory']) notes.push('memory phase skipped (--skip-memory).');
   else if (!wanted('memory')) notes.push('memory phase skipped (--only).');
   else {
@@ -253,7 +270,15 @@ async function mcplanePhases(
       notes.push(`cold start failed: ${(err as Error).message.split('\n')[0]}`);
     }
   }
-  return { memory, coldStartMs };
+  if (wanted('discovery')) {
+    log('discovery lag');
+    try {
+      discoveryLag = await measureDiscoveryLag(upstreamPort, plan.discoveryChanges, log);
+    } catch (err) {
+      discoveryLag = { error: (err as Error).message.split('\n')[0]! };
+    }
+  }
+  return { memory, coldStartMs, discoveryLag };
 }
 
 /** Errors from a baseline mean the harness or the upstream is broken, not the gateway. */
@@ -317,7 +342,9 @@ async function main(): Promise<number> {
   log('self-check passed');
   const { scenarios, mcplaneUp } = await dataPlane(plan, upstreams, notes);
   const harnessErrors = baselineErrors(scenarios);
-  const { memory, coldStartMs } = mcplaneUp ? await mcplanePhases(plan, upstreams[0]!.port, notes) : {};
+  const { memory, coldStartMs, discoveryLag } = mcplaneUp
+    ? await mcplanePhases(plan, upstreams[0]!.port, notes)
+    : {};
   await Promise.all(upstreams.map((u) => u.stop()));
   await stopAll();
 
@@ -355,6 +382,7 @@ async function main(): Promise<number> {
     memory,
     translate,
     coldStartMs,
+    discoveryLag,
     mcplaneMode: mcplaneUp ? mcplaneMode() : undefined,
   } satisfies Omit<Results, 'budgets'>;
   const results: Results = { ...figures, budgets: checkBudgets(figures) };

@@ -18,6 +18,8 @@ export interface Plan {
   readonly sessionConcurrency: number;
   readonly settleMs: number;
   readonly coldStarts: number;
+  /** Label flips timed for the discovery lag (each waits for its list_changed). */
+  readonly discoveryChanges: number;
   readonly translate: { services: number; backends: number; routes: number; runs: number };
 }
 

@@ -27,13 +27,16 @@ async function main(): Promise<void> {
     process.stderr.write(`mcplane: ${err.message}\n`);
     process.exit(2);
   });
-  let stopping = false;
+  let stoppingSince: number | undefined;
   const shutdown = (signal: string) => {
-    if (stopping) {
+    if (stoppingSince !== undefined) {
+      // One Ctrl-C can arrive twice (to the process group, and relayed by a parent such as npm or
+      // tsx); only a second signal a moment later means "stop draining, exit now".
+      if (Date.now() - stoppingSince < 1000) return;
       logger.warn({ signal }, 'second signal: exiting now');
       process.exit(1);
     }
-    stopping = true;
+    stoppingSince = Date.now();
     logger.info({ signal }, 'signal received');
     gateway.stop().then(
       () => process.exit(0),

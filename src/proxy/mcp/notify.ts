@@ -11,6 +11,7 @@ import { accepted, rpcErrorResponse } from './http.js';
 import type { JsonRpcNotification, JsonRpcResponse } from './jsonrpc.js';
 import { isTransparent } from './naming.js';
 import { parseServerRequestId } from './server-requests.js';
+import { HANDSHAKE_GRACE_MS } from './session-events.js';
 import { ensureTarget } from './targets.js';
 import { post } from './upstream-call.js';
 import { attachUpstreamStreams } from './upstream-streams.js';
@@ -39,7 +40,7 @@ export async function dispatchNotification(
   if (message.method === 'notifications/initialized') {
     // Handshake done: listen to the targets now, so what they send before the client opens its
     // GET stream is kept for it rather than dropped upstream.
-    session.events.expect();
+    session.events.expect(HANDSHAKE_GRACE_MS);
     attachUpstreamStreams(ex);
   }
   return accepted();

@@ -7,6 +7,7 @@ import type { Logger } from '../../shared/logger.js';
 import type { Metrics } from '../../shared/metrics.js';
 import type { TableChange } from '../../shared/publisher.js';
 import type { McpBackend, RoutingTable } from '../../shared/table.js';
+import { child } from '../metric-children.js';
 import { serveBatch } from './batch.js';
 import type { Deps, Exchange, SessionExchange } from './context.js';
 import { dispatchRequest } from './dispatch.js';
@@ -133,8 +134,8 @@ export class McpService {
         if (finished) return;
         finished = true;
         const elapsedMs = performance.now() - started;
-        metrics.requests.labels(route.id, backend.id, ex.method, outcome).inc();
-        metrics.requestDuration.labels(route.id, backend.id, ex.method, outcome).observe(elapsedMs / 1000);
+        child(metrics.requests, route.id, backend.id, ex.method, outcome).inc();
+        child(metrics.requestDuration, route.id, backend.id, ex.method, outcome).observe(elapsedMs / 1000);
         if (logger.isLevelEnabled('info')) logRequest(logger, route.id, ex, outcome, elapsedMs);
         this.#active -= 1;
         if (this.#active === 0) this.#drained?.();

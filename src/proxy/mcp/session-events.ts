@@ -15,6 +15,12 @@ export const EVENT_BUFFER_LIMIT = 64;
  * connections.
  */
 export const EVENT_GRACE_MS = 10_000;
+/**
+ * After the handshake a client that will open its GET stream does so within milliseconds (SDK
+ * clients do it right after `notifications/initialized`). A session that has not within this time
+ * is treated as one that never will, so idle and abandoned sessions hold no upstream connections.
+ */
+export const HANDSHAKE_GRACE_MS = 2_000;
 
 export class SessionEvents {
   #sink: EventSink | undefined;
@@ -72,14 +78,14 @@ export class SessionEvents {
     this.expect();
   }
 
-  /** A client stream is expected soon (handshake done): start the grace period unless one is open. */
-  expect(): void {
+  /** A client stream is expected soon (handshake done, or a reconnect): keep listening meanwhile. */
+  expect(graceMs = this.graceMs): void {
     if (this.#sink) return;
     this.#clearGrace();
     this.#grace = setTimeout(() => {
       this.#grace = undefined;
       this.#stopListening();
-    }, this.graceMs);
+    }, graceMs);
     this.#grace.unref();
   }
 

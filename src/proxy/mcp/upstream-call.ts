@@ -3,6 +3,7 @@
  * protocol. Everything the multiplexer sends upstream goes through post().
  */
 import type { Endpoint, McpTarget } from '../../shared/table.js';
+import { child } from '../metric-children.js';
 import { toUpstreamError, UpstreamError } from '../upstream/errors.js';
 import { LegacySseTransport } from '../upstream/legacy-sse.js';
 import { readJson, sseMessages } from '../upstream/read.js';
@@ -44,11 +45,11 @@ export async function post(
   const started = performance.now();
   try {
     const reply = await deps.upstreams.for(target).post({ target, body, signal, ...hop });
-    deps.metrics.upstreamRequests.labels(backendId, target.name, method, 'ok').inc();
+    child(deps.metrics.upstreamRequests, backendId, target.name, method, 'ok').inc();
     return reply;
   } catch (error) {
     const failure = toUpstreamError(target.name, error, signal);
-    deps.metrics.upstreamRequests.labels(backendId, target.name, method, failure.failure).inc();
+    child(deps.metrics.upstreamRequests, backendId, target.name, method, failure.failure).inc();
     deps.logger[failure.failure === 'aborted' ? 'debug' : 'warn'](
       {
         backend: backendId,
@@ -61,9 +62,9 @@ export async function post(
     );
     throw failure;
   } finally {
-    deps.metrics.upstreamDuration
-      .labels(backendId, target.name, method)
-      .observe((performance.now() - started) / 1000);
+    child(deps.metrics.upstreamDuration, backendId, target.name, method).observe(
+      (performance.now() - started) / 1000,
+    );
   }
 }
 
