@@ -3,8 +3,7 @@
  * route attached to one of our Gateways uses it, so we never write status on objects we do not serve.
  */
 import type { AgentgatewayBackend, KgatewayBackend } from '../../../shared/resources.js';
-import { Reason, type ReasonName } from '../../../shared/status.js';
-import type { McpBackend } from '../../../shared/table.js';
+import { Reason } from '../../../shared/status.js';
 import type { StatusBook } from '../conditions.js';
 import type { World } from '../world.js';
 import { agentgatewayBackendSpec } from './agentgateway.js';
