@@ -147,9 +147,12 @@ describe('long silent tool call', () => {
     await expectSessionAlive(`${base}/two`, timed.session);
   });
 
-  it('an upstream that sends no headers until its JSON answer still gets through', async () => {
+  it('an upstream that sends no headers until its JSON answer: the client gets SSE keep-alives meanwhile', async () => {
     const timed = await callTimed(`${base}/one`, 'silent_json', { ms: SILENT_MS });
     expect(timed.status).toBe(200);
+    // No silent client connection for an idle-timeout proxy to cut: SSE after one keep-alive interval.
+    expect(timed.type).toMatch(/^text\/event-stream/);
+    expectKeptAlive(timed);
     expect(lastMessage(timed)).toMatchObject({
       id: 42,
       result: { content: [{ text: `silent for ${SILENT_MS} ms` }] },

@@ -29,15 +29,26 @@ export async function forward(
   rewrite?: Rewrite,
 ): Promise<Response> {
   ex.target = target.name;
+  const pending = postWithRetry(ex, target, state, method, body);
+  // An upstream that sends no headers (a JSON-mode server working on a long call) would leave the
+  // client's connection silent until it answers, and idle timeouts of proxies between the client and
+  // us would cut it. So a request still waiting after one keep-alive interval is answered as SSE at
+  // once: keep-alive comments now, the upstream's messages when they come.
+  const early = id === undefined ? undefined : earlySse(ex, pending, target, state, id, rewrite);
+  if (early) {
+    const settled = await Promise.race([
+      pending.then(
+        () => true,
+        () => true,
+      ),
+      early.after,
+    ]);
+    if (!settled) return early.respond();
+    early.cancel();
+  }
   let reply: UpstreamReply;
   try {
-    reply = await postOnce(ex, target, state, method, body).catch(async (error: unknown) => {
-      // The upstream forgot its session (it restarted): start a new one and try once more.
-      if (!(error instanceof UpstreamError) || error.failure !== 'session-expired') throw error;
-      dropTarget(ex, target.name);
-      state = await ensureTarget(ex, target, ex.signal);
-      return postOnce(ex, target, state, method, body);
-    });
+    reply = await pending;
   } catch (error) {
     if (id !== undefined && ex.signal.aborted) cancelUpstream(ex, target, state, id);
     return upstreamFailure(toUpstreamError(target.name, error, ex.signal), id);
@@ -71,6 +82,103 @@ export async function forward(
     );
   }
   return sseResponse(pump(ex, reply.body, target, id, rewrite, done));
+}
+
+/** Post, and when the upstream forgot its session (it restarted) start a new one and try once more. */
+function postWithRetry(
+  ex: SessionExchange,
+  target: McpTarget,
+  state: TargetSession,
+  method: string,
+  body: string,
+): Promise<UpstreamReply> {
+  return postOnce(ex, target, state, method, body).catch(async (error: unknown) => {
+    if (!(error instanceof UpstreamError) || error.failure !== 'session-expired') throw error;
+    dropTarget(ex, target.name);
+    const fresh = await ensureTarget(ex, target, ex.signal);
+    return postOnce(ex, target, fresh, method, body);
+  });
+}
+
+interface EarlySse {
+  /** Resolves to false once a keep-alive interval has passed without upstream headers. */
+  readonly after: Promise<false>;
+  cancel(): void;
+  /** The SSE response that carries keep-alives now and the upstream's messages later. */
+  respond(): Response;
+}
+
+function earlySse(
+  ex: SessionExchange,
+  pending: Promise<UpstreamReply>,
+  target: McpTarget,
+  state: TargetSession,
+  id: JsonRpcId,
+  rewrite: Rewrite | undefined,
+): EarlySse {
+  let timer: NodeJS.Timeout | undefined;
+  const after = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ex.deps.sseKeepAliveMs);
+  });
+  return {
+    after,
+    cancel: () => clearTimeout(timer),
+    respond: () => {
+      ex.streamed = true;
+      trackInflight(ex, target, id);
+      ex.deps.metrics.sseStreamsOpen.inc();
+      const stream = new SseStream(ex.deps.sseKeepAliveMs, () => ex.deps.metrics.sseStreamsOpen.dec());
+      stream.comment(); // first bytes now: the client's connection is no longer silent
+      void relayLate(ex, pending, stream, target, state, id, rewrite ?? ((m) => m));
+      return sseResponse(stream.readable);
+    },
+  };
+}
+
+/** Write the late upstream reply (JSON or SSE) into an already-open client SSE stream. */
+async function relayLate(
+  ex: SessionExchange,
+  pending: Promise<UpstreamReply>,
+  stream: SseStream,
+  target: McpTarget,
+  state: TargetSession,
+  id: JsonRpcId,
+  rewrite: Rewrite,
+): Promise<void> {
+  let outcome: 'ok' | 'error' = 'ok';
+  try {
+    const reply = await pending;
+    if (reply.kind === 'accepted')
+      throw new UpstreamError(
+        target.name,
+        'protocol',
+        `target "${target.name}" accepted a request without answering it`,
+      );
+    if (reply.kind === 'json') stream.send(rewrite(await readJson(reply.body, target.name)));
+    else {
+      let answered = false;
+      for await (const message of sseMessages(reply.body, target.name)) {
+        if (isResponse(message) && message.id === id) answered = true;
+        if (!stream.send(rewrite(message)) || answered) break;
+      }
+      if (!answered && !stream.closed) {
+        throw new UpstreamError(
+          target.name,
+          'protocol',
+          `target "${target.name}" ended its stream without a response`,
+        );
+      }
+    }
+  } catch (error) {
+    outcome = 'error';
+    const failure = toUpstreamError(target.name, error, ex.signal);
+    if (!stream.closed) stream.send(errorResponse(id, JsonRpcCode.UpstreamUnavailable, failure.message));
+  } finally {
+    stream.close();
+    ex.session.inflight.delete(String(id));
+    if (ex.signal.aborted) cancelUpstream(ex, target, state, id);
+    ex.finish(outcome);
+  }
 }
 
 function postOnce(

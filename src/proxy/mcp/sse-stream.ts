@@ -44,6 +44,11 @@ export class SseStream implements Closable {
     return this.#closed;
   }
 
+  /** Queue one keep-alive comment now (the interval timer sends the next ones). */
+  comment(): boolean {
+    return this.#enqueue(KEEP_ALIVE);
+  }
+
   /** Queue one message; false when the stream is already gone. */
   send(message: unknown): boolean {
     const id = this.#nextId++;
