@@ -19,6 +19,8 @@ export interface FixtureOptions {
   readonly tools?: boolean;
   readonly prompts?: boolean;
   readonly resources?: boolean;
+  /** With resources: a `link_readme` tool whose result links and embeds `memo://readme`. */
+  readonly links?: boolean;
   readonly instructions?: string;
   /** Extra tool names (each answers `<name>: <server name>`), e.g. to create collisions. */
   readonly extraTools?: readonly string[];
@@ -156,6 +158,15 @@ function registerResources(server: McpServer, options: FixtureOptions): void {
     { mimeType: 'text/plain' },
     async (uri, { id }) => ({ contents: [{ uri: uri.href, text: `note ${String(id)} of ${options.name}` }] }),
   );
+  // A tool whose result points at a resource, linked and embedded.
+  if (options.links) {
+    server.registerTool('link_readme', { description: 'Point at the readme resource' }, async () => ({
+      content: [
+        { type: 'resource_link', uri: 'memo://readme', name: 'readme' },
+        { type: 'resource', resource: { uri: 'memo://readme', text: `readme of ${options.name}` } },
+      ],
+    }));
+  }
 }
 
 function paginateTools(server: McpServer, pageSize: number): void {

@@ -3,6 +3,8 @@
  * roots/list, ping) gets an id that names its target, so the client's reply can be routed back;
  * resource URIs in `notifications/resources/updated` get the target prefix.
  */
+
+import { prefixResultUris } from './content-uris.js';
 import type { SessionExchange } from './context.js';
 import { asObject, type JsonObject, type JsonRpcId } from './jsonrpc.js';
 import { prefixUri, shouldPrefix } from './naming.js';
@@ -36,7 +38,14 @@ export function outbound(ex: SessionExchange, target: string): (message: unknown
   return (message) => {
     const m = asObject(message);
     if (!m) return message;
-    if (typeof m.method !== 'string') return m.result === undefined ? message : taskResult(m, target);
+    if (typeof m.method !== 'string') {
+      if (m.result === undefined) return message;
+      const withTask = taskResult(m, target) as JsonObject;
+      const result = asObject(withTask.result);
+      if (!prefix || !result) return withTask;
+      const prefixed = prefixResultUris(result, target);
+      return prefixed === result ? withTask : { ...withTask, result: prefixed };
+    }
     const params = asObject(m.params);
     if (m.id !== undefined) {
       const id = serverRequestId(target, m.id as JsonRpcId);
