@@ -23,7 +23,9 @@ function mapSame(items: unknown[], fn: (item: unknown) => unknown): unknown[] {
   let out: unknown[] | undefined;
   items.forEach((item, i) => {
     const next = fn(item);
-    if (next !== item) (out ??= [...items])[i] = next;
+    if (next === item) return;
+    out ??= [...items];
+    out[i] = next;
   });
   return out ?? items;
 }
