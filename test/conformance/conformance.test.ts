@@ -15,7 +15,6 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { rm } from 'node:fs/promises';
-import { createConnection } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../src/gateway.js';
@@ -23,7 +22,7 @@ import { comparisonTable, runConformance, type ScenarioResult } from '../support
 import { type ConformanceUpstream, startConformanceUpstream } from '../support/conformance-server.js';
 import { startTestGateway } from '../support/gateway.js';
 import { type FixtureServer, startFixture } from '../support/mcp-servers.js';
-import { freePort } from '../support/ports.js';
+import { freePort, waitForPort } from '../support/ports.js';
 import { writeManifests } from '../support/standalone.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -37,25 +36,6 @@ const DNS = 'dns-rebinding-protection';
 const PRIMING = 'server-sse-priming-event';
 const comparable = (name: string, checks: readonly string[] | undefined): readonly string[] | undefined =>
   name === 'server-sse-polling' ? checks?.filter((c) => !c.startsWith(`${PRIMING}=`)) : checks;
-
-function waitForPort(port: number, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  return new Promise((resolve, reject) => {
-    const attempt = () => {
-      const socket = createConnection({ port, host: '127.0.0.1' });
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve();
-      });
-      socket.once('error', () => {
-        socket.destroy();
-        if (Date.now() > deadline) reject(new Error(`nothing listens on 127.0.0.1:${port}`));
-        else setTimeout(attempt, 100);
-      });
-    };
-    attempt();
-  });
-}
 
 interface Fronted {
   readonly gateway: Gateway;
