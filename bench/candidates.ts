@@ -252,6 +252,8 @@ export interface RunningMcplane extends Running {
   /** Spawn → /readyz 200. */
   readonly readyMs: number;
   readonly pid: number;
+  /** /metrics, /readyz. */
+  readonly adminPort: number;
 }
 
 export async function startMcplane(
@@ -302,6 +304,7 @@ export async function startMcplane(
       pids: () => [child.pid],
       pid: child.pid,
       readyMs,
+      adminPort,
       stop,
     };
   } catch (err) {

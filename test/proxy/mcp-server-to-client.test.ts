@@ -122,14 +122,25 @@ describe('the session stream before the client opens it', () => {
     });
   }
 
+  const upstreamGets = () =>
+    alpha.seen.filter((r) => r.method === 'GET').length + beta.seen.filter((r) => r.method === 'GET').length;
+
   async function initialized(): Promise<string> {
     const session = await rawInitialize(gateway.url);
-    const getsBefore = alpha.seen.filter((r) => r.method === 'GET').length;
     expect((await post(session, { method: 'notifications/initialized' })).status).toBe(202);
-    // The handshake is done: the gateway listens to the targets before the client has a stream.
-    await waitFor(() => alpha.seen.filter((r) => r.method === 'GET').length > getsBefore);
     return session;
   }
+
+  it('a session that is only initialized opens no upstream stream; its first request opens them all', async () => {
+    const before = upstreamGets();
+    const session = await initialized();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(upstreamGets()).toBe(before);
+    const listed = await messagesOf(await post(session, { id: 1, method: 'tools/list' }));
+    expect(listed[0].result.tools.length).toBeGreaterThan(0);
+    // Both targets were answered before the request went on (it waits for them).
+    expect(upstreamGets()).toBe(before + 2);
+  });
 
   function openStream(session: string) {
     const controller = new AbortController();

@@ -11,10 +11,8 @@ import { accepted, rpcErrorResponse } from './http.js';
 import type { JsonRpcNotification, JsonRpcResponse } from './jsonrpc.js';
 import { isTransparent } from './naming.js';
 import { parseServerRequestId } from './server-requests.js';
-import { HANDSHAKE_GRACE_MS } from './session-events.js';
 import { ensureTarget } from './targets.js';
 import { post } from './upstream-call.js';
-import { attachUpstreamStreams } from './upstream-streams.js';
 
 async function sendTo(ex: SessionExchange, target: McpTarget, method: string, body: string): Promise<void> {
   const state = ex.session.targets.get(target.name) ?? (await ensureTarget(ex, target, ex.signal));
@@ -37,12 +35,6 @@ export async function dispatchNotification(
     targets = backend.targets.filter((t) => session.targets.has(t.name));
   }
   await Promise.allSettled(targets.map((target) => sendTo(ex, target, message.method, raw)));
-  if (message.method === 'notifications/initialized') {
-    // Handshake done: listen to the targets now, so what they send before the client opens its
-    // GET stream is kept for it rather than dropped upstream.
-    session.events.expect(HANDSHAKE_GRACE_MS);
-    attachUpstreamStreams(ex);
-  }
   return accepted();
 }
 

@@ -22,7 +22,7 @@ import type { Session } from './session.js';
 import { SessionStore } from './session-store.js';
 import { SseStream, sseResponse } from './sse-stream.js';
 import { Upstreams } from './upstream-call.js';
-import { attachUpstreamStreams } from './upstream-streams.js';
+import { attachUpstreamStreams, streamsReady } from './upstream-streams.js';
 
 export interface McpServiceOptions {
   readonly logger: Logger;
@@ -227,6 +227,8 @@ export class McpService {
       ids.delete(id);
       finish(outcome);
     };
+    const ready = streamsReady(sx);
+    if (ready) return ready.then(() => dispatchRequest(sx, message, raw));
     return dispatchRequest(sx, message, raw);
   }
 
@@ -260,7 +262,7 @@ export class McpService {
     // and receives what targets sent meanwhile.
     session.events.open(stream);
     ex.streamed = true;
-    attachUpstreamStreams(Object.assign(ex, { session }));
+    void attachUpstreamStreams(Object.assign(ex, { session }));
     return sseResponse(stream.readable);
   }
 

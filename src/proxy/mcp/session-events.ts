@@ -1,6 +1,7 @@
 /**
  * A session's server→client channel: the client's GET stream and the upstream event streams that
- * feed it. Upstream streams open when the client completes its handshake (or opens its GET) and
+ * feed it. Upstream streams open when the client opens its GET or sends its first request (a
+ * session that is only initialized holds no upstream connection), and
  * outlive a client GET by a grace period, so whatever a target sends while the client has no stream
  * open (not yet, or reconnecting) waits in a small bounded buffer instead of being lost. When the
  * grace period passes with no client stream, the upstream streams close and the buffer is dropped.
@@ -16,17 +17,21 @@ export const EVENT_BUFFER_LIMIT = 64;
  */
 export const EVENT_GRACE_MS = 10_000;
 /**
- * After the handshake a client that will open its GET stream does so within milliseconds (SDK
- * clients do it right after `notifications/initialized`). A session that has not within this time
- * is treated as one that never will, so idle and abandoned sessions hold no upstream connections.
+ * A client that will open its GET stream does so within milliseconds of its handshake (SDK clients
+ * do it right after `notifications/initialized`). Streams opened for a session's first request are
+ * kept this long for it, then closed if it has not, so clients that never listen hold no upstream
+ * connections.
  */
-export const HANDSHAKE_GRACE_MS = 2_000;
+export const FIRST_REQUEST_GRACE_MS = 2_000;
 
 export class SessionEvents {
   #sink: EventSink | undefined;
   #buffer: unknown[] = [];
   readonly #listeners = new Map<string, AbortController>();
   #grace: NodeJS.Timeout | undefined;
+  #started = false;
+  /** Upstream streams being opened right now: settles once every target answered its GET. */
+  opening: Promise<void> | undefined;
 
   constructor(
     private readonly graceMs = EVENT_GRACE_MS,
@@ -41,6 +46,11 @@ export class SessionEvents {
   /** A client stream is open or expected (within the grace period). */
   get active(): boolean {
     return this.#sink !== undefined || this.#grace !== undefined;
+  }
+
+  /** Upstream streams were opened for this session once (its GET, or its first request). */
+  get started(): boolean {
+    return this.#started;
   }
 
   get buffered(): number {
@@ -62,6 +72,7 @@ export class SessionEvents {
 
   /** The client opened its GET stream: it replaces the previous one and gets what was buffered. */
   open(sink: EventSink): void {
+    this.#started = true;
     const previous = this.#sink;
     this.#sink = sink;
     this.#clearGrace();
@@ -80,6 +91,7 @@ export class SessionEvents {
 
   /** A client stream is expected soon (handshake done, or a reconnect): keep listening meanwhile. */
   expect(graceMs = this.graceMs): void {
+    this.#started = true;
     if (this.#sink) return;
     this.#clearGrace();
     this.#grace = setTimeout(() => {

@@ -121,7 +121,7 @@ async function lazyInitialize(
     session.targets.set(target.name, state);
     session.failedAt.delete(target.name);
     await sendInitialized(deps, backend.id, target, state);
-    attachUpstreamStream(ex, target, state);
+    void attachUpstreamStream(ex, target, state);
     deps.logger.debug({ backend: backend.id, target: target.name }, 'target joined an open session');
     return state;
   } catch (error) {

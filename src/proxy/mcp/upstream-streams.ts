@@ -10,18 +10,35 @@ import type { SessionExchange } from './context.js';
 import { isTransparent } from './naming.js';
 import { outbound } from './server-requests.js';
 import type { TargetSession } from './session.js';
+import { FIRST_REQUEST_GRACE_MS } from './session-events.js';
 
-export function attachUpstreamStream(ex: SessionExchange, target: McpTarget, state: TargetSession): void {
+/** How long a request waits for its session's target event streams to be answered. */
+const STREAM_WAIT_MS = 1_000;
+
+/**
+ * Open a target's event stream unless one is open. Resolves once the upstream answered the GET (or
+ * refused it), so a caller can wait until what the target sends next has somewhere to go.
+ */
+export function attachUpstreamStream(
+  ex: SessionExchange,
+  target: McpTarget,
+  state: TargetSession,
+): Promise<void> {
   const { session, deps, backend } = ex;
   const events = session.events;
-  if (state.sessionId === undefined) return;
+  if (state.sessionId === undefined) return Promise.resolve();
   const signal = events.listen(target.name);
-  if (!signal) return;
+  if (!signal) return Promise.resolve();
   const rewrite = isTransparent(backend.prefixMode, backend.targets.length)
     ? undefined
     : outbound(ex, target.name);
+  let answered: () => void = () => {};
+  const opened = new Promise<void>((resolve) => {
+    answered = resolve;
+  });
   (async () => {
     const body = await deps.upstreams.for(target).listen({ target, signal, ...state });
+    answered();
     if (!body) return;
     for await (const message of readSse(body, target.name)) {
       if (!events.send(rewrite ? rewrite(message) : message)) break;
@@ -34,13 +51,47 @@ export function attachUpstreamStream(ex: SessionExchange, target: McpTarget, sta
         'upstream event stream ended',
       );
     })
-    .finally(() => events.ended(target.name, signal));
+    .finally(() => {
+      answered();
+      events.ended(target.name, signal);
+    });
+  return opened;
 }
 
 /** Open the event stream of every started target that has none yet (the session must be active). */
-export function attachUpstreamStreams(ex: SessionExchange): void {
+export function attachUpstreamStreams(ex: SessionExchange): Promise<void> {
+  const opening: Promise<void>[] = [];
   for (const target of ex.backend.targets) {
     const state = ex.session.targets.get(target.name);
-    if (state) attachUpstreamStream(ex, target, state);
+    if (state) opening.push(attachUpstreamStream(ex, target, state));
   }
+  if (opening.length === 0) return Promise.resolve();
+  const all = Promise.all(opening).then(() => {});
+  ex.session.events.opening = all;
+  void all.then(() => {
+    if (ex.session.events.opening === all) ex.session.events.opening = undefined;
+  });
+  return all;
+}
+
+/**
+ * Before a request goes upstream: on the session's first request (the client is using it now; a
+ * bare handshake opens nothing, so idle and abandoned sessions hold no upstream connections) listen
+ * to its targets; and while the session's target streams are still being opened (by this, or by the
+ * client's GET an instant ago), wait briefly for them, so what a target sends on its stream during
+ * this call has somewhere to go. Undefined when there is nothing to wait for (the usual case).
+ */
+export function streamsReady(ex: SessionExchange): Promise<void> | undefined {
+  const events = ex.session.events;
+  if (!events.started) {
+    events.expect(FIRST_REQUEST_GRACE_MS);
+    void attachUpstreamStreams(ex);
+  }
+  const opening = events.opening;
+  if (!opening) return undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const waited = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, STREAM_WAIT_MS);
+  });
+  return Promise.race([opening, waited]).finally(() => clearTimeout(timer));
 }
