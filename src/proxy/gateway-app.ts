@@ -8,10 +8,17 @@ import type { Metrics } from '../shared/metrics.js';
 import type { McpBackend, RoutingTable } from '../shared/table.js';
 import { rebindingProblem } from './rebinding.js';
 import { hostOf, matchRoute } from './route-match.js';
+import type { Connection } from './server.js';
 
 /** What the proxy needs from the MCP layer (src/proxy/mcp implements it). */
 export interface McpHandler {
-  handle(request: Request, backend: McpBackend, route: { id: string; routeName: string }): Promise<Response>;
+  handle(
+    request: Request,
+    backend: McpBackend,
+    route: { id: string; routeName: string },
+    /** Aborted when the client goes away. */
+    signal: AbortSignal,
+  ): Promise<Response>;
 }
 
 export interface GatewayAppDeps {
@@ -50,8 +57,10 @@ export function pathAndQuery(url: string): { path: string; query: URLSearchParam
  * The handler behind one listener port. Plain code rather than a router: every request takes the
  * same path (pick the table, match a route, hand over), and it runs once per MCP message.
  */
-export function createGatewayApp(deps: GatewayAppDeps): { fetch: (request: Request) => Promise<Response> } {
-  const serve = (request: Request): Promise<Response> | Response => {
+export function createGatewayApp(deps: GatewayAppDeps): {
+  fetch: (request: Request, connection: Connection) => Promise<Response>;
+} {
+  const serve = (request: Request, connection: Connection): Promise<Response> | Response => {
     if (deps.loopback) {
       const problem = rebindingProblem(request.headers.get('host'), request.headers.get('origin'));
       if (problem) {
@@ -87,16 +96,17 @@ export function createGatewayApp(deps: GatewayAppDeps): { fetch: (request: Reque
       });
       return gatewayError(route.action.status, `route ${route.routeName}: ${route.action.message}`);
     }
-    return deps.mcp.handle(request, route.action.backend, { id: route.id, routeName: route.routeName });
+    const { backend } = route.action;
+    return deps.mcp.handle(request, backend, { id: route.id, routeName: route.routeName }, connection.signal);
   };
   const failed = (err: unknown): Response => {
     deps.logger.error({ err, port: deps.port }, 'unhandled error while serving a request');
     return gatewayError(500, 'internal gateway error; see the gateway logs');
   };
   return {
-    fetch: async (request) => {
+    fetch: async (request, connection) => {
       try {
-        return await serve(request);
+        return await serve(request, connection);
       } catch (err) {
         return failed(err);
       }

@@ -7,7 +7,22 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 
-export type FetchHandler = (request: Request) => Response | Promise<Response>;
+/** The client's connection a request came on. */
+export interface Connection {
+  /**
+   * Aborted when the client's connection closes. One per connection rather than per request (HTTP/1.1
+   * runs one request at a time on a connection, and a client gives up on one by closing it): a
+   * per-request AbortController costs more than the rest of the request bookkeeping together.
+   */
+  readonly signal: AbortSignal;
+}
+
+export type FetchHandler = (request: Request, connection: Connection) => Response | Promise<Response>;
+
+interface ConnectionState extends Connection {
+  /** Requests in flight on this connection. */
+  inFlight: number;
+}
 
 export interface HttpServer {
   readonly server: Server;
@@ -19,28 +34,38 @@ export interface HttpServer {
 }
 
 export function listen(fetch: FetchHandler, port: number, host: string): Promise<HttpServer> {
-  const server = createServer(
-    { requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 65_000 },
-    getRequestListener((request) => fetch(request)),
-  );
-  server.timeout = 0;
   // Requests in flight per connection. Node's closeIdleConnections() leaves alone a socket that was
   // opened but never sent a request (HTTP clients open spare connections), which would hold a drain
   // open until headersTimeout; with this count the drain can close every connection without work.
-  const inFlight = new Map<Socket, number>();
-  server.on('connection', (socket: Socket) => {
-    inFlight.set(socket, 0);
-    socket.once('close', () => inFlight.delete(socket));
+  const connections = new Map<Socket, ConnectionState>();
+  const serve = getRequestListener((request, env) => {
+    const state = connections.get(env.incoming.socket);
+    return fetch(request, state ?? { signal: AbortSignal.abort() });
   });
-  server.on('request', (req, res) => {
-    const socket = req.socket;
-    inFlight.set(socket, (inFlight.get(socket) ?? 0) + 1);
-    res.once('close', () => {
-      if (inFlight.has(socket)) inFlight.set(socket, inFlight.get(socket)! - 1);
+  const server = createServer(
+    { requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 65_000 },
+    (req, res) => {
+      const state = connections.get(req.socket);
+      if (state) {
+        state.inFlight += 1;
+        res.once('close', () => {
+          state.inFlight -= 1;
+        });
+      }
+      return serve(req, res);
+    },
+  );
+  server.timeout = 0;
+  server.on('connection', (socket: Socket) => {
+    const controller = new AbortController();
+    connections.set(socket, { inFlight: 0, signal: controller.signal });
+    socket.once('close', () => {
+      connections.delete(socket);
+      controller.abort(new DOMException('the client closed its connection', 'AbortError'));
     });
   });
   const closeUnused = () => {
-    for (const [socket, count] of inFlight) if (count === 0) socket.destroy();
+    for (const [socket, state] of connections) if (state.inFlight === 0) socket.destroy();
   };
   return new Promise((resolve, reject) => {
     server.once('error', reject);

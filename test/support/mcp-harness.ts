@@ -2,12 +2,11 @@
  * A tiny gateway for proxy tests: @hono/node-server on 127.0.0.1:0 serving McpService for one
  * McpBackend (swappable, as a routing-table swap would), without the listener manager.
  */
-import type { AddressInfo } from 'node:net';
-import { type ServerType, serve } from '@hono/node-server';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { Registry } from 'prom-client';
 import { KeyRing, McpService, type McpServiceOptions } from '../../src/proxy/mcp/index.js';
+import { type HttpServer, listen } from '../../src/proxy/server.js';
 import { silentLogger } from '../../src/shared/logger.js';
 import { createMetrics, type Metrics } from '../../src/shared/metrics.js';
 import type { TableChange } from '../../src/shared/publisher.js';
@@ -109,18 +108,18 @@ export async function startGateway(
     },
     async close() {
       await service.close(1000);
-      server.closeAllConnections?.();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      const closed = server.close();
+      server.destroy();
+      await closed;
     },
   };
-  let server!: ServerType & { closeAllConnections?: () => void };
-  await new Promise<void>((resolve) => {
-    server = serve(
-      { fetch: (request) => service.handle(request, gateway.backend, ROUTE), port: 0, hostname: '127.0.0.1' },
-      () => resolve(),
-    ) as ServerType & { closeAllConnections?: () => void };
-  });
-  gateway.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`;
+  // The listeners' own HTTP adapter (src/proxy/server.ts), so its connection signal is what aborts.
+  const server: HttpServer = await listen(
+    (request, connection) => service.handle(request, gateway.backend, ROUTE, connection.signal),
+    0,
+    '127.0.0.1',
+  );
+  gateway.url = `http://127.0.0.1:${server.port}/mcp`;
   return gateway;
 }
 

@@ -34,17 +34,8 @@ export async function forward(
   // client's connection silent until it answers, and idle timeouts of proxies between the client and
   // us would cut it. So a request still waiting after one keep-alive interval is answered as SSE at
   // once: keep-alive comments now, the upstream's messages when they come.
-  const early = id === undefined ? undefined : earlySse(ex, pending, target, state, id, rewrite);
-  if (early) {
-    const settled = await Promise.race([
-      pending.then(
-        () => true,
-        () => true,
-      ),
-      early.after,
-    ]);
-    if (!settled) return early.respond();
-    early.cancel();
+  if (id !== undefined && !(await settledWithin(pending, ex.deps.sseKeepAliveMs))) {
+    return earlySse(ex, pending, target, state, id, rewrite);
   }
   let reply: UpstreamReply;
   try {
@@ -100,14 +91,19 @@ function postWithRetry(
   });
 }
 
-interface EarlySse {
-  /** Resolves to false once a keep-alive interval has passed without upstream headers. */
-  readonly after: Promise<false>;
-  cancel(): void;
-  /** The SSE response that carries keep-alives now and the upstream's messages later. */
-  respond(): Response;
+/** Whether `pending` settles within `ms` (one timer and one promise: this runs for every call). */
+function settledWithin(pending: Promise<unknown>, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms, false);
+    const settled = () => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    pending.then(settled, settled);
+  });
 }
 
+/** The SSE response that carries keep-alives now and the upstream's messages when they come. */
 function earlySse(
   ex: SessionExchange,
   pending: Promise<UpstreamReply>,
@@ -115,24 +111,14 @@ function earlySse(
   state: TargetSession,
   id: JsonRpcId,
   rewrite: Rewrite | undefined,
-): EarlySse {
-  let timer: NodeJS.Timeout | undefined;
-  const after = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ex.deps.sseKeepAliveMs);
-  });
-  return {
-    after,
-    cancel: () => clearTimeout(timer),
-    respond: () => {
-      ex.streamed = true;
-      trackInflight(ex, target, id);
-      ex.deps.metrics.sseStreamsOpen.inc();
-      const stream = new SseStream(ex.deps.sseKeepAliveMs, () => ex.deps.metrics.sseStreamsOpen.dec());
-      stream.comment(); // first bytes now: the client's connection is no longer silent
-      void relayLate(ex, pending, stream, target, state, id, rewrite ?? ((m) => m));
-      return sseResponse(stream.readable);
-    },
-  };
+): Response {
+  ex.streamed = true;
+  trackInflight(ex, target, id);
+  ex.deps.metrics.sseStreamsOpen.inc();
+  const stream = new SseStream(ex.deps.sseKeepAliveMs, () => ex.deps.metrics.sseStreamsOpen.dec());
+  stream.comment(); // first bytes now: the client's connection is no longer silent
+  void relayLate(ex, pending, stream, target, state, id, rewrite ?? ((m) => m));
+  return sseResponse(stream.readable);
 }
 
 /** Write the late upstream reply (JSON or SSE) into an already-open client SSE stream. */

@@ -104,8 +104,13 @@ export class McpService {
   }
 
   /** Serve one HTTP request that route matching sent to an MCP backend (any path). */
-  async handle(request: Request, backend: McpBackend, route: McpRoute): Promise<Response> {
-    const ex = this.#exchange(request, backend, route);
+  async handle(
+    request: Request,
+    backend: McpBackend,
+    route: McpRoute,
+    signal: AbortSignal,
+  ): Promise<Response> {
+    const ex = this.#exchange(request, backend, route, signal);
     let response: Response;
     try {
       response = await this.#serve(request, ex);
@@ -119,7 +124,7 @@ export class McpService {
     return response;
   }
 
-  #exchange(request: Request, backend: McpBackend, route: McpRoute): Exchange {
+  #exchange(request: Request, backend: McpBackend, route: McpRoute, signal: AbortSignal): Exchange {
     const started = performance.now();
     const { metrics, logger } = this.#deps;
     let finished = false;
@@ -127,7 +132,7 @@ export class McpService {
     const ex: Exchange = {
       deps: this.#deps,
       backend,
-      signal: request.signal,
+      signal,
       streamed: false,
       method: request.method,
       finish: (outcome) => {
