@@ -156,10 +156,8 @@ describe('LegacySseTransport on its own', () => {
         protocolVersion: '2024-11-05',
         body,
       });
-      if (reply.kind === 'accepted') throw new Error('no answer');
-      const chunks: Buffer[] = [];
-      for await (const chunk of reply.body) chunks.push(chunk as Buffer);
-      return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      if (reply.kind !== 'json') throw new Error(`expected a JSON answer, got ${reply.kind}`);
+      return JSON.parse(reply.body.toString('utf8'));
     };
     const slow = call({ name: 'sleep', arguments: { ms: 150 } });
     await new Promise((resolve) => setTimeout(resolve, 30));

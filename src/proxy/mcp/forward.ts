@@ -6,7 +6,7 @@
 import { JsonRpcCode } from '../../shared/errors.js';
 import type { McpTarget } from '../../shared/table.js';
 import { toUpstreamError, UpstreamError } from '../upstream/errors.js';
-import { readBytes, readJson, sseMessages } from '../upstream/read.js';
+import { parseJson, sseMessages } from '../upstream/read.js';
 import type { UpstreamReply } from '../upstream/transport.js';
 import type { SessionExchange } from './context.js';
 import { accepted, jsonResponse, rpcResponse } from './http.js';
@@ -140,7 +140,7 @@ async function relayLate(
         'protocol',
         `target "${target.name}" accepted a request without answering it`,
       );
-    if (reply.kind === 'json') stream.send(rewrite(await readJson(reply.body, target.name)));
+    if (reply.kind === 'json') stream.send(rewrite(parseJson(reply.body, target.name)));
     else {
       let answered = false;
       for await (const message of sseMessages(reply.body, target.name)) {
@@ -177,28 +177,24 @@ function postOnce(
   return post(ex.deps, ex.backend.id, target, state, method, body, ex.signal);
 }
 
-async function json(
+function json(
   ex: SessionExchange,
-  body: import('node:stream').Readable,
+  body: Buffer,
   target: McpTarget,
   id: JsonRpcId | undefined,
   rewrite: Rewrite | undefined,
-): Promise<Response> {
+): Response {
   try {
-    if (!rewrite) {
-      // Bounded like every parsed message: a runaway upstream must not grow the gateway's heap.
-      return new Response(await readBytes(body, target.name), {
-        status: 200,
-        headers: { 'content-type': 'application/json' },
-      });
-    }
-    return jsonResponse(rewrite(await readJson(body, target.name)));
+    if (!rewrite) return new Response(body, { status: 200, headers: JSON_HEADERS });
+    return jsonResponse(rewrite(parseJson(body, target.name)));
   } catch (error) {
     return upstreamFailure(toUpstreamError(target.name, error, ex.signal), id);
   } finally {
     if (id !== undefined) ex.session.inflight.delete(String(id));
   }
 }
+
+const JSON_HEADERS = { 'content-type': 'application/json' } as const;
 
 function pump(
   ex: SessionExchange,

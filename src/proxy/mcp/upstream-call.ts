@@ -6,7 +6,7 @@ import type { Endpoint, McpTarget } from '../../shared/table.js';
 import { child } from '../metric-children.js';
 import { toUpstreamError, UpstreamError } from '../upstream/errors.js';
 import { LegacySseTransport } from '../upstream/legacy-sse.js';
-import { readJson, sseMessages } from '../upstream/read.js';
+import { parseJson, sseMessages } from '../upstream/read.js';
 import { StreamableHttpTransport } from '../upstream/streamable-http.js';
 import type { UpstreamReply, UpstreamTransport } from '../upstream/transport.js';
 import type { Deps } from './context.js';
@@ -74,7 +74,7 @@ export async function awaitResponse(reply: UpstreamReply, target: string): Promi
     throw new UpstreamError(target, 'protocol', `target "${target}" accepted a request without answering it`);
   }
   if (reply.kind === 'json') {
-    const message = await readJson(reply.body, target);
+    const message = parseJson(reply.body, target);
     if (isResponse(message)) return message;
     throw new UpstreamError(
       target,

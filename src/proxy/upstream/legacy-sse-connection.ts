@@ -166,7 +166,7 @@ export class LegacySseConnection {
         pending.resolve({
           kind: 'json',
           sessionId: this.key,
-          body: Readable.from([Buffer.from(text)], { objectMode: false }),
+          body: Buffer.from(text),
         });
         return;
       }

@@ -9,38 +9,10 @@ import { SseEventTooLarge, SseParser } from './sse-parser.js';
 /** Largest upstream JSON body or SSE event the gateway parses (results can be big resources). */
 export const MAX_UPSTREAM_MESSAGE_BYTES = 32 * 1024 * 1024;
 
-/**
- * A whole reply body, bounded by MAX_UPSTREAM_MESSAGE_BYTES. Stream events rather than an async
- * iterator: one promise per body instead of per chunk, on the path every proxied call takes.
- */
-export function readBytes(body: Readable, target: string): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const settle = (error?: Error) => {
-      body.off('data', onData).off('end', onEnd).off('error', settle).off('close', onClose);
-      if (error) reject(error);
-      else resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
-    };
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      chunks.push(chunk);
-      if (size <= MAX_UPSTREAM_MESSAGE_BYTES) return;
-      const limit = MAX_UPSTREAM_MESSAGE_BYTES;
-      settle(new UpstreamError(target, 'protocol', `target "${target}" sent a message over ${limit} bytes`));
-      body.once('error', () => {}); // the abort that destroy() reports: already answered
-      body.destroy();
-    };
-    const onEnd = () => settle();
-    const onClose = () => settle(new Error('the reply ended before its body was complete'));
-    body.on('data', onData).on('end', onEnd).on('error', settle).on('close', onClose);
-  });
-}
-
-export async function readJson(body: Readable, target: string): Promise<unknown> {
-  const bytes = await readBytes(body, target);
+/** The JSON message of a whole reply body. */
+export function parseJson(body: Buffer, target: string): unknown {
   try {
-    return JSON.parse(bytes.toString('utf8'));
+    return JSON.parse(body.toString('utf8'));
   } catch {
     throw new UpstreamError(target, 'protocol', `target "${target}" sent malformed JSON`);
   }

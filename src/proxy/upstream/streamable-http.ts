@@ -7,6 +7,7 @@ import type { Readable } from 'node:stream';
 import { Pool } from 'undici';
 import type { Endpoint, McpTarget } from '../../shared/table.js';
 import { toUpstreamError, UpstreamError } from './errors.js';
+import { dispatchPost } from './reply-handler.js';
 import type { UpstreamReply, UpstreamRequest, UpstreamTransport } from './transport.js';
 
 const POOL_OPTIONS: Pool.Options = {
@@ -56,41 +57,18 @@ export class StreamableHttpTransport implements UpstreamTransport {
     return headers;
   }
 
-  async post(request: UpstreamRequest): Promise<UpstreamReply> {
-    const name = request.target.name;
-    let response: Awaited<ReturnType<Pool['request']>>;
-    try {
-      response = await this.#pool(request.endpoint).request({
+  post(request: UpstreamRequest): Promise<UpstreamReply> {
+    return dispatchPost(
+      this.#pool(request.endpoint),
+      {
         method: 'POST',
         path: request.target.path,
         headers: this.#headers(request, true),
         body: request.body,
-        signal: request.signal,
-      });
-    } catch (error) {
-      throw toUpstreamError(name, error, request.signal);
-    }
-    const { statusCode, headers, body } = response;
-    const sessionId = header(headers, 'mcp-session-id');
-    if (statusCode === 202 || statusCode === 204) {
-      body.dump().catch(() => {});
-      return { kind: 'accepted', sessionId };
-    }
-    if (statusCode < 200 || statusCode > 299) {
-      body.dump().catch(() => {});
-      if (statusCode === 404 && request.sessionId !== undefined) {
-        throw new UpstreamError(name, 'session-expired', `target "${name}" no longer knows its session`, 404);
-      }
-      throw new UpstreamError(name, 'status', `target "${name}" answered HTTP ${statusCode}`, statusCode);
-    }
-    const type = (header(headers, 'content-type') ?? '').toLowerCase();
-    if (type.startsWith('text/event-stream')) return { kind: 'sse', sessionId, body };
-    if (type.startsWith('application/json')) return { kind: 'json', sessionId, body };
-    body.dump().catch(() => {});
-    throw new UpstreamError(
-      name,
-      'protocol',
-      `target "${name}" is not an MCP server: it answered with content type "${type || 'none'}"`,
+      },
+      request.target.name,
+      request.signal,
+      request.sessionId !== undefined,
     );
   }
 

@@ -18,7 +18,10 @@ export interface UpstreamRequest {
 
 export type UpstreamReply =
   | { readonly kind: 'accepted'; readonly sessionId: string | undefined }
-  | { readonly kind: 'json' | 'sse'; readonly sessionId: string | undefined; readonly body: Readable };
+  /** The whole JSON body (bounded by MAX_UPSTREAM_MESSAGE_BYTES). */
+  | { readonly kind: 'json'; readonly sessionId: string | undefined; readonly body: Buffer }
+  /** The SSE stream, as it arrives. */
+  | { readonly kind: 'sse'; readonly sessionId: string | undefined; readonly body: Readable };
 
 export interface UpstreamTransport {
   /** Send one JSON-RPC message. Rejects with UpstreamError (naming the target) on any failure. */
