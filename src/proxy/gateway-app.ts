@@ -104,11 +104,12 @@ export function createGatewayApp(deps: GatewayAppDeps): {
     return gatewayError(500, 'internal gateway error; see the gateway logs');
   };
   return {
-    fetch: async (request, connection) => {
+    fetch: (request, connection) => {
       try {
-        return await serve(request, connection);
+        const response = serve(request, connection);
+        return response instanceof Promise ? response.catch(failed) : Promise.resolve(response);
       } catch (err) {
-        return failed(err);
+        return Promise.resolve(failed(err));
       }
     },
   };

@@ -1,8 +1,8 @@
 /**
  * Labelled prom-client children, cached per label tuple. `metric.labels(...)` builds a label object
  * and binds functions on every call; the data plane updates four labelled metrics per request, so
- * it looks each child up once and keeps it. Label values are route, backend and target ids, MCP
- * method names and outcomes, none of which contain a newline.
+ * it looks each child up once and keeps it, in nested maps keyed by the label values themselves (a
+ * joined key string would be built and hashed anew on every request).
  */
 interface Labelled<C> {
   labels(...values: string[]): C;
@@ -11,20 +11,47 @@ interface Labelled<C> {
 /** Beyond this many label tuples per metric (routes and backends come and go), start over. */
 const MAX_CHILDREN = 10_000;
 
-const caches = new WeakMap<object, Map<string, unknown>>();
+type Level = Map<string, unknown>;
+
+interface Cache {
+  root: Level;
+  size: number;
+}
+
+const caches = new WeakMap<object, Cache>();
+
+function level(parent: Level, key: string): Level {
+  let next = parent.get(key) as Level | undefined;
+  if (next === undefined) {
+    next = new Map();
+    parent.set(key, next);
+  }
+  return next;
+}
+
+function leafLevel(root: Level, a: string, b: string, c: string, d: string | undefined): Level {
+  const node = level(level(root, a), b);
+  return d === undefined ? node : level(node, c);
+}
 
 export function child<C>(metric: Labelled<C>, a: string, b: string, c: string, d?: string): C {
-  let cache = caches.get(metric) as Map<string, C> | undefined;
+  let cache = caches.get(metric);
   if (!cache) {
-    cache = new Map();
+    cache = { root: new Map(), size: 0 };
     caches.set(metric, cache);
   }
-  const key = d === undefined ? `${a}\n${b}\n${c}` : `${a}\n${b}\n${c}\n${d}`;
-  let found = cache.get(key);
+  const last = d ?? c;
+  let leaves = leafLevel(cache.root, a, b, c, d);
+  let found = leaves.get(last) as C | undefined;
   if (found === undefined) {
-    if (cache.size >= MAX_CHILDREN) cache.clear();
+    if (cache.size >= MAX_CHILDREN) {
+      cache.root = new Map();
+      cache.size = 0;
+      leaves = leafLevel(cache.root, a, b, c, d);
+    }
     found = d === undefined ? metric.labels(a, b, c) : metric.labels(a, b, c, d);
-    cache.set(key, found);
+    leaves.set(last, found);
+    cache.size += 1;
   }
   return found;
 }

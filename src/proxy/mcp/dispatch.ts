@@ -23,7 +23,7 @@ import { mergedList, resolveOwner } from './lists.js';
 import { LIST_SPECS, prefixContents } from './merge.js';
 import { isTransparent, shouldPrefix, splitName, splitUri } from './naming.js';
 import { outbound } from './server-requests.js';
-import { ensureTarget } from './targets.js';
+import { ensureTarget, isPinValid } from './targets.js';
 import { taskRequest } from './tasks.js';
 import { awaitResponse, post } from './upstream-call.js';
 
@@ -42,6 +42,9 @@ export async function dispatchRequest(
   try {
     if (isTransparent(backend.prefixMode, backend.targets.length)) {
       const target = backend.targets[0]!;
+      const state = ex.session.targets.get(target.name);
+      // The usual case needs no await: the session already talks to its one target.
+      if (state && isPinValid(target, state)) return forward(ex, target, state, method, raw, id);
       return forward(ex, target, await ensureTarget(ex, target, ex.signal), method, raw, id);
     }
     return await multiplexed(ex, message);
