@@ -106,7 +106,7 @@ export function checkBudgets(r: Figures): Budget[] {
   budgets.push(
     check(
       `flat RSS over ${cycles ? cycles.toLocaleString('en-US') : '100,000'} initialize-then-abandon cycles`,
-      '≤ 10 % growth over the second half',
+      '≤ 10 % growth over the second half (means of the last and middle fifths)',
       mem?.abandonGrowth,
       (v) => v <= 0.1,
       (v) => `${(v * 100).toFixed(1)} %`,

@@ -34,7 +34,7 @@ export interface MemoryFigures {
   /** [cycles, RSS KiB] every sample during initialize-then-abandon. */
   readonly abandoned: [number, number][];
   readonly abandonFailures: number;
-  /** RSS growth over the second half of the abandon cycles, as a fraction of the midpoint RSS. */
+  /** RSS growth over the second half of the abandon cycles (rssGrowth in scenarios.ts). */
   readonly abandonGrowth: number | undefined;
   readonly problems: readonly string[];
 }
@@ -145,10 +145,15 @@ export function toMarkdown(r: Results): string {
       '| initialize-then-abandon cycles | RSS MiB |',
       '|---|---|',
     );
-    for (const [n, kib] of m.abandoned) out.push(`| ${fmt(n)} | ${fmt(kib / 1024, 1)} |`);
+    // Every tenth of the run in the table; the growth figure uses every sample.
+    const step = Math.max(1, (m.abandoned.at(-1)?.[0] ?? 0) / 10);
+    for (const [n, kib] of m.abandoned) if (n % step === 0) out.push(`| ${fmt(n)} | ${fmt(kib / 1024, 1)} |`);
+    const all = m.abandoned.map(([, kib]) => kib / 1024);
+    const range =
+      all.length === 0 ? '' : `, RSS between ${fmt(Math.min(...all), 1)} and ${fmt(Math.max(...all), 1)} MiB`;
     out.push(
       '',
-      `Growth over the second half: ${m.abandonGrowth === undefined ? '—' : `${(m.abandonGrowth * 100).toFixed(1)} %`}; failures: ${m.abandonFailures}.`,
+      `${fmt(m.abandoned.length)} samples${range}. Growth over the second half (mean of the last fifth's samples against the middle fifth's): ${m.abandonGrowth === undefined ? '—' : `${(m.abandonGrowth * 100).toFixed(1)} %`}; failures: ${m.abandonFailures}.`,
     );
     if (m.problems.length > 0) out.push('', `Problems: ${m.problems.join('; ')}`);
     out.push('');

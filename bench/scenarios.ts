@@ -205,9 +205,7 @@ export async function measureMemory(
   } finally {
     await m.stop();
   }
-  const last = abandoned.at(-1);
-  const mid = abandoned.find(([n]) => n >= plan.abandonCycles / 2);
-  const abandonGrowth = last && mid && abandonFailures === 0 ? (last[1] - mid[1]) / mid[1] : undefined;
+  const abandonGrowth = abandonFailures === 0 ? rssGrowth(abandoned, plan.abandonCycles) : undefined;
   return {
     baselineKiB,
     idle,
@@ -218,6 +216,22 @@ export async function measureMemory(
     abandonGrowth,
     problems: [...problems],
   };
+}
+
+/**
+ * Growth of RSS over the second half of a run: the mean of the samples in its last fifth against the
+ * mean of those in its middle fifth. Means over many samples, because a single sample swings by
+ * ±20 % with where garbage collection happens to be (a plateau between two collections looks like
+ * growth when one sample is compared with another).
+ */
+export function rssGrowth(samples: readonly [number, number][], total: number): number | undefined {
+  const mean = (from: number, to: number) => {
+    const inside = samples.filter(([n]) => n > from * total && n <= to * total).map(([, kib]) => kib);
+    return inside.length === 0 ? undefined : inside.reduce((a, b) => a + b, 0) / inside.length;
+  };
+  const middle = mean(0.4, 0.6);
+  const last = mean(0.8, 1);
+  return middle === undefined || last === undefined ? undefined : (last - middle) / middle;
 }
 
 export async function measureColdStarts(upstreamPort: number, count: number): Promise<number[]> {

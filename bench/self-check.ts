@@ -4,6 +4,7 @@
  */
 import { echoOperation, findReply, type Operation, percentile, runLoad } from './load.js';
 import { freePort } from './proc.js';
+import { rssGrowth } from './scenarios.js';
 
 function expect(ok: boolean, what: string, problems: string[]): void {
   if (!ok) problems.push(what);
@@ -15,6 +16,19 @@ export async function selfCheck(upstreamUrl: string): Promise<string[]> {
 
   const sorted = Float64Array.from({ length: 100 }, (_, i) => i + 1);
   expect(percentile(sorted, 50) === 50 && percentile(sorted, 99) === 99, 'percentile() is off', problems);
+
+  // The flatness figure: a flat sawtooth (garbage collection) is flat, a steady climb is growth.
+  const saw = Array.from({ length: 50 }, (_, i): [number, number] => [
+    (i + 1) * 2000,
+    150_000 + (i % 4) * 20_000,
+  ]);
+  const climb = Array.from({ length: 50 }, (_, i): [number, number] => [(i + 1) * 2000, 150_000 + i * 3_000]);
+  expect(
+    Math.abs(rssGrowth(saw, 100_000) ?? 1) < 0.05,
+    'rssGrowth() sees growth in a flat sawtooth',
+    problems,
+  );
+  expect((rssGrowth(climb, 100_000) ?? 0) > 0.1, 'rssGrowth() misses a steady climb', problems);
 
   const sse = 'event: message\nid: 7\ndata: {"jsonrpc":"2.0","id":3,\ndata: "result":{"ok":true}}\n\n';
   const fromSse = findReply(sse, 'text/event-stream', 3) as { result?: { ok?: boolean } } | undefined;

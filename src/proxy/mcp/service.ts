@@ -97,7 +97,7 @@ export class McpService {
       options.sessionIdleTtlMs,
       options.maxSessions,
       (session) => {
-        session.events.close();
+        session.close();
         options.metrics.sessionsActive.set(this.#store.size);
       },
     );
@@ -312,7 +312,7 @@ export class McpService {
   /** Graceful drain: refuse new sessions, end GET streams, wait for in-flight requests (up to timeoutMs). */
   async close(timeoutMs = 10_000): Promise<void> {
     this.#closing = true;
-    for (const session of this.#store.all()) session.events.close();
+    for (const session of this.#store.all()) session.close();
     if (this.#active > 0) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, timeoutMs);

@@ -15,11 +15,6 @@ export type Lookup =
 /** Busy sessions skipped per add() when the cache is over its cap. */
 const MAX_BUSY_MOVES = 16;
 
-/** The client is demonstrably there: its GET stream is open or a request is in flight. */
-function busy(session: Session): boolean {
-  return session.stream !== undefined || session.requestIds.size > 0;
-}
-
 export class SessionStore {
   readonly #sessions = new Map<string, Session>();
   /** Tokens ended here (DELETE, or idle past the TTL) → why; bounded, oldest forgotten first. */
@@ -49,7 +44,7 @@ export class SessionStore {
     let moves = 0;
     for (const oldest of this.#sessions.values()) {
       if (this.#sessions.size <= this.maxSessions || oldest === session) break;
-      if (busy(oldest)) {
+      if (oldest.busy) {
         if (++moves > MAX_BUSY_MOVES) break;
         this.#sessions.delete(oldest.token);
         this.#sessions.set(oldest.token, oldest);
@@ -97,7 +92,7 @@ export class SessionStore {
     for (const session of this.#sessions.values()) {
       if (now - session.lastUsed < this.idleTtlMs) break;
       // An open GET stream, or a request still in flight (a long tool call), means the client is still there.
-      if (busy(session)) {
+      if (session.busy) {
         session.lastUsed = now;
         this.#sessions.delete(session.token);
         this.#sessions.set(session.token, session);

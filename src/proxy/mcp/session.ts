@@ -42,20 +42,62 @@ const TokenSchema = z.object({
 
 export class Session {
   readonly targets = new Map<string, TargetSession>();
-  /** Lazy initialization of targets added after the session started, one attempt at a time. */
-  readonly starting = new Map<string, Promise<TargetSession | undefined>>();
-  /** performance.now() of the last failed lazy initialization, so a dead target is not retried per request. */
-  readonly failedAt = new Map<string, number>();
-  /** Unprefixed naming: list method → (name → owning target), from the last merged list. */
-  readonly owners = new Map<string, Map<string, string>>();
-  /** Client request id → target it went to (for notifications/cancelled). */
-  readonly inflight = new Map<string, string>();
-  /** Ids of the client's requests not yet answered: a second request reusing one is refused. */
-  readonly requestIds = new Set<JsonRpcId>();
-  /** The GET stream and the upstream event streams feeding it. */
-  readonly events = new SessionEvents();
+  // The collections below are created on first use: most sessions never need most of them, and an
+  // idle session should cost little more than its token (bench: RSS per idle session).
+  #starting: Map<string, Promise<TargetSession | undefined>> | undefined;
+  #failedAt: Map<string, number> | undefined;
+  #owners: Map<string, Map<string, string>> | undefined;
+  #inflight: Map<string, string> | undefined;
+  #requestIds: Set<JsonRpcId> | undefined;
+  #events: SessionEvents | undefined;
   lastUsed = performance.now();
   #serverRequests = 0;
+
+  /** Lazy initialization of targets added after the session started, one attempt at a time. */
+  get starting(): Map<string, Promise<TargetSession | undefined>> {
+    this.#starting ??= new Map();
+    return this.#starting;
+  }
+
+  /** performance.now() of the last failed lazy initialization, so a dead target is not retried per request. */
+  get failedAt(): Map<string, number> {
+    this.#failedAt ??= new Map();
+    return this.#failedAt;
+  }
+
+  /** Unprefixed naming: list method → (name → owning target), from the last merged list. */
+  get owners(): Map<string, Map<string, string>> {
+    this.#owners ??= new Map();
+    return this.#owners;
+  }
+
+  /** Client request id → target it went to (for notifications/cancelled). */
+  get inflight(): Map<string, string> {
+    this.#inflight ??= new Map();
+    return this.#inflight;
+  }
+
+  /** Ids of the client's requests not yet answered: a second request reusing one is refused. */
+  get requestIds(): Set<JsonRpcId> {
+    this.#requestIds ??= new Set();
+    return this.#requestIds;
+  }
+
+  /** The GET stream and the upstream event streams feeding it. */
+  get events(): SessionEvents {
+    this.#events ??= new SessionEvents();
+    return this.#events;
+  }
+
+  /** The client is demonstrably there: its GET stream is open or a request is in flight. */
+  get busy(): boolean {
+    return this.#events?.sink !== undefined || (this.#requestIds?.size ?? 0) > 0;
+  }
+
+  /** The session is going away: close its GET stream and upstream streams, if it ever had any. */
+  close(): void {
+    this.#events?.close();
+  }
 
   constructor(
     readonly token: string,
@@ -71,7 +113,7 @@ export class Session {
 
   /** The client's open GET stream, if any. */
   get stream(): EventSink | undefined {
-    return this.events.sink;
+    return this.#events?.sink;
   }
 
   nextServerRequestNumber(): number {
