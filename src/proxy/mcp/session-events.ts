@@ -26,8 +26,9 @@ export const FIRST_REQUEST_GRACE_MS = 2_000;
 
 export class SessionEvents {
   #sink: EventSink | undefined;
-  #buffer: unknown[] = [];
-  readonly #listeners = new Map<string, AbortController>();
+  // Both created on first use: most sessions never buffer a message or open an upstream stream.
+  #buffer: unknown[] | undefined;
+  #listeners: Map<string, AbortController> | undefined;
   #grace: NodeJS.Timeout | undefined;
   #started = false;
   /** Upstream streams being opened right now: settles once every target answered its GET. */
@@ -54,7 +55,7 @@ export class SessionEvents {
   }
 
   get buffered(): number {
-    return this.#buffer.length;
+    return this.#buffer?.length ?? 0;
   }
 
   /** Deliver on the client's stream, or keep the message while one is expected. */
@@ -65,6 +66,7 @@ export class SessionEvents {
       this.closed(sink);
     }
     if (!this.active) return false;
+    this.#buffer ??= [];
     this.#buffer.push(message);
     if (this.#buffer.length > this.limit) this.#buffer.shift();
     return true;
@@ -77,8 +79,8 @@ export class SessionEvents {
     this.#sink = sink;
     this.#clearGrace();
     previous?.close();
-    const pending = this.#buffer;
-    this.#buffer = [];
+    const pending = this.#buffer ?? [];
+    this.#buffer = undefined;
     for (const message of pending) if (!sink.send(message)) break;
   }
 
@@ -103,7 +105,8 @@ export class SessionEvents {
 
   /** Claim the upstream stream of a target: a signal to run it under, or undefined when not wanted. */
   listen(target: string): AbortSignal | undefined {
-    if (!this.active || this.#listeners.has(target)) return undefined;
+    if (!this.active || this.#listeners?.has(target)) return undefined;
+    this.#listeners ??= new Map();
     const controller = new AbortController();
     this.#listeners.set(target, controller);
     return controller.signal;
@@ -111,11 +114,11 @@ export class SessionEvents {
 
   /** An upstream stream ended (by the upstream, or aborted): the next client GET may reopen it. */
   ended(target: string, signal: AbortSignal): void {
-    if (this.#listeners.get(target)?.signal === signal) this.#listeners.delete(target);
+    if (this.#listeners?.get(target)?.signal === signal) this.#listeners.delete(target);
   }
 
   isListening(target: string): boolean {
-    return this.#listeners.has(target);
+    return this.#listeners?.has(target) ?? false;
   }
 
   /** The session went away (deleted, evicted, gateway closing). */
@@ -128,9 +131,10 @@ export class SessionEvents {
   }
 
   #stopListening(): void {
-    for (const controller of this.#listeners.values()) controller.abort();
-    this.#listeners.clear();
-    this.#buffer = [];
+    const listeners = this.#listeners;
+    this.#listeners = undefined;
+    this.#buffer = undefined;
+    if (listeners) for (const controller of listeners.values()) controller.abort();
   }
 
   #clearGrace(): void {
