@@ -195,14 +195,18 @@ export async function startNginx(binary: string, upstreamPort: number): Promise<
  * esbuild (tsx's own dependency; a stale dist/ would mislead) into .tmp/bench-dist, once per run. When
  * that is not possible: dist/main.js if built, else the sources through tsx (slower to start).
  */
-export async function prepareMcplane(): Promise<{ args: string[]; mode: string } | undefined> {
-  if (!existsSync(join(ROOT, 'src/main.ts'))) return undefined;
-  const outdir = join(ROOT, '.tmp/bench-dist');
+export async function prepareMcplane(
+  /** The checkout whose src/ to build (another commit's worktree for A/B runs). */
+  root = ROOT,
+  outdir = join(ROOT, '.tmp/bench-dist'),
+): Promise<{ args: string[]; mode: string } | undefined> {
+  if (!existsSync(join(root, 'src/main.ts'))) return undefined;
   try {
     const esbuild = await import('esbuild');
     // Only what main.ts reaches (as tsc's dist would load it, file by file, not bundled).
     const graph = await esbuild.build({
-      entryPoints: [join(ROOT, 'src/main.ts')],
+      entryPoints: [join(root, 'src/main.ts')],
+      absWorkingDir: root,
       bundle: true,
       packages: 'external',
       platform: 'node',
@@ -211,12 +215,12 @@ export async function prepareMcplane(): Promise<{ args: string[]; mode: string }
       metafile: true,
       logLevel: 'silent',
     });
-    const sources = Object.keys(graph.metafile.inputs).map((f) => join(ROOT, f));
+    const sources = Object.keys(graph.metafile.inputs).map((f) => join(root, f));
     await rm(outdir, { recursive: true, force: true });
     await esbuild.build({
       entryPoints: sources,
       outdir,
-      outbase: join(ROOT, 'src'),
+      outbase: join(root, 'src'),
       format: 'esm',
       platform: 'node',
       target: 'node20',
@@ -224,6 +228,7 @@ export async function prepareMcplane(): Promise<{ args: string[]; mode: string }
     });
     return { args: [join(outdir, 'main.js')], mode: 'node main.js (src transpiled by esbuild)' };
   } catch (err) {
+    if (root !== ROOT) throw err; // another commit: the fallbacks below would run this one
     const why = `esbuild could not transpile src/ (${(err as Error).message.split('\n').slice(0, 2).join(' ')})`;
     if (existsSync(join(ROOT, 'dist/main.js')))
       return { args: ['dist/main.js'], mode: `node dist/main.js; ${why}` };
