@@ -7,7 +7,7 @@ import type { SessionExchange } from '../../src/proxy/mcp/context.js';
 import { capabilityFlags, mergeInitialize } from '../../src/proxy/mcp/merge.js';
 import { negotiateVersion } from '../../src/proxy/mcp/protocol-version.js';
 import { outbound, parseServerRequestId, RELATED_TASK } from '../../src/proxy/mcp/server-requests.js';
-import type { EventSink } from '../../src/proxy/mcp/session.js';
+import type { EventSink } from '../../src/proxy/mcp/session-events.js';
 import { SessionEvents } from '../../src/proxy/mcp/session-events.js';
 import type { PrefixMode } from '../../src/shared/table.js';
 import { backendOf, targetOf } from '../support/mcp-harness.js';

@@ -6,7 +6,7 @@ import type { Logger } from '../../shared/logger.js';
 import type { Metrics } from '../../shared/metrics.js';
 import type { McpBackend } from '../../shared/table.js';
 import type { Session } from './session.js';
-import type { Upstreams } from './upstream-call.js';
+import type { Upstreams } from './upstreams.js';
 
 export interface Deps {
   readonly logger: Logger;

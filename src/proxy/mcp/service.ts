@@ -21,8 +21,8 @@ import { logRequest } from './request-log.js';
 import type { Session } from './session.js';
 import { SessionStore } from './session-store.js';
 import { SseStream, sseResponse } from './sse-stream.js';
-import { Upstreams } from './upstream-call.js';
 import { attachUpstreamStreams, streamsReady } from './upstream-streams.js';
+import { Upstreams } from './upstreams.js';
 
 export interface McpServiceOptions {
   readonly logger: Logger;

@@ -6,7 +6,17 @@
  * open (not yet, or reconnecting) waits in a small bounded buffer instead of being lost. When the
  * grace period passes with no client stream, the upstream streams close and the buffer is dropped.
  */
-import type { EventSink } from './session.js';
+
+/** Something the session can close when it goes away (its GET stream). */
+export interface Closable {
+  close(): void;
+}
+
+/** The session's downstream GET stream. */
+export interface EventSink extends Closable {
+  send(message: unknown): boolean;
+  readonly closed: boolean;
+}
 
 /** Messages kept for a client that has no GET stream open; the oldest go first. */
 export const EVENT_BUFFER_LIMIT = 64;

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { Endpoint } from '../../shared/table.js';
 import type { JsonObject, JsonRpcId } from './jsonrpc.js';
 import type { KeyRing } from './key-ring.js';
-import { SessionEvents } from './session-events.js';
+import { type EventSink, SessionEvents } from './session-events.js';
 
 export interface TargetSession {
   readonly name: string;
@@ -17,17 +17,6 @@ export interface TargetSession {
   readonly protocolVersion: string;
   /** capabilityFlags() of the upstream's initialize result. */
   readonly flags: string;
-}
-
-/** Something the session can close when it goes away (its GET stream). */
-export interface Closable {
-  close(): void;
-}
-
-/** The session's downstream GET stream. */
-export interface EventSink extends Closable {
-  send(message: unknown): boolean;
-  readonly closed: boolean;
 }
 
 const TokenSchema = z.object({

@@ -3,7 +3,7 @@
  * own, plus `:` keep-alive comments so idle proxies and clients do not cut long calls.
  */
 import type { Readable } from 'node:stream';
-import type { Closable } from './session.js';
+import type { Closable } from './session-events.js';
 
 const encoder = new TextEncoder();
 const KEEP_ALIVE = encoder.encode(': keep-alive\n\n');

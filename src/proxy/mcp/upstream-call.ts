@@ -1,30 +1,14 @@
 /**
- * One call to one upstream target, with per-target metrics, and the pool of transports by
- * protocol. Everything the multiplexer sends upstream goes through post().
+ * One call to one upstream target, with per-target metrics. Everything the multiplexer sends
+ * upstream goes through post().
  */
 import type { Endpoint, McpTarget } from '../../shared/table.js';
 import { child } from '../metric-children.js';
 import { toUpstreamError, UpstreamError } from '../upstream/errors.js';
-import { LegacySseTransport } from '../upstream/legacy-sse.js';
 import { parseJson, sseMessages } from '../upstream/read.js';
-import { StreamableHttpTransport } from '../upstream/streamable-http.js';
-import type { UpstreamReply, UpstreamTransport } from '../upstream/transport.js';
+import type { UpstreamReply } from '../upstream/transport.js';
 import type { Deps } from './context.js';
 import { isResponse, type JsonRpcResponse } from './jsonrpc.js';
-
-export class Upstreams {
-  readonly #http = new StreamableHttpTransport();
-  readonly #sse = new LegacySseTransport();
-
-  for(target: McpTarget): UpstreamTransport {
-    return target.protocol === 'SSE' ? this.#sse : this.#http;
-  }
-
-  /** Close pooled connections; `force` aborts requests still running. */
-  async close(force = false): Promise<void> {
-    await Promise.all([this.#http.close(force), this.#sse.close(force)]);
-  }
-}
 
 /** Where and how to reach one target within a session. */
 export interface Hop {
