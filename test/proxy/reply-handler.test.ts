@@ -138,6 +138,18 @@ describe('dispatchPost', () => {
     await expect(post('/json', connection.signal)).rejects.toMatchObject({ failure: 'aborted' });
   });
 
+  it('a request still queued for a connection is answered at once when its signal aborts', async () => {
+    const single = new Pool(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, { connections: 1 });
+    const options = { method: 'POST' as const, path: '/sse-endless', body: '{}', headers: {} };
+    const holder = await dispatchPost(single, options, 't', undefined, true);
+    const client = new AbortController();
+    const queued = dispatchPost(single, { ...options, path: '/json' }, 't', client.signal, true);
+    client.abort(new DOMException('client went away', 'AbortError'));
+    await expect(queued).rejects.toMatchObject({ failure: 'aborted' });
+    if (holder.kind === 'sse') holder.body.destroy();
+    await single.destroy();
+  });
+
   it('a reader that stops early cancels the SSE reply upstream', async () => {
     const closedBefore = sseClosed;
     const reply = await post('/sse-endless');

@@ -35,7 +35,12 @@ export function dispatchPost(
     const chunks: Buffer[] = [];
     let size = 0;
 
-    const onAbort = () => controller?.abort(signal?.reason ?? new Error('aborted'));
+    // Before the request has a connection (queued in the pool) there is no controller yet: the
+    // caller is answered now, and onRequestStart aborts the request when its turn comes.
+    const onAbort = () => {
+      controller?.abort(signal?.reason ?? new Error('aborted'));
+      fail(signal?.reason);
+    };
     const detach = () => signal?.removeEventListener('abort', onAbort);
     const fail = (error: unknown) => {
       if (settled) return;
