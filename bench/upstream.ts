@@ -47,6 +47,34 @@ function text(value: string) {
   return { content: [{ type: 'text' as const, text: value }] };
 }
 
+type JsonStreams = Map<string, { resolveJson?: (response: Response) => void }>;
+
+/**
+ * Works around modelcontextprotocol/typescript-sdk#2559 (SDK 1.32; the v1.x fix is pending): in
+ * JSON-response mode the transport never removes a finished request's stream mapping, so every
+ * response stays reachable for the session's life. Long runs of 64 KiB results filled the
+ * upstream's 4 GB heap (~120 KB kept per call) and slowed every window before that. Each mapping is
+ * now removed as its response is handed over; a no-op if the SDK's internals change.
+ */
+function releaseFinishedJsonStreams(transport: StreamableHTTPServerTransport): void {
+  const inner = (transport as unknown as { _webStandardTransport?: { _streamMapping?: unknown } })
+    ._webStandardTransport;
+  const streams = inner?._streamMapping;
+  if (!(streams instanceof Map)) return;
+  const mapping = streams as JsonStreams;
+  const set = mapping.set.bind(mapping);
+  mapping.set = (id, entry) => {
+    const resolve = entry.resolveJson;
+    if (resolve) {
+      entry.resolveJson = (response) => {
+        mapping.delete(id);
+        resolve(response);
+      };
+    }
+    return set(id, entry);
+  };
+}
+
 function buildServer(options: UpstreamOptions): McpServer {
   const server = new McpServer({ name: options.name, version: '1.0.0' });
   server.registerTool(
@@ -135,6 +163,7 @@ export async function startUpstream(options: UpstreamOptions): Promise<Upstream>
     transport.onclose = () => {
       if (transport.sessionId) sessions.delete(transport.sessionId);
     };
+    if (!options.sse) releaseFinishedJsonStreams(transport);
     await buildServer(options).connect(transport);
     await transport.handleRequest(req, res, body);
   };
