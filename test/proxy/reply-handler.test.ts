@@ -9,8 +9,8 @@ import type { AddressInfo } from 'node:net';
 import { Pool } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UpstreamError } from '../../src/proxy/upstream/errors.js';
-import { sseMessages } from '../../src/proxy/upstream/read.js';
-import { dispatchPost } from '../../src/proxy/upstream/reply-handler.js';
+import { MAX_UPSTREAM_MESSAGE_BYTES, readBytes, sseMessages } from '../../src/proxy/upstream/read.js';
+import { dispatchPost, STREAM_JSON_BYTES } from '../../src/proxy/upstream/reply-handler.js';
 
 let server: Server;
 let pool: Pool;
@@ -52,6 +52,27 @@ beforeAll(async () => {
         case '/gone':
           res.writeHead(404).end('no such session');
           return;
+        case '/json-big': {
+          const body = JSON.stringify({ jsonrpc: '2.0', id: 1, result: { text: 'y'.repeat(100_000) } });
+          res.writeHead(200, {
+            'content-type': 'application/json',
+            'content-length': Buffer.byteLength(body),
+          });
+          res.end(body);
+          return;
+        }
+        case '/json-big-chunked':
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.write('{"jsonrpc":"2.0","id":1,"result":{"text":"');
+          res.end(`${'z'.repeat(100_000)}"}}`);
+          return;
+        case '/json-declared-huge':
+          res.writeHead(200, {
+            'content-type': 'application/json',
+            'content-length': MAX_UPSTREAM_MESSAGE_BYTES + 1,
+          });
+          res.write('{"jsonrpc":');
+          return; // never finishes: the client must give up at the headers
         case '/html':
           res.writeHead(200, { 'content-type': 'text/html' }).end('<p>hello</p>');
           return;
@@ -76,13 +97,13 @@ afterAll(async () => {
   await new Promise((resolve) => server.close(resolve));
 });
 
-const post = (path: string, signal?: AbortSignal, hadSession = true) =>
+const post = (path: string, signal?: AbortSignal, hadSession = true, passThrough = false) =>
   dispatchPost(
     pool,
     { method: 'POST', path, body: '{}', headers: { 'content-type': 'application/json' } },
     't',
     signal,
-    hadSession,
+    { hadSession, passThrough },
   );
 
 describe('dispatchPost', () => {
@@ -92,6 +113,27 @@ describe('dispatchPost', () => {
     if (reply.kind !== 'json') throw new Error('not json');
     expect(JSON.parse(reply.body.toString())).toEqual({ jsonrpc: '2.0', id: 1, result: {} });
     expect(await post('/accepted')).toEqual({ kind: 'accepted', sessionId: undefined });
+  });
+
+  it('a pass-through caller gets a large JSON reply with a declared length as a stream', async () => {
+    const streamed = await post('/json-big', undefined, true, true);
+    if (streamed.kind !== 'json-stream') throw new Error(`expected json-stream, got ${streamed.kind}`);
+    expect(streamed.length).toBeGreaterThan(STREAM_JSON_BYTES);
+    const bytes = await readBytes(streamed.body, 't');
+    expect(bytes.length).toBe(streamed.length);
+    expect(JSON.parse(bytes.toString()).result.text).toHaveLength(100_000);
+    // Not asked for pass-through, or no declared length, or small: collected as before.
+    expect((await post('/json-big')).kind).toBe('json');
+    expect((await post('/json-big-chunked', undefined, true, true)).kind).toBe('json');
+    expect((await post('/json', undefined, true, true)).kind).toBe('json');
+  });
+
+  it('a JSON reply that declares more than the message limit is refused at its headers', async () => {
+    const started = performance.now();
+    await expect(post('/json-declared-huge', undefined, true, true)).rejects.toThrow(
+      `target "t" sent a message over ${MAX_UPSTREAM_MESSAGE_BYTES} bytes`,
+    );
+    expect(performance.now() - started).toBeLessThan(2_000);
   });
 
   it('failures are UpstreamErrors naming the target and the kind of failure', async () => {
@@ -141,9 +183,11 @@ describe('dispatchPost', () => {
   it('a request still queued for a connection is answered at once when its signal aborts', async () => {
     const single = new Pool(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, { connections: 1 });
     const options = { method: 'POST' as const, path: '/sse-endless', body: '{}', headers: {} };
-    const holder = await dispatchPost(single, options, 't', undefined, true);
+    const holder = await dispatchPost(single, options, 't', undefined, { hadSession: true });
     const client = new AbortController();
-    const queued = dispatchPost(single, { ...options, path: '/json' }, 't', client.signal, true);
+    const queued = dispatchPost(single, { ...options, path: '/json' }, 't', client.signal, {
+      hadSession: true,
+    });
     client.abort(new DOMException('client went away', 'AbortError'));
     await expect(queued).rejects.toMatchObject({ failure: 'aborted' });
     if (holder.kind === 'sse') holder.body.destroy();

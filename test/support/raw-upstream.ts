@@ -7,6 +7,7 @@
  *   hang         never answers (no headers) until the client goes away
  *   huge_event   one SSE event of `bytes` bytes of text content
  *   huge_json    a JSON result of `bytes` bytes of text content
+ *   drip_json    a JSON result of `bytes` bytes (Content-Length declared): half now, the rest after `ms`
  *   html / text  HTTP 200 with text/html or text/plain (not MCP)
  *   echo         a normal JSON result
  *
@@ -35,13 +36,21 @@ export interface RawUpstream {
   close(): Promise<void>;
 }
 
-const TOOLS = ['silent_sse', 'silent_json', 'hang', 'huge_event', 'huge_json', 'html', 'text', 'echo'].map(
-  (name) => ({
-    name,
-    description: name,
-    inputSchema: { type: 'object', properties: { ms: { type: 'number' }, bytes: { type: 'number' } } },
-  }),
-);
+const TOOLS = [
+  'silent_sse',
+  'silent_json',
+  'hang',
+  'huge_event',
+  'huge_json',
+  'drip_json',
+  'html',
+  'text',
+  'echo',
+].map((name) => ({
+  name,
+  description: name,
+  inputSchema: { type: 'object', properties: { ms: { type: 'number' }, bytes: { type: 'number' } } },
+}));
 
 async function body(req: IncomingMessage): Promise<Record<string, unknown> | undefined> {
   const chunks: Buffer[] = [];
@@ -124,6 +133,16 @@ export async function startRawUpstream(options: RawUpstreamOptions = {}): Promis
       }
       case 'huge_json':
         return json(text('x'.repeat(params.arguments?.bytes ?? 0)));
+      case 'drip_json': {
+        const reply = Buffer.from(
+          JSON.stringify({ jsonrpc: '2.0', id, result: text('x'.repeat(params.arguments?.bytes ?? 0)) }),
+        );
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': reply.length });
+        const half = Math.floor(reply.length / 2);
+        res.write(reply.subarray(0, half));
+        setTimeout(() => res.end(reply.subarray(half)), ms);
+        return;
+      }
       case 'html':
       case 'text':
         return misbehave(res, params.name);

@@ -6,11 +6,12 @@
 import { JsonRpcCode } from '../../shared/errors.js';
 import type { McpTarget } from '../../shared/table.js';
 import { toUpstreamError, UpstreamError } from '../upstream/errors.js';
-import { parseJson, sseMessages } from '../upstream/read.js';
+import { parseJson, readBytes, sseMessages } from '../upstream/read.js';
 import type { UpstreamReply } from '../upstream/transport.js';
 import type { SessionExchange } from './context.js';
 import { accepted, jsonResponse, rpcResponse } from './http.js';
 import { errorResponse, isResponse, type JsonRpcId } from './jsonrpc.js';
+import { passThroughBytes } from './pass-through.js';
 import type { TargetSession } from './session.js';
 import { passThroughSse, SseStream, sseResponse } from './sse-stream.js';
 import { dropTarget, ensureTarget } from './targets.js';
@@ -29,7 +30,7 @@ export async function forward(
   rewrite?: Rewrite,
 ): Promise<Response> {
   ex.target = target.name;
-  const pending = postWithRetry(ex, target, state, method, body);
+  const pending = postWithRetry(ex, target, state, method, body, rewrite === undefined);
   // An upstream that sends no headers (a JSON-mode server working on a long call) would leave the
   // client's connection silent until it answers, and idle timeouts of proxies between the client and
   // us would cut it. So a request still waiting after one keep-alive interval is answered as SSE at
@@ -63,6 +64,11 @@ export async function forward(
     if (id !== undefined && ex.signal.aborted) cancelUpstream(ex, target, state, id);
     ex.finish(outcome);
   };
+  if (reply.kind === 'json-stream') {
+    // Only the transparent path asks for these: the bytes go to the client as they arrive.
+    const headers = { 'content-type': 'application/json', 'content-length': String(reply.length) };
+    return new Response(passThroughBytes(reply.body, done), { status: 200, headers });
+  }
   if (!rewrite) {
     ex.deps.metrics.sseStreamsOpen.inc();
     return sseResponse(
@@ -82,12 +88,13 @@ function postWithRetry(
   state: TargetSession,
   method: string,
   body: string,
+  passThrough: boolean,
 ): Promise<UpstreamReply> {
-  return postOnce(ex, target, state, method, body).catch(async (error: unknown) => {
+  return postOnce(ex, target, state, method, body, passThrough).catch(async (error: unknown) => {
     if (!(error instanceof UpstreamError) || error.failure !== 'session-expired') throw error;
     dropTarget(ex, target.name);
     const fresh = await ensureTarget(ex, target, ex.signal);
-    return postOnce(ex, target, fresh, method, body);
+    return postOnce(ex, target, fresh, method, body, passThrough);
   });
 }
 
@@ -141,7 +148,9 @@ async function relayLate(
         `target "${target.name}" accepted a request without answering it`,
       );
     if (reply.kind === 'json') stream.send(rewrite(parseJson(reply.body, target.name)));
-    else {
+    else if (reply.kind === 'json-stream') {
+      stream.send(rewrite(parseJson(await readBytes(reply.body, target.name), target.name)));
+    } else {
       let answered = false;
       for await (const message of sseMessages(reply.body, target.name)) {
         if (isResponse(message) && message.id === id) answered = true;
@@ -173,8 +182,9 @@ function postOnce(
   state: TargetSession,
   method: string,
   body: string,
+  passThrough: boolean,
 ) {
-  return post(ex.deps, ex.backend.id, target, state, method, body, ex.signal);
+  return post(ex.deps, ex.backend.id, target, state, method, body, ex.signal, passThrough);
 }
 
 function json(

@@ -25,10 +25,12 @@ export async function post(
   method: string,
   body: string | Uint8Array,
   signal: AbortSignal | undefined,
+  /** Forwarded unread (the transparent path): a large JSON reply may come back as a stream. */
+  passThrough = false,
 ): Promise<UpstreamReply> {
   const started = performance.now();
   try {
-    const reply = await deps.upstreams.for(target).post({ target, body, signal, ...hop });
+    const reply = await deps.upstreams.for(target).post({ target, body, signal, passThrough, ...hop });
     child(deps.metrics.upstreamRequests, backendId, target.name, method, 'ok').inc();
     return reply;
   } catch (error) {
@@ -56,6 +58,10 @@ export async function post(
 export async function awaitResponse(reply: UpstreamReply, target: string): Promise<JsonRpcResponse> {
   if (reply.kind === 'accepted') {
     throw new UpstreamError(target, 'protocol', `target "${target}" accepted a request without answering it`);
+  }
+  if (reply.kind === 'json-stream') {
+    reply.body.destroy();
+    throw new UpstreamError(target, 'protocol', 'internal: a streamed reply reached a reader that parses');
   }
   if (reply.kind === 'json') {
     const message = parseJson(reply.body, target);

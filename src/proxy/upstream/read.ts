@@ -9,6 +9,34 @@ import { SseEventTooLarge, SseParser } from './sse-parser.js';
 /** Largest upstream JSON body or SSE event the gateway parses (results can be big resources). */
 export const MAX_UPSTREAM_MESSAGE_BYTES = 32 * 1024 * 1024;
 
+/**
+ * A whole streamed body, bounded by MAX_UPSTREAM_MESSAGE_BYTES. Stream events rather than an async
+ * iterator: one promise per body instead of per chunk.
+ */
+export function readBytes(body: Readable, target: string): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const settle = (error?: Error) => {
+      body.off('data', onData).off('end', onEnd).off('error', settle).off('close', onClose);
+      if (error) reject(error);
+      else resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      chunks.push(chunk);
+      if (size <= MAX_UPSTREAM_MESSAGE_BYTES) return;
+      const limit = MAX_UPSTREAM_MESSAGE_BYTES;
+      settle(new UpstreamError(target, 'protocol', `target "${target}" sent a message over ${limit} bytes`));
+      body.once('error', () => {}); // the abort that destroy() reports: already answered
+      body.destroy();
+    };
+    const onEnd = () => settle();
+    const onClose = () => settle(new Error('the reply ended before its body was complete'));
+    body.on('data', onData).on('end', onEnd).on('error', settle).on('close', onClose);
+  });
+}
+
 /** The JSON message of a whole reply body. */
 export function parseJson(body: Buffer, target: string): unknown {
   try {

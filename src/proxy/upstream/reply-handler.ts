@@ -1,7 +1,10 @@
 /**
  * One upstream POST as an undici dispatch handler that turns the response straight into an
  * UpstreamReply: a JSON body is collected from the socket's chunks (bounded), an SSE body becomes a
- * Readable with backpressure, anything else is refused at its headers. This is the path every
+ * Readable with backpressure, anything else is refused at its headers. For a caller that forwards
+ * bytes unread, a JSON body that declares STREAM_JSON_BYTES or more streams too:
+ * collecting it would cost a copy into one large buffer per call, and at 64 KiB per call that
+ * memory outside the JS heap drove most of the gateway's garbage collection. This is the path every
  * proxied call takes; undici's request() API would wrap each response in a stream and an abort
  * signal hookup first, which costs more than the rest of the upstream hop.
  */
@@ -12,6 +15,9 @@ import { toUpstreamError, UpstreamError } from './errors.js';
 import { MAX_UPSTREAM_MESSAGE_BYTES } from './read.js';
 import type { UpstreamReply } from './transport.js';
 
+/** JSON replies at least this large are streamed to a pass-through caller instead of collected. */
+export const STREAM_JSON_BYTES = 16 * 1024;
+
 function header(headers: IncomingHttpHeaders, name: string): string | undefined {
   const value = headers[name];
   return Array.isArray(value) ? value[0] : value;
@@ -19,17 +25,22 @@ function header(headers: IncomingHttpHeaders, name: string): string | undefined 
 
 export function dispatchPost(
   dispatcher: Dispatcher,
-  options: Dispatcher.DispatchOptions,
+  request: Dispatcher.DispatchOptions,
   target: string,
   signal: AbortSignal | undefined,
-  /** Whether the request carried an upstream session id (a 404 then means the session is gone). */
-  hadSession: boolean,
+  options: {
+    /** The request carried an upstream session id (a 404 then means the session is gone). */
+    readonly hadSession: boolean;
+    /** The caller forwards the bytes unread: large JSON replies may stream. */
+    readonly passThrough?: boolean;
+  },
 ): Promise<UpstreamReply> {
+  const { hadSession, passThrough = false } = options;
   return new Promise((resolve, reject) => {
     let controller: Dispatcher.DispatchController | undefined;
     let settled = false;
-    /** 'json' collects, 'sse' streams into `stream`, 'ignore' drops the rest of the body. */
-    let mode: 'json' | 'sse' | 'ignore' = 'ignore';
+    /** 'json' collects, 'stream' pushes into `stream`, 'ignore' drops the rest of the body. */
+    let mode: 'json' | 'stream' | 'ignore' = 'ignore';
     let stream: Readable | undefined;
     let sessionId: string | undefined;
     const chunks: Buffer[] = [];
@@ -51,8 +62,15 @@ export function dispatchPost(
     const succeed = (reply: UpstreamReply) => {
       if (settled) return;
       settled = true;
-      if (reply.kind !== 'sse') detach();
+      if (reply.kind !== 'sse' && reply.kind !== 'json-stream') detach();
       resolve(reply);
+    };
+
+    const tooLarge = (c: Dispatcher.DispatchController) => {
+      const limit = MAX_UPSTREAM_MESSAGE_BYTES;
+      fail(new UpstreamError(target, 'protocol', `target "${target}" sent a message over ${limit} bytes`));
+      mode = 'ignore';
+      c.abort(new Error('reply too large'));
     };
 
     if (signal?.aborted) {
@@ -95,18 +113,32 @@ export function dispatchPost(
           return;
         }
         const type = (header(headers, 'content-type') ?? '').toLowerCase();
-        if (type.startsWith('application/json')) {
-          mode = 'json';
-        } else if (type.startsWith('text/event-stream')) {
-          mode = 'sse';
-          stream = new Readable({
+        const streaming = () =>
+          new Readable({
             read: () => c.resume(),
             destroy: (error, callback) => {
               detach();
-              if (!c.aborted && mode === 'sse') c.abort(error ?? new Error('the reader stopped'));
+              if (!c.aborted && mode === 'stream') c.abort(error ?? new Error('the reader stopped'));
               callback(error);
             },
           });
+        if (type.startsWith('application/json')) {
+          const declared = header(headers, 'content-length');
+          const length = declared === undefined ? Number.NaN : Number(declared);
+          if (length > MAX_UPSTREAM_MESSAGE_BYTES) {
+            tooLarge(c);
+          } else if (passThrough && Number.isSafeInteger(length) && length >= STREAM_JSON_BYTES) {
+            // Declared and within bounds: stream it. A body without a length is collected, so that
+            // one over the limit still gets a clean error rather than a response cut off midway.
+            mode = 'stream';
+            stream = streaming();
+            succeed({ kind: 'json-stream', sessionId, body: stream, length });
+          } else {
+            mode = 'json';
+          }
+        } else if (type.startsWith('text/event-stream')) {
+          mode = 'stream';
+          stream = streaming();
           succeed({ kind: 'sse', sessionId, body: stream });
         } else {
           fail(
@@ -122,16 +154,11 @@ export function dispatchPost(
         if (mode === 'json') {
           size += chunk.length;
           if (size > MAX_UPSTREAM_MESSAGE_BYTES) {
-            const limit = MAX_UPSTREAM_MESSAGE_BYTES;
-            fail(
-              new UpstreamError(target, 'protocol', `target "${target}" sent a message over ${limit} bytes`),
-            );
-            mode = 'ignore';
-            c.abort(new Error('reply too large'));
+            tooLarge(c);
             return;
           }
           chunks.push(chunk);
-        } else if (mode === 'sse' && stream && !stream.push(chunk)) {
+        } else if (mode === 'stream' && stream && !stream.push(chunk)) {
           c.pause();
         }
       },
@@ -142,14 +169,14 @@ export function dispatchPost(
             sessionId,
             body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size),
           });
-        } else if (mode === 'sse') {
+        } else if (mode === 'stream') {
           mode = 'ignore';
           detach();
           stream?.push(null);
         }
       },
       onResponseError(_c, error) {
-        if (mode === 'sse' && stream) {
+        if (mode === 'stream' && stream) {
           mode = 'ignore';
           detach();
           stream.destroy(toUpstreamError(target, error, signal));
@@ -159,7 +186,7 @@ export function dispatchPost(
       },
     };
     try {
-      dispatcher.dispatch(options, handler);
+      dispatcher.dispatch(request, handler);
     } catch (error) {
       fail(error);
     }

@@ -68,7 +68,7 @@ export class StreamableHttpTransport implements UpstreamTransport {
       },
       request.target.name,
       request.signal,
-      request.sessionId !== undefined,
+      { hadSession: request.sessionId !== undefined, passThrough: request.passThrough ?? false },
     );
   }
 

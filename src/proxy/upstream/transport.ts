@@ -14,6 +14,11 @@ export interface UpstreamRequest {
   readonly protocolVersion: string | undefined;
   readonly body: string | Uint8Array;
   readonly signal?: AbortSignal;
+  /**
+   * The caller forwards the reply's bytes unread (the transparent path): a large JSON reply may
+   * then come back as a `json-stream` instead of being collected first.
+   */
+  readonly passThrough?: boolean;
 }
 
 export type UpstreamReply =
@@ -21,7 +26,15 @@ export type UpstreamReply =
   /** The whole JSON body (bounded by MAX_UPSTREAM_MESSAGE_BYTES). */
   | { readonly kind: 'json'; readonly sessionId: string | undefined; readonly body: Buffer }
   /** The SSE stream, as it arrives. */
-  | { readonly kind: 'sse'; readonly sessionId: string | undefined; readonly body: Readable };
+  | { readonly kind: 'sse'; readonly sessionId: string | undefined; readonly body: Readable }
+  /** A large JSON body as it arrives (only when the request asked for `passThrough`). */
+  | {
+      readonly kind: 'json-stream';
+      readonly sessionId: string | undefined;
+      readonly body: Readable;
+      /** The upstream's Content-Length. */
+      readonly length: number;
+    };
 
 export interface UpstreamTransport {
   /** Send one JSON-RPC message. Rejects with UpstreamError (naming the target) on any failure. */
