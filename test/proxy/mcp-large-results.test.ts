@@ -34,11 +34,19 @@ afterAll(async () => {
   await Promise.all([upstream.close(), raw.close()]);
 });
 
-const HEADERS = {
-  'content-type': 'application/json',
-  accept: 'application/json, text/event-stream',
-  'mcp-protocol-version': '2025-06-18',
-};
+/** A tools/call over plain fetch, so the test sees the gateway's HTTP response itself. */
+function callTool(url: string, session: string, id: number, name: string, args: object): Promise<Response> {
+  return fetch(url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      'mcp-protocol-version': '2025-06-18',
+      'mcp-session-id': session,
+    },
+    body: JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } }),
+  });
+}
 
 describe('large results through a transparent backend', () => {
   it('an SDK client gets 1 MiB and 64 KiB results intact, and small ones as before', async () => {
@@ -52,16 +60,7 @@ describe('large results through a transparent backend', () => {
 
   it('the streamed reply carries the upstream Content-Length and ends the request cleanly', async () => {
     const session = await rawInitialize(gateway.url);
-    const response = await fetch(gateway.url, {
-      method: 'POST',
-      headers: { ...HEADERS, 'mcp-session-id': session },
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 5,
-        method: 'tools/call',
-        params: { name: 'big', arguments: { kib: 64 } },
-      }),
-    });
+    const response = await callTool(gateway.url, session, 5, 'big', { kib: 64 });
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe('application/json');
     const length = Number(response.headers.get('content-length'));
@@ -83,16 +82,7 @@ describe('large results through a transparent backend', () => {
   it('is streamed: the client has the first half while the upstream still holds back the rest', async () => {
     const session = await rawInitialize(dripping.url);
     const started = performance.now();
-    const response = await fetch(dripping.url, {
-      method: 'POST',
-      headers: { ...HEADERS, 'mcp-session-id': session },
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 9,
-        method: 'tools/call',
-        params: { name: 'drip_json', arguments: { bytes: 200_000, ms: 1_500 } },
-      }),
-    });
+    const response = await callTool(dripping.url, session, 9, 'drip_json', { bytes: 200_000, ms: 1_500 });
     const reader = response.body!.getReader();
     const first = await reader.read();
     const firstAfter = performance.now() - started;
