@@ -19,6 +19,7 @@ import type { Readable } from 'node:stream';
 import { Pool } from 'undici';
 import type { Endpoint, McpTarget } from '../../shared/table.js';
 import { toUpstreamError, UpstreamError } from './errors.js';
+import { header, hostHeader } from './http-headers.js';
 import { abortError, LegacySseConnection } from './legacy-sse-connection.js';
 import { classifyOutgoing, originOf } from './legacy-sse-messages.js';
 import type { UpstreamReply, UpstreamRequest, UpstreamTransport } from './transport.js';
@@ -40,15 +41,6 @@ const DEFAULT_OPEN_TIMEOUT_MS = 10_000;
 export interface LegacySseOptions {
   /** A connection nothing used (no request, no listener) for this long is closed. */
   readonly idleTimeoutMs?: number;
-}
-
-function hostHeader(target: McpTarget): string {
-  return target.port === 80 ? target.host : `${target.host}:${target.port}`;
-}
-
-function header(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
-  const value = headers[name];
-  return Array.isArray(value) ? value[0] : value;
 }
 
 export class LegacySseTransport implements UpstreamTransport {

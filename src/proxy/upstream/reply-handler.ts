@@ -8,20 +8,15 @@
  * proxied call takes; undici's request() API would wrap each response in a stream and an abort
  * signal hookup first, which costs more than the rest of the upstream hop.
  */
-import type { IncomingHttpHeaders } from 'node:http';
 import { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { toUpstreamError, UpstreamError } from './errors.js';
+import { header } from './http-headers.js';
 import { MAX_UPSTREAM_MESSAGE_BYTES } from './read.js';
 import type { UpstreamReply } from './transport.js';
 
 /** JSON replies at least this large are streamed to a pass-through caller instead of collected. */
 export const STREAM_JSON_BYTES = 16 * 1024;
-
-function header(headers: IncomingHttpHeaders, name: string): string | undefined {
-  const value = headers[name];
-  return Array.isArray(value) ? value[0] : value;
-}
 
 export function dispatchPost(
   dispatcher: Dispatcher,

@@ -5,8 +5,9 @@
  */
 import type { Readable } from 'node:stream';
 import { Pool } from 'undici';
-import type { Endpoint, McpTarget } from '../../shared/table.js';
+import type { Endpoint } from '../../shared/table.js';
 import { toUpstreamError, UpstreamError } from './errors.js';
+import { header, hostHeader } from './http-headers.js';
 import { dispatchPost } from './reply-handler.js';
 import type { UpstreamReply, UpstreamRequest, UpstreamTransport } from './transport.js';
 
@@ -18,15 +19,6 @@ const POOL_OPTIONS: Pool.Options = {
   headersTimeout: 0,
   connectTimeout: 5_000,
 };
-
-function hostHeader(target: McpTarget): string {
-  return target.port === 80 ? target.host : `${target.host}:${target.port}`;
-}
-
-function header(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
-  const value = headers[name];
-  return Array.isArray(value) ? value[0] : value;
-}
 
 export class StreamableHttpTransport implements UpstreamTransport {
   readonly #pools = new Map<string, Pool>();
