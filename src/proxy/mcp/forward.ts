@@ -14,7 +14,7 @@ import { errorResponse, isResponse, type JsonRpcId } from './jsonrpc.js';
 import { passThroughBytes } from './pass-through.js';
 import type { TargetSession } from './session.js';
 import { passThroughSse, SseStream, sseResponse } from './sse-stream.js';
-import { dropTarget, ensureTarget } from './targets.js';
+import { postToTarget } from './targets.js';
 import { post } from './upstream-call.js';
 
 /** Rewrites one upstream message on its way to the client (must not throw). */
@@ -30,7 +30,7 @@ export async function forward(
   rewrite?: Rewrite,
 ): Promise<Response> {
   ex.target = target.name;
-  const pending = postWithRetry(ex, target, state, method, body, rewrite === undefined);
+  const pending = postToTarget(ex, target, state, method, body, ex.signal, rewrite === undefined);
   // An upstream that sends no headers (a JSON-mode server working on a long call) would leave the
   // client's connection silent until it answers, and idle timeouts of proxies between the client and
   // us would cut it. So a request still waiting after one keep-alive interval is answered as SSE at
@@ -79,23 +79,6 @@ export async function forward(
     );
   }
   return sseResponse(pump(ex, reply.body, target, id, rewrite, done));
-}
-
-/** Post, and when the upstream forgot its session (it restarted) start a new one and try once more. */
-function postWithRetry(
-  ex: SessionExchange,
-  target: McpTarget,
-  state: TargetSession,
-  method: string,
-  body: string,
-  passThrough: boolean,
-): Promise<UpstreamReply> {
-  return postOnce(ex, target, state, method, body, passThrough).catch(async (error: unknown) => {
-    if (!(error instanceof UpstreamError) || error.failure !== 'session-expired') throw error;
-    dropTarget(ex, target.name);
-    const fresh = await ensureTarget(ex, target, ex.signal);
-    return postOnce(ex, target, fresh, method, body, passThrough);
-  });
 }
 
 /** Whether `pending` settles within `ms` (one timer and one promise: this runs for every call). */
@@ -174,17 +157,6 @@ async function relayLate(
     if (ex.signal.aborted) cancelUpstream(ex, target, state, id);
     ex.finish(outcome);
   }
-}
-
-function postOnce(
-  ex: SessionExchange,
-  target: McpTarget,
-  state: TargetSession,
-  method: string,
-  body: string,
-  passThrough: boolean,
-) {
-  return post(ex.deps, ex.backend.id, target, state, method, body, ex.signal, passThrough);
 }
 
 function json(

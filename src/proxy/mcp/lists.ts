@@ -11,8 +11,8 @@ import { fanOut } from './fanout.js';
 import { invalidParams, type JsonObject, type JsonRpcId } from './jsonrpc.js';
 import { type ListSpec, mergeList, type TargetPage } from './merge.js';
 import { shouldPrefix } from './naming.js';
-import { dropTarget, ensureTarget } from './targets.js';
-import { awaitResponse, post } from './upstream-call.js';
+import { ensureTarget, postToTarget } from './targets.js';
+import { awaitResponse } from './upstream-call.js';
 
 /** Enough pages to resolve unprefixed names, small enough that a looping upstream cannot stall us. */
 const MAX_RESOLVE_PAGES = 64;
@@ -25,19 +25,11 @@ async function listPage(
   cursor: string | undefined,
   signal: AbortSignal,
 ): Promise<JsonObject | undefined> {
-  let state = await ensureTarget(ex, target, signal);
+  const state = await ensureTarget(ex, target, signal);
   if (!state.flags.includes(spec.flag)) return undefined;
   const params = cursor === undefined ? undefined : { cursor };
   const body = JSON.stringify({ jsonrpc: '2.0', id, method: spec.method, ...(params ? { params } : {}) });
-  const reply = await post(ex.deps, ex.backend.id, target, state, spec.method, body, signal).catch(
-    async (error: unknown) => {
-      // The upstream forgot its session (it restarted): start a new one and try once more.
-      if (!(error instanceof UpstreamError) || error.failure !== 'session-expired') throw error;
-      dropTarget(ex, target.name);
-      state = await ensureTarget(ex, target, signal);
-      return post(ex.deps, ex.backend.id, target, state, spec.method, body, signal);
-    },
-  );
+  const reply = await postToTarget(ex, target, state, spec.method, body, signal);
   const response = await awaitResponse(reply, target.name);
   // A target that advertised the capability but lacks the method has nothing to list.
   if (response.error?.code === JsonRpcCode.MethodNotFound) return undefined;

@@ -4,6 +4,7 @@
  */
 import type { Endpoint, McpTarget } from '../../shared/table.js';
 import { toUpstreamError, UpstreamError } from '../upstream/errors.js';
+import type { UpstreamReply } from '../upstream/transport.js';
 import type { Deps, SessionExchange } from './context.js';
 import { withDeadline } from './fanout.js';
 import type { JsonObject, JsonRpcId } from './jsonrpc.js';
@@ -132,7 +133,25 @@ async function lazyInitialize(
   }
 }
 
-/** Forget a target's upstream session (it answered 404: the upstream restarted). */
-export function dropTarget(ex: SessionExchange, name: string): void {
-  ex.session.targets.delete(name);
+/**
+ * Post to a target within the session; when the upstream forgot its session (it restarted and
+ * answered 404), start a new one and try once more.
+ */
+export function postToTarget(
+  ex: SessionExchange,
+  target: McpTarget,
+  state: TargetSession,
+  method: string,
+  body: string,
+  signal: AbortSignal,
+  /** Forwarded unread (the transparent path): a large JSON reply may come back as a stream. */
+  passThrough = false,
+): Promise<UpstreamReply> {
+  const send = (hop: TargetSession) =>
+    post(ex.deps, ex.backend.id, target, hop, method, body, signal, passThrough);
+  return send(state).catch(async (error: unknown) => {
+    if (!(error instanceof UpstreamError) || error.failure !== 'session-expired') throw error;
+    ex.session.targets.delete(target.name);
+    return send(await ensureTarget(ex, target, signal));
+  });
 }
