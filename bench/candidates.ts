@@ -4,7 +4,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { request } from 'undici';
@@ -247,12 +247,6 @@ export function mcplaneMode(): string | undefined {
   return entry?.mode;
 }
 
-/** The node arguments that start mcplane (before its own flags). */
-export function mcplaneArgs(): string[] {
-  if (!entry) throw new Error('src/main.ts does not exist yet');
-  return entry.args;
-}
-
 export interface RunningMcplane extends Running {
   /** Spawn → /readyz 200. */
   readonly readyMs: number;
@@ -261,25 +255,26 @@ export interface RunningMcplane extends Running {
   readonly adminPort: number;
 }
 
-export async function startMcplane(
-  backends: readonly BenchBackend[],
+/**
+ * Spawn mcplane on 127.0.0.1 with quiet logs and a free admin port, and wait for /readyz. `source`
+ * says where its configuration comes from (`--manifests <dir>` or `--kubeconfig <file> …`).
+ */
+export async function launchMcplane(
+  name: string,
+  source: readonly string[],
   /** Node flags before the entry (e.g. `--cpu-prof`). */
   nodeArgs: readonly string[] = [],
-): Promise<RunningMcplane> {
+): Promise<{ child: Child; adminPort: number; readyMs: number }> {
   if (!entry) throw new Error('src/main.ts does not exist yet');
-  const dir = await mkdtemp(join(tmpdir(), 'mcplane-bench-manifests-'));
-  await mkdir(dir, { recursive: true });
-  await writeFile(join(dir, 'bench.yaml'), benchManifests(backends));
   const adminPort = await freePort();
   const since = process.hrtime.bigint();
   const child = spawnChild(
-    'mcplane',
+    name,
     process.execPath,
     [
       ...nodeArgs,
       ...entry.args,
-      '--manifests',
-      dir,
+      ...source,
       '--bind-address',
       '127.0.0.1',
       '--admin-port',
@@ -291,18 +286,25 @@ export async function startMcplane(
     ],
     ROOT,
   );
-  const stop = async () => {
-    await child.stop();
-    await rm(dir, { recursive: true, force: true });
-  };
   try {
-    const readyMs = await waitHttp(
-      child,
-      `http://127.0.0.1:${adminPort}/readyz`,
-      (s) => s === 200,
-      since,
-      30_000,
-    );
+    const ready = `http://127.0.0.1:${adminPort}/readyz`;
+    const readyMs = await waitHttp(child, ready, (s) => s === 200, since, 30_000);
+    return { child, adminPort, readyMs };
+  } catch (err) {
+    await child.stop();
+    throw err;
+  }
+}
+
+export async function startMcplane(
+  backends: readonly BenchBackend[],
+  /** Node flags before the entry (e.g. `--cpu-prof`). */
+  nodeArgs: readonly string[] = [],
+): Promise<RunningMcplane> {
+  const dir = await mkdtemp(join(tmpdir(), 'mcplane-bench-manifests-'));
+  await writeFile(join(dir, 'bench.yaml'), benchManifests(backends));
+  try {
+    const { child, adminPort, readyMs } = await launchMcplane('mcplane', ['--manifests', dir], nodeArgs);
     return {
       name: 'mcplane',
       urls: backends.map((b) => `http://127.0.0.1:${b.listenerPort}/mcp`),
@@ -310,10 +312,13 @@ export async function startMcplane(
       pid: child.pid,
       readyMs,
       adminPort,
-      stop,
+      stop: async () => {
+        await child.stop();
+        await rm(dir, { recursive: true, force: true });
+      },
     };
   } catch (err) {
-    await stop();
+    await rm(dir, { recursive: true, force: true });
     throw err;
   }
 }

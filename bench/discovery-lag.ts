@@ -14,9 +14,9 @@ import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/typ
 import { KubeApiServer } from '../test/support/kube/api-server.js';
 import { kubeConfigFor } from '../test/support/kube/kubeconfig.js';
 import { endpointSlice, service, walkthrough } from '../test/support/walkthrough.js';
-import { mcplaneArgs, ROOT, waitHttp } from './candidates.js';
+import { launchMcplane } from './candidates.js';
 import { percentile } from './load.js';
-import { freePort, spawnChild } from './proc.js';
+import { type Child, freePort } from './proc.js';
 
 export interface DiscoveryLagFigures {
   readonly changes: number;
@@ -38,35 +38,15 @@ export async function measureDiscoveryLag(
   const api = await KubeApiServer.start();
   const dir = await mkdtemp(join(tmpdir(), 'mcplane-bench-kube-'));
   const gatewayPort = await freePort();
-  const adminPort = await freePort();
   for (const obj of walkthrough(gatewayPort, upstreamPort)) api.apply(obj);
   api.apply(endpointSlice('second-server', upstreamPort)); // the Service that comes and goes
   const kubeconfig = join(dir, 'kubeconfig');
   await writeFile(kubeconfig, kubeConfigFor(api.url).exportConfig());
-  const since = process.hrtime.bigint();
-  const child = spawnChild(
-    'mcplane (kubernetes)',
-    process.execPath,
-    [
-      ...mcplaneArgs(),
-      '--kubeconfig',
-      kubeconfig,
-      '--lease-namespace',
-      'default',
-      '--bind-address',
-      '127.0.0.1',
-      '--admin-port',
-      String(adminPort),
-      '--admin-address',
-      '127.0.0.1',
-      '--log-level',
-      'warn',
-    ],
-    ROOT,
-  );
   const client = new Client({ name: 'bench-discovery', version: '1.0.0' });
+  let mcplane: Child | undefined;
   try {
-    await waitHttp(child, `http://127.0.0.1:${adminPort}/readyz`, (s) => s === 200, since, 30_000);
+    const source = ['--kubeconfig', kubeconfig, '--lease-namespace', 'default'];
+    mcplane = (await launchMcplane('mcplane (kubernetes)', source)).child;
     let notified: (() => void) | undefined;
     client.setNotificationHandler(ToolListChangedNotificationSchema, async () => notified?.());
     await client.connect(new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${gatewayPort}/mcp`)));
@@ -103,7 +83,7 @@ export async function measureDiscoveryLag(
     };
   } finally {
     await client.close().catch(() => {});
-    await child.stop();
+    await mcplane?.stop();
     await api.close();
     await rm(dir, { recursive: true, force: true });
   }
