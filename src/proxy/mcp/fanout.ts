@@ -1,7 +1,7 @@
 /**
  * Run one operation on several targets in parallel, each under its own deadline, and apply the
  * backend's failureMode: FailClosed fails the request naming the failed targets, FailOpen skips
- * them (unless every target failed).
+ * them (unless every target failed). Also the two bounded waits the multiplexer uses.
  */
 import { JsonRpcCode } from '../../shared/errors.js';
 import type { McpTarget } from '../../shared/table.js';
@@ -63,4 +63,16 @@ export function withDeadline(parent: AbortSignal, ms: number): { signal: AbortSi
       parent.removeEventListener('abort', onAbort);
     },
   };
+}
+
+/** Whether `pending` settles within `ms` (one timer and one promise: this runs for every call). */
+export function settledWithin(pending: Promise<unknown>, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms, false);
+    const settled = () => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    pending.then(settled, settled);
+  });
 }

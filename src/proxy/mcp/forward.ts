@@ -9,6 +9,7 @@ import { toUpstreamError, UpstreamError } from '../upstream/errors.js';
 import { parseJson, readBytes, sseMessages } from '../upstream/read.js';
 import type { UpstreamReply } from '../upstream/transport.js';
 import type { SessionExchange } from './context.js';
+import { settledWithin } from './fanout.js';
 import { accepted, jsonResponse, rpcResponse } from './http.js';
 import { errorResponse, isResponse, type JsonRpcId } from './jsonrpc.js';
 import { passThroughBytes } from './pass-through.js';
@@ -79,18 +80,6 @@ export async function forward(
     );
   }
   return sseResponse(pump(ex, reply.body, target, id, rewrite, done));
-}
-
-/** Whether `pending` settles within `ms` (one timer and one promise: this runs for every call). */
-function settledWithin(pending: Promise<unknown>, ms: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms, false);
-    const settled = () => {
-      clearTimeout(timer);
-      resolve(true);
-    };
-    pending.then(settled, settled);
-  });
 }
 
 /** The SSE response that carries keep-alives now and the upstream's messages when they come. */

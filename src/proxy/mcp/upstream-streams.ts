@@ -7,6 +7,7 @@
 import type { McpTarget } from '../../shared/table.js';
 import { sseMessages as readSse } from '../upstream/read.js';
 import type { SessionExchange } from './context.js';
+import { settledWithin } from './fanout.js';
 import { isTransparent } from './naming.js';
 import { outbound } from './server-requests.js';
 import type { TargetSession } from './session.js';
@@ -16,19 +17,20 @@ import { FIRST_REQUEST_GRACE_MS } from './session-events.js';
 const STREAM_WAIT_MS = 1_000;
 
 /**
- * Open a target's event stream unless one is open. Resolves once the upstream answered the GET (or
- * refused it), so a caller can wait until what the target sends next has somewhere to go.
+ * Open a target's event stream unless one is open (undefined then). Resolves once the upstream
+ * answered the GET (or refused it), so a caller can wait until what the target sends next has
+ * somewhere to go.
  */
 export function attachUpstreamStream(
   ex: SessionExchange,
   target: McpTarget,
   state: TargetSession,
-): Promise<void> {
+): Promise<void> | undefined {
   const { session, deps, backend } = ex;
   const events = session.events;
-  if (state.sessionId === undefined) return Promise.resolve();
+  if (state.sessionId === undefined) return undefined;
   const signal = events.listen(target.name);
-  if (!signal) return Promise.resolve();
+  if (!signal) return undefined;
   const rewrite = isTransparent(backend.prefixMode, backend.targets.length)
     ? undefined
     : outbound(ex, target.name);
@@ -63,7 +65,8 @@ export function attachUpstreamStreams(ex: SessionExchange): Promise<void> {
   const opening: Promise<void>[] = [];
   for (const target of ex.backend.targets) {
     const state = ex.session.targets.get(target.name);
-    if (state) opening.push(attachUpstreamStream(ex, target, state));
+    const opened = state && attachUpstreamStream(ex, target, state);
+    if (opened) opening.push(opened);
   }
   if (opening.length === 0) return Promise.resolve();
   const all = Promise.all(opening).then(() => {});
@@ -88,10 +91,5 @@ export function streamsReady(ex: SessionExchange): Promise<void> | undefined {
     void attachUpstreamStreams(ex);
   }
   const opening = events.opening;
-  if (!opening) return undefined;
-  let timer: NodeJS.Timeout | undefined;
-  const waited = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, STREAM_WAIT_MS);
-  });
-  return Promise.race([opening, waited]).finally(() => clearTimeout(timer));
+  return opening && settledWithin(opening, STREAM_WAIT_MS).then(() => {});
 }
