@@ -61,7 +61,7 @@ export async function forward(
   if (reply.kind === 'json') return json(ex, reply.body, target, id, rewrite);
   ex.streamed = true;
   const done = (outcome: 'ok' | 'error') => {
-    if (id !== undefined) ex.session.inflight.delete(String(id));
+    if (id !== undefined) ex.session.forgetInflight(id);
     if (id !== undefined && ex.signal.aborted) cancelUpstream(ex, target, state, id);
     ex.finish(outcome);
   };
@@ -142,7 +142,7 @@ async function relayLate(
     if (!stream.closed) stream.send(errorResponse(id, JsonRpcCode.UpstreamUnavailable, failure.message));
   } finally {
     stream.close();
-    ex.session.inflight.delete(String(id));
+    ex.session.forgetInflight(id);
     if (ex.signal.aborted) cancelUpstream(ex, target, state, id);
     ex.finish(outcome);
   }
@@ -161,7 +161,7 @@ function json(
   } catch (error) {
     return upstreamFailure(toUpstreamError(target.name, error, ex.signal), id);
   } finally {
-    if (id !== undefined) ex.session.inflight.delete(String(id));
+    if (id !== undefined) ex.session.forgetInflight(id);
   }
 }
 

@@ -296,7 +296,7 @@ export class McpService {
     let notified = 0;
     for (const session of this.#store.all()) {
       if (!changed.has(session.backendId)) continue;
-      session.owners.clear();
+      session.forgetOwners();
       const events = session.events;
       if (!events.active) continue;
       for (const kind of LIST_CHANGED) {

@@ -68,6 +68,16 @@ export class Session {
     return this.#inflight;
   }
 
+  /** A routed request is answered: forget its owner (without creating the map just to empty it). */
+  forgetInflight(id: JsonRpcId): void {
+    this.#inflight?.delete(String(id));
+  }
+
+  /** The targets changed: names resolved from earlier lists may belong elsewhere now. */
+  forgetOwners(): void {
+    this.#owners?.clear();
+  }
+
   /** The client is demonstrably there: its GET stream is open or a request is in flight. */
   get busy(): boolean {
     return this.events.sink !== undefined || this.requestIds.size > 0;
