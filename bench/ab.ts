@@ -17,14 +17,15 @@ import {
   findNginx,
   prepareMcplane,
   ROOT,
-  type Running,
   startMcplane,
   startNginx,
   startUpstream,
   useMcplaneEntry,
 } from './candidates.js';
-import { bigOperation, echoOperation, percentile, runLoad } from './load.js';
-import { freePort, installCleanup, stopAll, totalCpuMicros } from './proc.js';
+import { bigOperation, echoOperation } from './load.js';
+import { freePort, installCleanup, stopAll } from './proc.js';
+import type { Measurement } from './report.js';
+import { type Contender, measureScenario } from './scenarios.js';
 
 const { values: flags, positionals } = parseArgs({
   allowPositionals: true,
@@ -42,7 +43,7 @@ if (positionals.length !== 2) {
 const concurrency = Number(flags.concurrency);
 const rounds = Number(flags.rounds);
 const windowMs = Number(flags['window-ms']);
-const operation = () => (flags.big ? bigOperation(64) : echoOperation());
+const operation = flags.big ? bigOperation(64) : echoOperation();
 
 installCleanup();
 const worktrees: string[] = [];
@@ -61,22 +62,13 @@ async function build(rev: string, label: string): Promise<string[]> {
   return built.args;
 }
 
-interface Side {
-  readonly name: string;
-  readonly running: Running;
-  cpu: number;
-  calls: number;
-  elapsedMs: number;
-  readonly medians: number[];
-}
-
 try {
   const upstream = await startUpstream({ name: 'one', extraTools: 16, sse: false, maxSessions: 20_000 });
-  const sides: Side[] = [];
+  const contenders: Contender[] = [];
   const nginx = findNginx(false);
   if (nginx.path) {
     const running = await startNginx(nginx.path, upstream.port);
-    sides.push({ name: 'nginx', running, cpu: 0, calls: 0, elapsedMs: 0, medians: [] });
+    contenders.push({ name: 'nginx', url: running.urls[0]!, pids: running.pids });
   } else {
     console.error(`bench:ab: ${nginx.reason}; comparing A and B only`);
   }
@@ -86,43 +78,25 @@ try {
     const running = await startMcplane([
       { name: 'one', listenerPort: await freePort(), targets: [{ name: 'one', port: upstream.port }] },
     ]);
-    sides.push({ name: `${label} (${rev})`, running, cpu: 0, calls: 0, elapsedMs: 0, medians: [] });
+    contenders.push({ name: `${label} (${rev})`, url: running.urls[0]!, pids: running.pids });
   }
-  for (const side of sides) {
-    await runLoad({ url: side.running.urls[0]!, concurrency, operation: operation(), durationMs: 1500 });
+  // The same windows, rotation and CPU accounting as the full benchmark's scenarios.
+  const plan = { rounds, windowMs, warmupMs: 1500 };
+  const title = flags.big ? 'tools/call big (64 KiB)' : 'tools/call echo';
+  const scenario = await measureScenario('ab', title, contenders, operation, concurrency, plan, (line) =>
+    console.error(`bench:ab: ${line}`),
+  );
+  const base = scenario.measurements.find((m) => m.candidate === 'nginx');
+  const cpu = (m: Measurement) => m.cpuUsPerCall ?? Number.NaN;
+  console.log('| candidate | CPU µs/call | calls/s | p50 ms | errors |');
+  console.log('|---|---|---|---|---|');
+  for (const m of scenario.measurements) {
+    const ratio = base && m !== base ? ` (${(cpu(m) / cpu(base)).toFixed(2)}× nginx)` : '';
+    const row = [`${cpu(m).toFixed(1)}${ratio}`, Math.round(m.callsPerSecond), m.p50Ms.toFixed(3), m.errors];
+    console.log(`| ${m.candidate} | ${row.join(' | ')} |`);
   }
-  for (let round = 0; round < rounds; round++) {
-    const k = round % sides.length;
-    for (const side of [...sides.slice(k), ...sides.slice(0, k)]) {
-      let before = 0;
-      const result = await runLoad({
-        url: side.running.urls[0]!,
-        concurrency,
-        operation: operation(),
-        durationMs: windowMs,
-        onStart: () => {
-          before = totalCpuMicros(side.running.pids());
-        },
-      });
-      side.cpu += totalCpuMicros(side.running.pids()) - before;
-      side.calls += result.calls;
-      side.elapsedMs += result.elapsedMs;
-      side.medians.push(percentile(result.latencies.sort(), 50));
-      if (result.errors > 0) console.error(`${side.name}: ${result.errors} errors (${result.problems[0]})`);
-    }
-  }
-  const perCall = (side: Side) => side.cpu / side.calls;
-  const base = sides.find((s) => s.name === 'nginx');
-  console.log('| candidate | CPU µs/call | calls/s | p50 ms (median of windows) |');
-  console.log('|---|---|---|---|');
-  for (const side of sides) {
-    const ratio = base && side !== base ? ` (${(perCall(side) / perCall(base)).toFixed(2)}× nginx)` : '';
-    const median = [...side.medians].sort((x, y) => x - y)[Math.floor(side.medians.length / 2)]!;
-    const rate = Math.round((side.calls / side.elapsedMs) * 1000);
-    console.log(`| ${side.name} | ${perCall(side).toFixed(1)}${ratio} | ${rate} | ${median.toFixed(3)} |`);
-  }
-  const [a, b] = sides.slice(-2) as [Side, Side];
-  console.log(`\nB/A CPU per call: ${(perCall(b) / perCall(a)).toFixed(3)}`);
+  const [a, b] = scenario.measurements.slice(-2) as [Measurement, Measurement];
+  console.log(`\nB/A CPU per call: ${(cpu(b) / cpu(a)).toFixed(3)}`);
 } finally {
   await stopAll();
   for (const dir of worktrees) {

@@ -86,7 +86,7 @@ export async function measureScenario(
   contenders: readonly Contender[],
   operation: Operation,
   concurrency: number,
-  plan: Plan,
+  plan: Pick<Plan, 'rounds' | 'windowMs' | 'warmupMs'>,
   log: (line: string) => void,
 ): Promise<Scenario> {
   const tallies = new Map<string, Tally>(
