@@ -324,6 +324,7 @@ describe('HTTPRoute parents (read-modify-write)', () => {
     await waitFor(
       () => ((server.get('HTTPRoute', 'default', 'route')!.status as any).parents ?? []).length === 1,
     );
+    await w.idle(); // the write that stored it is still reading its reply
     expect(server.requests.filter((r) => r.method === 'PUT').map((r) => r.status)).toEqual([
       409, 409, 409, 200,
     ]);
@@ -368,6 +369,7 @@ describe('leadership and failures', () => {
       3000,
       'the retried write',
     );
+    await w.idle(); // the server holds the status a moment before the writer has read the reply and counted it
     const line = logLines.find((l) => l.includes('status write failed'));
     expect(line).toBeDefined();
     expect(JSON.parse(line!)).toMatchObject({
