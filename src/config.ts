@@ -90,6 +90,11 @@ export const FLAGS = {
   'max-body-bytes': [bytes, '4MiB', 'Largest request body accepted (413 above).'],
   'fanout-timeout': [duration, '10s', 'Per-target deadline for fan-out requests (initialize, */list).'],
   'sse-keepalive': [duration, '15s', 'Interval of `:` keep-alive comments on open SSE streams.'],
+  'list-cache': [
+    bool,
+    'true',
+    "Answer a session's repeated */list from the target's last answer while its event stream is open and it declared listChanged.",
+  ],
   'drain-timeout': [
     duration,
     '25s',

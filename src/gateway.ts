@@ -172,6 +172,7 @@ export async function startGateway(
     maxBodyBytes: config.maxBodyBytes,
     fanoutTimeoutMs: config.fanoutTimeout,
     sseKeepAliveMs: config.sseKeepalive,
+    listCache: config.listCache,
   });
   const listeners = new ListenerManager({
     bindAddress: config.bindAddress,

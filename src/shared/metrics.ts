@@ -56,6 +56,12 @@ export function createMetrics(registry = new Registry(), options: { processMetri
       help: 'Open downstream SSE streams (POST responses and GET streams).',
       registers,
     }),
+    listCache: new Counter({
+      name: 'mcplane_list_cache_total',
+      help: 'Merged-list pages a session could reuse (result=hit) or had to ask the target for (miss): targets that declared listChanged, with their event stream open.',
+      labelNames: ['method', 'result'] as const,
+      registers,
+    }),
     listChangedSent: new Counter({
       name: 'mcplane_list_changed_notifications_total',
       help: 'list_changed notifications sent to clients because a backend target set changed.',

@@ -14,7 +14,8 @@ import { backendOf, targetOf } from '../support/mcp-harness.js';
 
 function rewriteFor(mode: PrefixMode = 'Conditional') {
   const backend = backendOf([targetOf('a', 1), targetOf('b', 2)], { prefixMode: mode });
-  return outbound({ backend } as unknown as SessionExchange, 'a');
+  const session = { events: new SessionEvents() };
+  return outbound({ backend, session } as unknown as SessionExchange, 'a');
 }
 
 describe('outbound rewrite', () => {

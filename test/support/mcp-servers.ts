@@ -38,6 +38,8 @@ export interface FixtureOptions {
   readonly tasks?: boolean;
   /** Speak only this protocol revision (the server answers it whatever initialize asked for). */
   readonly pinVersion?: string;
+  /** false: declare `tools.listChanged: false` (McpServer declares true), a server that never announces. */
+  readonly listChanged?: boolean;
 }
 
 export interface SeenRequest {
@@ -70,6 +72,7 @@ export function buildServer(options: FixtureOptions): McpServer {
   if (options.prompts) registerPrompts(server, options);
   if (options.resources) registerResources(server, options);
   if (options.pagedTools) paginateTools(server, options.pagedTools);
+  if (options.listChanged === false) server.server.registerCapabilities({ tools: { listChanged: false } });
   return server;
 }
 

@@ -14,6 +14,8 @@ export interface Deps {
   readonly upstreams: Upstreams;
   readonly fanoutTimeoutMs: number;
   readonly sseKeepAliveMs: number;
+  /** Reuse a session's last list answers while the target would announce a change (list-cache.ts). */
+  readonly listCache: boolean;
 }
 
 export interface Exchange {

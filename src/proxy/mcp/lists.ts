@@ -1,6 +1,8 @@
 /**
  * Merged list requests (tools, prompts, resources, templates): ask every target that offers the list (capability-aware), merge the
  * pages with the backend's naming, and hand out a gateway cursor for the pages still to come.
+ * A target's complete first page is kept for the session while it would announce a change
+ * (list-cache.ts), so an agent that lists before every turn costs the targets nothing.
  */
 import { JsonRpcCode } from '../../shared/errors.js';
 import type { McpTarget } from '../../shared/table.js';
@@ -11,6 +13,7 @@ import { fanOut } from './fanout.js';
 import { invalidParams, type JsonObject, type JsonRpcId } from './jsonrpc.js';
 import { type ListSpec, mergeList, type TargetPage } from './merge.js';
 import { shouldPrefix } from './naming.js';
+import type { TargetSession } from './session.js';
 import { ensureTarget, postToTarget } from './targets.js';
 import { awaitResponse } from './upstream-call.js';
 
@@ -27,6 +30,13 @@ async function listPage(
 ): Promise<JsonObject | undefined> {
   const state = await ensureTarget(ex, target, signal);
   if (!state.flags.includes(spec.flag)) return undefined;
+  const lists = cursor === undefined ? keptLists(ex, spec, target, state) : undefined;
+  if (lists) {
+    const kept = lists.get(spec.method);
+    ex.deps.metrics.listCache.labels(spec.method, kept ? 'hit' : 'miss').inc();
+    if (kept) return kept;
+  }
+  const version = lists?.version;
   const params = cursor === undefined ? undefined : { cursor };
   const body = JSON.stringify({ jsonrpc: '2.0', id, method: spec.method, ...(params ? { params } : {}) });
   const reply = await postToTarget(ex, target, state, spec.method, body, signal);
@@ -40,7 +50,20 @@ async function listPage(
       `target "${target.name}" failed ${spec.method}: ${response.error.message}`,
     );
   }
-  return response.result ?? {};
+  const result = response.result ?? {};
+  // Whole lists only: a page that continues would tie the session to the upstream's cursor.
+  if (lists && version !== undefined && result.nextCursor === undefined)
+    lists.keep(spec.method, result, version);
+  return result;
+}
+
+/** Where this session may keep a target's answers to `spec`: the lists of its live event stream. */
+function keptLists(ex: SessionExchange, spec: ListSpec, target: McpTarget, state: TargetSession) {
+  if (!ex.deps.listCache || spec.changed === undefined || !state.flags.includes(spec.changed))
+    return undefined;
+  const lists = ex.session.events.lists(target.name);
+  // A stream of an upstream session since replaced (the target restarted) announces nothing now.
+  return lists?.owner === state ? lists : undefined;
 }
 
 /** One merged page: the first pages of every target, or the next pages named by a gateway cursor. */

@@ -8,9 +8,10 @@ import { GATEWAY_NAME, GATEWAY_VERSION } from './protocol-version.js';
 /**
  * Capabilities a target offers, compact enough to live in the sealed session id: tools, prompts,
  * resources, subscribe, logging, completions; tasks (k), tasks/list (j), tasks/cancel (x) and
- * task-augmented tools/call (q).
+ * task-augmented tools/call (q); and which lists it promises to announce changes of (T, P, R:
+ * `listChanged`), which is what lets a session reuse its last answer.
  */
-export type CapabilityFlag = 't' | 'p' | 'r' | 's' | 'l' | 'c' | 'k' | 'j' | 'x' | 'q';
+export type CapabilityFlag = 't' | 'p' | 'r' | 's' | 'l' | 'c' | 'k' | 'j' | 'x' | 'q' | 'T' | 'P' | 'R';
 
 export function capabilityFlags(capabilities: unknown): string {
   const caps = asObject(capabilities) ?? {};
@@ -19,6 +20,9 @@ export function capabilityFlags(capabilities: unknown): string {
   if (caps.prompts) flags += 'p';
   if (caps.resources) flags += 'r';
   if (asObject(caps.resources)?.subscribe) flags += 's';
+  if (asObject(caps.tools)?.listChanged === true) flags += 'T';
+  if (asObject(caps.prompts)?.listChanged === true) flags += 'P';
+  if (asObject(caps.resources)?.listChanged === true) flags += 'R';
   if (caps.logging) flags += 'l';
   if (caps.completions) flags += 'c';
   const tasks = asObject(caps.tasks);
@@ -39,20 +43,38 @@ export interface ListSpec {
   readonly field: string;
   readonly style: 'name' | 'uri';
   readonly flag: CapabilityFlag;
+  /** The flag of a target that announces changes to this list (`listChanged`); none for tasks. */
+  readonly changed?: CapabilityFlag;
   /** Prefix even when the backend's names are not (opaque ids such as task ids). */
   readonly alwaysPrefix?: boolean;
 }
 
 export const LIST_SPECS: Readonly<Record<string, ListSpec>> = {
-  'tools/list': { method: 'tools/list', key: 'tools', field: 'name', style: 'name', flag: 't' },
-  'prompts/list': { method: 'prompts/list', key: 'prompts', field: 'name', style: 'name', flag: 'p' },
-  'resources/list': { method: 'resources/list', key: 'resources', field: 'uri', style: 'uri', flag: 'r' },
+  'tools/list': { method: 'tools/list', key: 'tools', field: 'name', style: 'name', flag: 't', changed: 'T' },
+  'prompts/list': {
+    method: 'prompts/list',
+    key: 'prompts',
+    field: 'name',
+    style: 'name',
+    flag: 'p',
+    changed: 'P',
+  },
+  'resources/list': {
+    method: 'resources/list',
+    key: 'resources',
+    field: 'uri',
+    style: 'uri',
+    flag: 'r',
+    changed: 'R',
+  },
+  // Servers announce new templates with resources/list_changed too (the SDK's McpServer does).
   'resources/templates/list': {
     method: 'resources/templates/list',
     key: 'resourceTemplates',
     field: 'uriTemplate',
     style: 'uri',
     flag: 'r',
+    changed: 'R',
   },
 };
 

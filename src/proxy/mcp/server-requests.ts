@@ -32,6 +32,8 @@ export function parseServerRequestId(id: unknown): { target: string; id: JsonRpc
  * The rewrite for messages a target sends on a multiplexed stream: server request ids name their
  * target; resource URIs get the target prefix (when names are prefixed); task ids always do (they
  * are opaque, and routing tasks/get by owner would need a list first); log lines name their target.
+ * Every message a target sends the session passes here, so this is also where a target's
+ * list_changed drops the session's kept answers to that list.
  */
 export function outbound(ex: SessionExchange, target: string): (message: unknown) => unknown {
   const prefix = shouldPrefix(ex.backend.prefixMode, ex.backend.targets.length);
@@ -47,6 +49,7 @@ export function outbound(ex: SessionExchange, target: string): (message: unknown
       return prefixed === result ? withTask : { ...withTask, result: prefixed };
     }
     const params = asObject(m.params);
+    if (m.id === undefined) ex.session.events.heard(target, m.method);
     if (m.id !== undefined) {
       const id = serverRequestId(target, m.id as JsonRpcId);
       return { ...m, id, ...(params ? { params: relatedTask(params, target) } : {}) };

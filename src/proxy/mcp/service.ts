@@ -34,6 +34,8 @@ export interface McpServiceOptions {
   readonly maxBodyBytes: number;
   readonly fanoutTimeoutMs: number;
   readonly sseKeepAliveMs: number;
+  /** Reuse a session's list answers while the target's event stream is open (default true). */
+  readonly listCache?: boolean;
 }
 
 export interface McpRoute {
@@ -89,6 +91,7 @@ export class McpService {
       upstreams: new Upstreams(),
       fanoutTimeoutMs: options.fanoutTimeoutMs,
       sseKeepAliveMs: options.sseKeepAliveMs,
+      listCache: options.listCache ?? true,
     };
     this.#keyRing = options.keyRing;
     this.#maxBodyBytes = options.maxBodyBytes;
@@ -297,6 +300,7 @@ export class McpService {
     for (const session of this.#store.all()) {
       if (!changed.has(session.backendId)) continue;
       session.forgetOwners();
+      session.events.forgetLists();
       const events = session.events;
       if (!events.active) continue;
       for (const kind of LIST_CHANGED) {

@@ -5,7 +5,11 @@
  * outlive a client GET by a grace period, so whatever a target sends while the client has no stream
  * open (not yet, or reconnecting) waits in a small bounded buffer instead of being lost. When the
  * grace period passes with no client stream, the upstream streams close and the buffer is dropped.
+ * An open upstream stream also carries the target's list_changed, so the session's kept lists
+ * (list-cache.ts) live and die with it.
  */
+
+import { listsChangedBy, TargetLists } from './list-cache.js';
 
 /** Something the session can close when it goes away (its GET stream). */
 export interface Closable {
@@ -34,11 +38,17 @@ export const EVENT_GRACE_MS = 10_000;
  */
 export const FIRST_REQUEST_GRACE_MS = 2_000;
 
+/** One target's event stream: how to stop it, and (once the upstream answered) its kept lists. */
+interface Listener {
+  readonly controller: AbortController;
+  lists: TargetLists | undefined;
+}
+
 export class SessionEvents {
   #sink: EventSink | undefined;
   // Both created on first use: most sessions never buffer a message or open an upstream stream.
   #buffer: unknown[] | undefined;
-  #listeners: Map<string, AbortController> | undefined;
+  #listeners: Map<string, Listener> | undefined;
   #grace: NodeJS.Timeout | undefined;
   #started = false;
   /** Upstream streams being opened right now: settles once every target answered its GET. */
@@ -118,13 +128,38 @@ export class SessionEvents {
     if (!this.active || this.#listeners?.has(target)) return undefined;
     this.#listeners ??= new Map();
     const controller = new AbortController();
-    this.#listeners.set(target, controller);
+    this.#listeners.set(target, { controller, lists: undefined });
     return controller.signal;
+  }
+
+  /**
+   * The upstream answered the GET of upstream session `owner` (a TargetSession): from now on that
+   * session's change announcements reach us.
+   */
+  streaming(target: string, signal: AbortSignal, owner: object): void {
+    const listener = this.#listeners?.get(target);
+    if (listener?.controller.signal === signal) listener.lists ??= new TargetLists(owner);
+  }
+
+  /** The lists this session may keep for a target: only while its event stream is up. */
+  lists(target: string): TargetLists | undefined {
+    return this.#listeners?.get(target)?.lists;
+  }
+
+  /** A message from a target: a list_changed drops what was kept of those lists. */
+  heard(target: string, method: string): void {
+    const changed = listsChangedBy(method);
+    if (changed) this.#listeners?.get(target)?.lists?.forget(changed);
+  }
+
+  /** The backend's targets changed: keep nothing from before. */
+  forgetLists(): void {
+    if (this.#listeners) for (const listener of this.#listeners.values()) listener.lists?.forget();
   }
 
   /** An upstream stream ended (by the upstream, or aborted): the next client GET may reopen it. */
   ended(target: string, signal: AbortSignal): void {
-    if (this.#listeners?.get(target)?.signal === signal) this.#listeners.delete(target);
+    if (this.#listeners?.get(target)?.controller.signal === signal) this.#listeners.delete(target);
   }
 
   isListening(target: string): boolean {
@@ -144,7 +179,7 @@ export class SessionEvents {
     const listeners = this.#listeners;
     this.#listeners = undefined;
     this.#buffer = undefined;
-    if (listeners) for (const controller of listeners.values()) controller.abort();
+    if (listeners) for (const listener of listeners.values()) listener.controller.abort();
   }
 
   #clearGrace(): void {

@@ -42,6 +42,7 @@ export function attachUpstreamStream(
     const body = await deps.upstreams.for(target).listen({ target, signal, ...state });
     answered();
     if (!body) return;
+    events.streaming(target.name, signal, state);
     for await (const message of readSse(body, target.name)) {
       if (!events.send(rewrite ? rewrite(message) : message)) break;
     }
