@@ -5,6 +5,9 @@ import { type Budget, median, type Results } from './report.js';
 
 type Figures = Omit<Results, 'budgets'>;
 
+/** The merged-list candidate with the session's kept lists turned off: every list fans out. */
+export const UNCACHED = 'mcplane (3 targets, --list-cache=false)';
+
 function find(r: Figures, scenario: string, candidate: string) {
   return r.scenarios.find((s) => s.id === scenario)?.measurements.find((m) => m.candidate === candidate);
 }
@@ -67,15 +70,22 @@ export function checkBudgets(r: Figures): Budget[] {
 
   const fan = r.scenarios.find((s) => s.id === 'list-fanout');
   const merged = fan?.measurements.find((m) => m.candidate === 'mcplane (3 targets)');
+  const fannedOut = fan?.measurements.find((m) => m.candidate === UNCACHED);
   const singles = fan?.measurements.filter((m) => m.candidate.startsWith('direct')) ?? [];
   const slowest = singles.length > 0 ? Math.max(...singles.map((m) => m.p50Ms)) : undefined;
+  // The client keeps its GET stream open, as SDK clients do; the figure with every list fanned
+  // out (--list-cache=false) is shown beside it.
+  const everyTime =
+    fannedOut && slowest
+      ? `; every list fanned out: ${(fannedOut.p50Ms / slowest).toFixed(2)}× (${fannedOut.p50Ms.toFixed(3)} ms)`
+      : '';
   budgets.push(
     check(
       'merged tools/list over 3 targets vs slowest single target (p50, c=1)',
       '≤ 1.2×',
       merged && slowest ? merged.p50Ms / slowest : undefined,
       (v) => v <= 1.2,
-      (v) => `${v.toFixed(2)}× (${merged!.p50Ms.toFixed(3)} vs ${slowest!.toFixed(3)} ms)`,
+      (v) => `${v.toFixed(2)}× (${merged!.p50Ms.toFixed(3)} vs ${slowest!.toFixed(3)} ms)${everyTime}`,
       notRun,
     ),
   );

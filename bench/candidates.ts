@@ -300,11 +300,14 @@ export async function startMcplane(
   backends: readonly BenchBackend[],
   /** Node flags before the entry (e.g. `--cpu-prof`). */
   nodeArgs: readonly string[] = [],
+  /** mcplane flags (e.g. `--list-cache=false`). */
+  flags: readonly string[] = [],
 ): Promise<RunningMcplane> {
   const dir = await mkdtemp(join(tmpdir(), 'mcplane-bench-manifests-'));
   await writeFile(join(dir, 'bench.yaml'), benchManifests(backends));
   try {
-    const { child, adminPort, readyMs } = await launchMcplane('mcplane', ['--manifests', dir], nodeArgs);
+    const source = ['--manifests', dir, ...flags];
+    const { child, adminPort, readyMs } = await launchMcplane('mcplane', source, nodeArgs);
     return {
       name: 'mcplane',
       urls: backends.map((b) => `http://127.0.0.1:${b.listenerPort}/mcp`),

@@ -22,7 +22,10 @@ export interface RpcReply {
 /** One origin + path with a connection pool sized for the concurrency that will use it. */
 export class McpWire {
   readonly #pool: Pool;
+  readonly #origin: string;
   readonly #path: string;
+  /** GET streams get their own connections: each holds one for as long as it is open. */
+  #streams: Pool | undefined;
   #nextId = 1;
 
   constructor(url: string, connections: number) {
@@ -33,7 +36,32 @@ export class McpWire {
       keepAliveTimeout: 60_000,
       keepAliveMaxTimeout: 600_000,
     });
+    this.#origin = parsed.origin;
     this.#path = parsed.pathname;
+  }
+
+  /**
+   * Open the session's GET stream, as SDK clients do right after the handshake, and read whatever
+   * comes on it. Resolves once the server answered; close() ends it.
+   */
+  async listen(session: Session): Promise<void> {
+    this.#streams ??= new Pool(this.#origin);
+    const headers: Record<string, string> = {
+      accept: 'text/event-stream',
+      'mcp-protocol-version': session.protocolVersion,
+    };
+    if (session.id !== undefined) headers['mcp-session-id'] = session.id;
+    const res = await this.#streams.request({
+      path: this.#path,
+      method: 'GET',
+      headers,
+    });
+    if (res.statusCode !== 200) {
+      await res.body.dump();
+      throw new Error(`GET stream refused: HTTP ${res.statusCode}`);
+    }
+    res.body.on('error', () => {});
+    res.body.resume();
   }
 
   async rpc(session: Session | undefined, method: string, params: unknown): Promise<RpcReply> {
@@ -82,8 +110,9 @@ export class McpWire {
     return session;
   }
 
-  close(): Promise<void> {
-    return this.#pool.close();
+  async close(): Promise<void> {
+    await this.#streams?.destroy();
+    await this.#pool.close();
   }
 }
 
@@ -176,6 +205,8 @@ export interface LoadOptions {
   readonly count?: number;
   /** Called once the sessions are open, just before the timed window starts (CPU sampling). */
   readonly onStart?: () => void;
+  /** Each session opens its GET stream first, as SDK clients do. */
+  readonly listen?: boolean;
 }
 
 export interface LoadResult {
@@ -195,6 +226,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     const sessions = await Promise.all(
       Array.from({ length: options.concurrency }, (_, w) => wire.open(`bench-${w}`)),
     );
+    if (options.listen) await Promise.all(sessions.map((s) => wire.listen(s)));
     const latencies: number[] = [];
     const problems = new Set<string>();
     let errors = 0;

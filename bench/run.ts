@@ -12,7 +12,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { checkBudgets } from './budgets.js';
+import { checkBudgets, UNCACHED } from './budgets.js';
 import {
   findNginx,
   mcplaneMode,
@@ -158,7 +158,7 @@ async function usable(
 async function startProxies(
   [t1, t2, t3]: RunningUpstream[],
   notes: string[],
-): Promise<{ nginx?: Running; mcplane?: Running }> {
+): Promise<{ nginx?: Running; mcplane?: Running; uncached?: Running }> {
   const nginxBinary = findNginx(!flags['no-install']);
   if (!nginxBinary.path) notes.push(`nginx skipped: ${nginxBinary.reason}.`);
   const nginx = nginxBinary.path
@@ -178,7 +178,20 @@ async function startProxies(
   ];
   const profile = flags.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench/results')}`] : [];
   const mcplane = await usable('mcplane', () => startMcplane(backends, profile), notes);
-  return { nginx, mcplane };
+  // The same merge with every list fanned out, to show what the session's kept lists save.
+  const uncached =
+    mcplane && wanted('list-fanout')
+      ? await usable(
+          'mcplane --list-cache=false',
+          async () => {
+            const port = await freePort();
+            const fanout = [{ ...backends[1]!, listenerPort: port }];
+            return startMcplane(fanout, [], ['--list-cache=false']);
+          },
+          notes,
+        )
+      : undefined;
+  return { nginx, mcplane, uncached };
 }
 
 async function dataPlane(
@@ -186,7 +199,7 @@ async function dataPlane(
   upstreams: RunningUpstream[],
   notes: string[],
 ): Promise<{ scenarios: Scenario[]; mcplaneUp: boolean }> {
-  const { nginx, mcplane } = await startProxies(upstreams, notes);
+  const { nginx, mcplane, uncached } = await startProxies(upstreams, notes);
   const single: Contender[] = [
     { name: 'direct', url: upstreams[0]!.urls[0]! },
     ...(nginx ? [{ name: 'nginx', url: nginx.urls[0]!, pids: nginx.pids }] : []),
@@ -194,6 +207,9 @@ async function dataPlane(
   ];
   // Each candidate is checked against the tool count it should list: 20 per target, 60 merged.
   const fanout: Contender[] = upstreams.map((u) => ({ name: `direct ${u.name}`, url: u.urls[0]! }));
+  // The merged candidates' sessions open their GET stream first, as SDK clients do: that is what
+  // lets mcplane keep a target's list (it would hear the target's list_changed).
+  const merged = listOperation(3 * TOOLS_PER_TARGET);
   if (mcplane) {
     fanout.push(
       { name: 'mcplane (1 target)', url: mcplane.urls[0]!, pids: mcplane.pids },
@@ -201,9 +217,19 @@ async function dataPlane(
         name: 'mcplane (3 targets)',
         url: mcplane.urls[1]!,
         pids: mcplane.pids,
-        operation: listOperation(3 * TOOLS_PER_TARGET),
+        operation: merged,
+        listen: true,
       },
     );
+  }
+  if (uncached) {
+    fanout.push({
+      name: UNCACHED,
+      url: uncached.urls[0]!,
+      pids: uncached.pids,
+      operation: merged,
+      listen: true,
+    });
   }
   const scenarios: Scenario[] = [];
   const measure = async (
@@ -223,6 +249,7 @@ async function dataPlane(
     const listTitle = 'tools/list, concurrency 1: each target direct vs mcplane merging three';
     await measure('list-fanout', listTitle, fanout, listOperation(TOOLS_PER_TARGET), 1);
   } finally {
+    await uncached?.stop();
     await mcplane?.stop();
     await nginx?.stop();
   }

@@ -30,6 +30,8 @@ export interface Contender {
   readonly pids?: () => number[];
   /** Overrides the scenario's operation (a merged tools/list expects more tools). */
   readonly operation?: Operation;
+  /** Its sessions open their GET stream before the window, as SDK clients do. */
+  readonly listen?: boolean;
 }
 
 interface Tally {
@@ -72,6 +74,7 @@ async function window(c: Contender, operation: Operation, concurrency: number, d
     concurrency,
     operation,
     durationMs,
+    listen: c.listen,
     onStart: () => {
       if (c.pids) cpuBefore = totalCpuMicros(c.pids());
     },

@@ -7,6 +7,7 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { intern, TargetLists } from '../../src/proxy/mcp/list-cache.js';
 import {
   backendOf,
   connectClient,
@@ -149,5 +150,37 @@ describe('kept list answers', () => {
     gateway.swap(backendOf([targetOf('a', a.port), targetOf('b', b.port)]));
     await c.listTools();
     expect(listsSeen(a)).toBe(before + 1);
+  });
+});
+
+describe('TargetLists and intern', () => {
+  it('drops an answer requested before an announcement, and what an announcement names', () => {
+    const lists = new TargetLists({});
+    const before = lists.version;
+    lists.forget(['tools/list']); // list_changed arrived while the answer was on its way
+    lists.keep('tools/list', { tools: [] }, before);
+    expect(lists.get('tools/list')).toBeUndefined();
+    lists.keep('tools/list', { tools: [] }, lists.version);
+    lists.keep('prompts/list', { prompts: [] }, lists.version);
+    lists.forget(['prompts/list']);
+    expect(lists.get('tools/list')).toEqual({ tools: [] });
+    expect(lists.get('prompts/list')).toBeUndefined();
+    lists.forget();
+    expect(lists.size).toBe(0);
+  });
+
+  it('holds equal answers once, and different ones apart', () => {
+    const first = intern('tools/list', { tools: [{ name: 'interned-x' }] });
+    expect(intern('tools/list', { tools: [{ name: 'interned-x' }] })).toBe(first);
+    expect(intern('tools/list', { tools: [{ name: 'interned-y' }] })).not.toBe(first);
+    expect(intern('prompts/list', { tools: [{ name: 'interned-x' }] })).not.toBe(first);
+  });
+
+  it('two sessions keeping equal answers hold one copy', () => {
+    const [one, two] = [new TargetLists({}), new TargetLists({})];
+    one.keep('tools/list', { tools: [{ name: 'shared-z' }] }, one.version);
+    two.keep('tools/list', { tools: [{ name: 'shared-z' }] }, two.version);
+    expect(one.get('tools/list')).toBeDefined();
+    expect(one.get('tools/list')).toBe(two.get('tools/list'));
   });
 });

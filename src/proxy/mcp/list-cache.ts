@@ -4,8 +4,32 @@
  * announce changes (`listChanged`), its event stream to us is open to carry that announcement, and
  * the upstream session that answered is still the session's. Each open upstream event stream owns
  * one (SessionEvents), so the answers go when the stream goes: a gap could hide an announcement.
+ * Kept answers are read, never changed (merging copies what it renames).
  */
 import type { JsonObject } from './jsonrpc.js';
+
+// Most sessions of a backend get the same answers: each distinct one is held once per process
+// (a 20-tool list parses to ~7 KiB of heap; a thousand listening sessions of three targets would
+// otherwise hold ~21 MiB of copies).
+const shared = new Map<string, WeakRef<JsonObject>>();
+const collected = new FinalizationRegistry<string>((key) => {
+  if (shared.get(key)?.deref() === undefined) shared.delete(key);
+});
+
+/** The process's copy of an answer equal to `result` (which becomes that copy if there is none). */
+export function intern(method: string, result: JsonObject): JsonObject {
+  const key = `${method}\n${JSON.stringify(result)}`;
+  const known = shared.get(key)?.deref();
+  if (known) return known;
+  shared.set(key, new WeakRef(result));
+  collected.register(result, key);
+  return result;
+}
+
+/** Distinct answers held now (for tests). */
+export function internedCount(): number {
+  return shared.size;
+}
 
 /** The lists an upstream notification says have changed, or undefined for any other message. */
 export function listsChangedBy(method: string): readonly string[] | undefined {
@@ -46,7 +70,7 @@ export class TargetLists {
   keep(method: string, result: JsonObject, version: number): void {
     if (version !== this.#version) return;
     this.#entries ??= new Map();
-    this.#entries.set(method, result);
+    this.#entries.set(method, intern(method, result));
   }
 
   /** The target announced a change of these lists; all of them when none are named. */
