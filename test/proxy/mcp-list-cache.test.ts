@@ -184,3 +184,17 @@ describe('TargetLists and intern', () => {
     expect(one.get('tools/list')).toBe(two.get('tools/list'));
   });
 });
+
+describe('kept lists across a backend change', () => {
+  it('a stream opened while the backend had one target still announces after a second joined', async () => {
+    const gateway = await gatewayFor([a]);
+    const c = await client(gateway);
+    await streamsOpen([a]);
+    await c.listTools(); // transparent: the target's own list
+    gateway.swap(backendOf([targetOf('a', a.port), targetOf('b', b.port)]));
+    await c.listTools();
+    await c.listTools();
+    expect(textOf(await c.callTool({ name: 'a_grow' }))).toBe('grown-1');
+    expect((await c.listTools()).tools.map((t) => t.name)).toContain('a_grown-1');
+  });
+});

@@ -147,8 +147,9 @@ export class SessionEvents {
   }
 
   /** A message from a target: a list_changed drops what was kept of those lists. */
-  heard(target: string, method: string): void {
-    const changed = listsChangedBy(method);
+  heard(target: string, message: unknown): void {
+    const method = (message as { method?: unknown } | null)?.method;
+    const changed = typeof method === 'string' ? listsChangedBy(method) : undefined;
     if (changed) this.#listeners?.get(target)?.lists?.forget(changed);
   }
 

@@ -44,6 +44,9 @@ export function attachUpstreamStream(
     if (!body) return;
     events.streaming(target.name, signal, state);
     for await (const message of readSse(body, target.name)) {
+      // outbound() notes list_changed; a stream opened while the backend had one target (and
+      // kept after a second joined) is not rewritten, but what it announces still counts.
+      if (!rewrite) events.heard(target.name, message);
       if (!events.send(rewrite ? rewrite(message) : message)) break;
     }
   })()
