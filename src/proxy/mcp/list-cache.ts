@@ -26,11 +26,6 @@ export function intern(method: string, result: JsonObject): JsonObject {
   return result;
 }
 
-/** Distinct answers held now (for tests). */
-export function internedCount(): number {
-  return shared.size;
-}
-
 /** The lists an upstream notification says have changed, or undefined for any other message. */
 export function listsChangedBy(method: string): readonly string[] | undefined {
   switch (method) {

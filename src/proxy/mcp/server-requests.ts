@@ -49,11 +49,11 @@ export function outbound(ex: SessionExchange, target: string): (message: unknown
       return prefixed === result ? withTask : { ...withTask, result: prefixed };
     }
     const params = asObject(m.params);
-    if (m.id === undefined) ex.session.events.heard(target, m);
     if (m.id !== undefined) {
       const id = serverRequestId(target, m.id as JsonRpcId);
       return { ...m, id, ...(params ? { params: relatedTask(params, target) } : {}) };
     }
+    ex.session.events.heard(target, m);
     if (!params) return message;
     switch (m.method) {
       case 'notifications/resources/updated':
