@@ -12,18 +12,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_UPSTREAM_MESSAGE_BYTES } from '../../src/proxy/upstream/read.js';
 import {
   backendOf,
-  type Gateway,
   MCP_HEADERS,
   messagesOf,
   rawInitialize,
-  startGateway,
   targetOf,
+  testGateways,
 } from '../support/mcp-harness.js';
 import { type FixtureServer, startFixture } from '../support/mcp-servers.js';
 import { type RawUpstream, startRawUpstream } from '../support/raw-upstream.js';
 
 const FANOUT_MS = 500;
-const gateways: Gateway[] = [];
+const gateways = testGateways();
 let good: FixtureServer;
 let raw: RawUpstream;
 
@@ -31,7 +30,6 @@ beforeAll(async () => {
   [good, raw] = await Promise.all([startFixture({ name: 'good' }), startRawUpstream({ name: 'raw' })]);
 });
 afterAll(async () => {
-  await Promise.all(gateways.map((g) => g.close()));
   await Promise.all([good?.close(), raw?.close()]);
 });
 
@@ -39,14 +37,13 @@ async function gatewayFor(
   targets: Array<[string, number]>,
   failureMode: 'FailOpen' | 'FailClosed' = 'FailClosed',
 ) {
-  const gateway = await startGateway(
+  const gateway = await gateways.start(
     backendOf(
       targets.map(([name, port]) => targetOf(name, port)),
       { failureMode },
     ),
     { fanoutTimeoutMs: FANOUT_MS },
   );
-  gateways.push(gateway);
   return gateway;
 }
 

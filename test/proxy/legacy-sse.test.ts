@@ -17,15 +17,15 @@ import {
   backendOf,
   connectClient,
   type Gateway,
-  startGateway,
   targetOf,
+  testGateways,
   textOf,
 } from '../support/mcp-harness.js';
 import { type FixtureServer, startFixture } from '../support/mcp-servers.js';
 
 let legacy: LegacySseServer;
 let modern: FixtureServer;
-const gateways: Gateway[] = [];
+const gateways = testGateways();
 
 /** An SSE target reached at 127.0.0.1 but named like a Service, so the Host header shows. */
 function sseTarget(server: LegacySseServer, name = server.name): McpTarget {
@@ -38,8 +38,7 @@ function sseTarget(server: LegacySseServer, name = server.name): McpTarget {
 }
 
 async function gatewayWith(targets: McpTarget[]): Promise<Gateway> {
-  const gateway = await startGateway(backendOf(targets));
-  gateways.push(gateway);
+  const gateway = await gateways.start(backendOf(targets));
   return gateway;
 }
 
@@ -58,7 +57,6 @@ beforeAll(async () => {
   ]);
 });
 afterAll(async () => {
-  await Promise.all(gateways.map((g) => g.close()));
   await Promise.all([legacy.close(), modern.close()]);
 });
 

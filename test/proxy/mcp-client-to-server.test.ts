@@ -8,22 +8,13 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectFeatureClient } from '../support/mcp-clients.js';
-import {
-  backendOf,
-  connectClient,
-  type Gateway,
-  MCP_HEADERS,
-  messagesOf,
-  startGateway,
-  targetOf,
-  textOf,
-} from '../support/mcp-harness.js';
+import { connectClient, MCP_HEADERS, messagesOf, testGateways, textOf } from '../support/mcp-harness.js';
 import { type FixtureServer, type SeenRequest, startFixture } from '../support/mcp-servers.js';
 
 let alpha: FixtureServer;
 let beta: FixtureServer;
 let plain: FixtureServer;
-const gateways: Gateway[] = [];
+const gateways = testGateways();
 
 beforeAll(async () => {
   [alpha, beta, plain] = await Promise.all([
@@ -33,15 +24,8 @@ beforeAll(async () => {
   ]);
 });
 afterAll(async () => {
-  await Promise.all(gateways.map((g) => g.close()));
   await Promise.all([alpha, beta, plain].map((s) => s.close()));
 });
-
-async function gatewayFor(targets: FixtureServer[]): Promise<Gateway> {
-  const gateway = await startGateway(backendOf(targets.map((t) => targetOf(t.name, t.port))));
-  gateways.push(gateway);
-  return gateway;
-}
 
 const body = (r: SeenRequest) => r.body as { id?: unknown; method?: string; params?: any };
 /** The bodies of the messages with this method a fixture received (since an index of `seen`). */
@@ -54,7 +38,7 @@ const listening = (server: FixtureServer) => server.seen.some((r) => r.method ==
 
 describe('logging', () => {
   it('logging/setLevel fans out to the targets that log, and filters what reaches the client', async () => {
-    const gateway = await gatewayFor([alpha, beta, plain]);
+    const gateway = await gateways.over([alpha, beta, plain]);
     const { client, notifications } = await connectFeatureClient(gateway.url);
     expect(client.getServerCapabilities()?.logging).toEqual({});
     await waitFor(() => listening(alpha) && listening(beta));
@@ -77,7 +61,7 @@ describe('logging', () => {
   });
 
   it('an unknown level is -32602 naming the levels; nothing is sent upstream', async () => {
-    const gateway = await gatewayFor([alpha, beta]);
+    const gateway = await gateways.over([alpha, beta]);
     const client = await connectClient(gateway.url);
     const before = sawMethod(alpha, 'logging/setLevel').length;
     await expect(client.setLoggingLevel('loud' as never)).rejects.toMatchObject({
@@ -89,7 +73,7 @@ describe('logging', () => {
   });
 
   it('a call-scoped log line travels on the call stream, before the result', async () => {
-    const gateway = await gatewayFor([alpha, beta]);
+    const gateway = await gateways.over([alpha, beta]);
     const client = await connectClient(gateway.url);
     const session = (client.transport as StreamableHTTPClientTransport).sessionId!;
     const response = await fetch(gateway.url, {
@@ -117,7 +101,7 @@ describe('logging', () => {
 
 describe('resource subscriptions', () => {
   it('subscribe goes to the owner; its updates come back prefixed; unsubscribe stops them', async () => {
-    const gateway = await gatewayFor([alpha, beta]);
+    const gateway = await gateways.over([alpha, beta]);
     const client = new Client({ name: 'subscriber', version: '1' });
     const updates: string[] = [];
     client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
@@ -153,7 +137,7 @@ describe('resource subscriptions', () => {
 
 describe('progress and ping', () => {
   it('passes the client progress token to the owner and its progress back on the call stream', async () => {
-    const gateway = await gatewayFor([alpha, beta]);
+    const gateway = await gateways.over([alpha, beta]);
     const client = await connectClient(gateway.url);
     const session = (client.transport as StreamableHTTPClientTransport).sessionId!;
     const response = await fetch(gateway.url, {
@@ -180,7 +164,7 @@ describe('progress and ping', () => {
     ['transparent', 'sleep'],
     ['multiplexed', 'beta_sleep'],
   ])('%s: a client that goes away mid-call makes the gateway cancel it upstream', async (mode, tool) => {
-    const gateway = await gatewayFor(mode === 'transparent' ? [beta] : [alpha, beta]);
+    const gateway = await gateways.over(mode === 'transparent' ? [beta] : [alpha, beta]);
     const client = await connectClient(gateway.url);
     const session = (client.transport as StreamableHTTPClientTransport).sessionId!;
     const controller = new AbortController();
@@ -204,7 +188,7 @@ describe('progress and ping', () => {
   });
 
   it('answers ping itself', async () => {
-    const gateway = await gatewayFor([alpha, beta]);
+    const gateway = await gateways.over([alpha, beta]);
     const client = await connectClient(gateway.url);
     const before = [alpha.seen.length, beta.seen.length];
     await expect(client.ping()).resolves.toEqual({});

@@ -4,13 +4,13 @@
  * transparent backend leaves them untouched.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backendOf, connectClient, type Gateway, startGateway, targetOf } from '../support/mcp-harness.js';
+import { backendOf, connectClient, targetOf, testGateways } from '../support/mcp-harness.js';
 import { type FixtureServer, startFixture } from '../support/mcp-servers.js';
 
 describe('resource URIs inside results', () => {
   let a: FixtureServer;
   let b: FixtureServer;
-  const gateways: Gateway[] = [];
+  const gateways = testGateways();
 
   beforeAll(async () => {
     a = await startFixture({ name: 'a', resources: true, links: true });
@@ -18,13 +18,11 @@ describe('resource URIs inside results', () => {
   });
 
   afterAll(async () => {
-    for (const g of gateways) await g.close();
     await Promise.all([a?.close(), b?.close()]);
   });
 
   it('are prefixed on a multiplexed backend, and the linked resource reads back', async () => {
-    const gateway = await startGateway(backendOf([targetOf('a', a.port), targetOf('b', b.port)]));
-    gateways.push(gateway);
+    const gateway = await gateways.start(backendOf([targetOf('a', a.port), targetOf('b', b.port)]));
     const client = await connectClient(gateway.url);
     const result = await client.callTool({ name: 'b_link_readme', arguments: {} });
     expect(result.content).toEqual([
@@ -37,8 +35,7 @@ describe('resource URIs inside results', () => {
   });
 
   it('pass through unchanged on a transparent backend', async () => {
-    const gateway = await startGateway(backendOf([targetOf('a', a.port)]));
-    gateways.push(gateway);
+    const gateway = await gateways.start(backendOf([targetOf('a', a.port)]));
     const client = await connectClient(gateway.url);
     const result = await client.callTool({ name: 'link_readme', arguments: {} });
     expect(result.content).toEqual([

@@ -3,20 +3,13 @@
  */
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  backendOf,
-  connectClient,
-  type Gateway,
-  startGateway,
-  targetOf,
-  textOf,
-} from '../support/mcp-harness.js';
+import { backendOf, connectClient, targetOf, testGateways, textOf } from '../support/mcp-harness.js';
 import { type FixtureServer, startFixture } from '../support/mcp-servers.js';
 
 let alpha: FixtureServer;
 let slow: FixtureServer;
 let deadPort: number;
-const gateways: Gateway[] = [];
+const gateways = testGateways();
 
 /** A port nothing listens on: bind, read the port, close. */
 async function freePort(): Promise<number> {
@@ -33,7 +26,6 @@ beforeAll(async () => {
   deadPort = await freePort();
 });
 afterAll(async () => {
-  await Promise.all(gateways.map((g) => g.close()));
   await Promise.all([alpha.close(), slow.close()]);
 });
 
@@ -42,10 +34,9 @@ async function gatewayWith(
   extra = targetOf('down', deadPort),
   fanoutTimeoutMs = 2000,
 ) {
-  const gateway = await startGateway(backendOf([targetOf('alpha', alpha.port), extra], { failureMode }), {
+  const gateway = await gateways.start(backendOf([targetOf('alpha', alpha.port), extra], { failureMode }), {
     fanoutTimeoutMs,
   });
-  gateways.push(gateway);
   return gateway;
 }
 
@@ -90,8 +81,9 @@ describe('FailOpen', () => {
   });
 
   it('fails when every target is down', async () => {
-    const gateway = await startGateway(backendOf([targetOf('down', deadPort)], { failureMode: 'FailOpen' }));
-    gateways.push(gateway);
+    const gateway = await gateways.start(
+      backendOf([targetOf('down', deadPort)], { failureMode: 'FailOpen' }),
+    );
     await expect(connectClient(gateway.url)).rejects.toThrow(/target "down" is unreachable/);
   });
 });

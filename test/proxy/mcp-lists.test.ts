@@ -5,15 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectFeatureClient, VERSIONS } from '../support/mcp-clients.js';
-import {
-  backendOf,
-  connectClient,
-  type Gateway,
-  MCP_HEADERS,
-  startGateway,
-  targetOf,
-  textOf,
-} from '../support/mcp-harness.js';
+import { connectClient, MCP_HEADERS, testGateways, textOf } from '../support/mcp-harness.js';
 import { type FixtureServer, type SeenRequest, startFixture } from '../support/mcp-servers.js';
 
 let pagedA: FixtureServer;
@@ -21,7 +13,7 @@ let pagedB: FixtureServer;
 let full: FixtureServer;
 let toolsOnly: FixtureServer;
 let old: FixtureServer;
-const gateways: Gateway[] = [];
+const gateways = testGateways();
 
 beforeAll(async () => {
   [pagedA, pagedB, full, toolsOnly, old] = await Promise.all([
@@ -33,21 +25,14 @@ beforeAll(async () => {
   ]);
 });
 afterAll(async () => {
-  await Promise.all(gateways.map((g) => g.close()));
   await Promise.all([pagedA, pagedB, full, toolsOnly, old].map((s) => s.close()));
 });
-
-async function gatewayFor(targets: FixtureServer[]): Promise<Gateway> {
-  const gateway = await startGateway(backendOf(targets.map((t) => targetOf(t.name, t.port))));
-  gateways.push(gateway);
-  return gateway;
-}
 
 const methodOf = (r: SeenRequest) => (r.body as { method?: string } | undefined)?.method;
 
 describe('pagination', () => {
   it('walks two targets with three pages each, page by page', async () => {
-    const client = await connectClient((await gatewayFor([pagedA, pagedB])).url);
+    const client = await connectClient((await gateways.over([pagedA, pagedB])).url);
     const pages: string[][] = [];
     let cursor: string | undefined;
     do {
@@ -71,7 +56,7 @@ describe('pagination', () => {
 
 describe('capability-aware fan-out', () => {
   it('a tools-only target beside a full one: every list works and only the full one is asked', async () => {
-    const client = await connectClient((await gatewayFor([full, toolsOnly])).url);
+    const client = await connectClient((await gateways.over([full, toolsOnly])).url);
     expect(client.getServerCapabilities()).toEqual({
       tools: { listChanged: true },
       prompts: { listChanged: true },
@@ -97,7 +82,7 @@ describe('capability-aware fan-out', () => {
   });
 
   it('targets with tools only: the merged handshake advertises tools and nothing else', async () => {
-    const client = await connectClient((await gatewayFor([toolsOnly, pagedA])).url);
+    const client = await connectClient((await gateways.over([toolsOnly, pagedA])).url);
     expect(client.getServerCapabilities()).toEqual({ tools: { listChanged: true } });
     expect(client.getInstructions()).toBeUndefined();
     await client.close();
@@ -106,7 +91,7 @@ describe('capability-aware fan-out', () => {
 
 describe('protocol versions', () => {
   it.each(VERSIONS)('a %s client gets %s; each target keeps the version it negotiated', async (version) => {
-    const gateway = await gatewayFor([old, toolsOnly]);
+    const gateway = await gateways.over([old, toolsOnly]);
     const { client, transport } = await connectFeatureClient(gateway.url, version);
     expect(transport.protocolVersion).toBe(version);
     const oldSeen = old.seen.length;
@@ -121,7 +106,7 @@ describe('protocol versions', () => {
   });
 
   it('a client asking for an unknown revision gets the newest the gateway speaks', async () => {
-    const gateway = await gatewayFor([old, toolsOnly]);
+    const gateway = await gateways.over([old, toolsOnly]);
     const response = await fetch(gateway.url, {
       method: 'POST',
       headers: MCP_HEADERS,

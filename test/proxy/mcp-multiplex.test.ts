@@ -4,31 +4,13 @@
  */
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  backendOf,
-  connectClient,
-  type Gateway,
-  startGateway,
-  targetOf,
-  textOf,
-} from '../support/mcp-harness.js';
+import { connectClient, testGateways, textOf } from '../support/mcp-harness.js';
 import { type FixtureServer, startFixture } from '../support/mcp-servers.js';
 
 let alpha: FixtureServer;
 let beta: FixtureServer;
 let gamma: FixtureServer;
-const gateways: Gateway[] = [];
-
-async function gatewayFor(targets: FixtureServer[], options: Parameters<typeof backendOf>[1] = {}) {
-  const gateway = await startGateway(
-    backendOf(
-      targets.map((t) => targetOf(t.name, t.port)),
-      options,
-    ),
-  );
-  gateways.push(gateway);
-  return gateway;
-}
+const gateways = testGateways();
 
 beforeAll(async () => {
   [alpha, beta, gamma] = await Promise.all([
@@ -38,13 +20,12 @@ beforeAll(async () => {
   ]);
 });
 afterAll(async () => {
-  await Promise.all(gateways.map((g) => g.close()));
   await Promise.all([alpha, beta, gamma].map((s) => s.close()));
 });
 
 describe('two targets, Conditional naming', () => {
   it('merges initialize: lowest version, mcplane serverInfo, capability union, instructions per target', async () => {
-    const client = await connectClient((await gatewayFor([alpha, beta])).url);
+    const client = await connectClient((await gateways.over([alpha, beta])).url);
     expect(client.getServerVersion()).toEqual({ name: 'mcplane', version: '0.1.0' });
     const caps = client.getServerCapabilities()!;
     expect(caps.tools).toEqual({ listChanged: true });
@@ -56,7 +37,7 @@ describe('two targets, Conditional naming', () => {
   });
 
   it('lists prefixed tools in target order and routes calls to the owner', async () => {
-    const client = await connectClient((await gatewayFor([alpha, beta])).url);
+    const client = await connectClient((await gateways.over([alpha, beta])).url);
     const names = (await client.listTools()).tools.map((t) => t.name);
     expect(names).toEqual([
       'alpha_echo',
@@ -84,7 +65,7 @@ describe('two targets, Conditional naming', () => {
   });
 
   it('streams progress from a routed call', async () => {
-    const client = await connectClient((await gatewayFor([alpha, beta])).url);
+    const client = await connectClient((await gateways.over([alpha, beta])).url);
     const progress: number[] = [];
     const result = await client.callTool({ name: 'beta_count', arguments: { n: 2 } }, undefined, {
       onprogress: (p) => progress.push(p.progress),
@@ -95,7 +76,7 @@ describe('two targets, Conditional naming', () => {
   });
 
   it('rejects unknown tools and unknown prefixes with -32602 naming the tool', async () => {
-    const client = await connectClient((await gatewayFor([alpha, beta])).url);
+    const client = await connectClient((await gateways.over([alpha, beta])).url);
     const unknownPrefix = client.callTool({ name: 'nosuch_echo', arguments: { message: 'x' } });
     await expect(unknownPrefix).rejects.toThrow(McpError);
     await expect(unknownPrefix).rejects.toMatchObject({
@@ -112,7 +93,7 @@ describe('two targets, Conditional naming', () => {
 
 describe('three targets', () => {
   it('merges and routes tools, resources, templates and completion through prefixes', async () => {
-    const client = await connectClient((await gatewayFor([alpha, beta, gamma])).url);
+    const client = await connectClient((await gateways.over([alpha, beta, gamma])).url);
     const tools = (await client.listTools()).tools.map((t) => t.name);
     expect(tools.filter((n) => n.endsWith('_whoami'))).toEqual([
       'alpha_whoami',
@@ -150,7 +131,7 @@ describe('three targets', () => {
 
 describe('prefixMode', () => {
   it('Always prefixes even a single target', async () => {
-    const client = await connectClient((await gatewayFor([alpha], { prefixMode: 'Always' })).url);
+    const client = await connectClient((await gateways.over([alpha], { prefixMode: 'Always' })).url);
     expect(client.getServerVersion()?.name).toBe('mcplane');
     const names = (await client.listTools()).tools.map((t) => t.name);
     expect(names).toContain('alpha_echo');
@@ -162,7 +143,7 @@ describe('prefixMode', () => {
   });
 
   it('Never keeps upstream names, drops names served twice, and routes by owner', async () => {
-    const client = await connectClient((await gatewayFor([beta, gamma], { prefixMode: 'Never' })).url);
+    const client = await connectClient((await gateways.over([beta, gamma], { prefixMode: 'Never' })).url);
     const names = (await client.listTools()).tools.map((t) => t.name);
     // beta and gamma serve the same tool names, so every name is ambiguous and dropped.
     expect(names).toEqual([]);
@@ -172,7 +153,7 @@ describe('prefixMode', () => {
     });
     await client.close();
 
-    const mixed = await connectClient((await gatewayFor([alpha, beta], { prefixMode: 'Never' })).url);
+    const mixed = await connectClient((await gateways.over([alpha, beta], { prefixMode: 'Never' })).url);
     const mixedNames = (await mixed.listTools()).tools.map((t) => t.name);
     expect(mixedNames).toEqual(['only-beta']);
     expect(textOf(await mixed.callTool({ name: 'only-beta' }))).toBe('only-beta: beta');
@@ -186,7 +167,7 @@ describe('prefixMode', () => {
   });
 
   it('Never resolves owners without a prior list (a fresh session)', async () => {
-    const client = await connectClient((await gatewayFor([alpha, beta], { prefixMode: 'Never' })).url);
+    const client = await connectClient((await gateways.over([alpha, beta], { prefixMode: 'Never' })).url);
     expect(textOf(await client.callTool({ name: 'only-beta' }))).toBe('only-beta: beta');
     await client.close();
   });

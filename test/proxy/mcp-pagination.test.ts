@@ -2,12 +2,12 @@
  * Merged lists keep every page of every target reachable through gateway cursors.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backendOf, connectClient, type Gateway, startGateway, targetOf } from '../support/mcp-harness.js';
+import { backendOf, connectClient, targetOf, testGateways } from '../support/mcp-harness.js';
 import { type FixtureServer, startFixture } from '../support/mcp-servers.js';
 
 let paged: FixtureServer;
 let plain: FixtureServer;
-const gateways: Gateway[] = [];
+const gateways = testGateways();
 
 beforeAll(async () => {
   [paged, plain] = await Promise.all([
@@ -16,16 +16,14 @@ beforeAll(async () => {
   ]);
 });
 afterAll(async () => {
-  await Promise.all(gateways.map((g) => g.close()));
   await Promise.all([paged.close(), plain.close()]);
 });
 
 describe('pagination', () => {
   it('walks every page of every target with gateway cursors', async () => {
-    const gateway = await startGateway(
+    const gateway = await gateways.start(
       backendOf([targetOf('paged', paged.port), targetOf('plain', plain.port)]),
     );
-    gateways.push(gateway);
     const client = await connectClient(gateway.url);
     const pages: string[][] = [];
     let cursor: string | undefined;
@@ -52,8 +50,7 @@ describe('pagination', () => {
   });
 
   it('passes upstream cursors through untouched for a transparent backend', async () => {
-    const gateway = await startGateway(backendOf([targetOf('paged', paged.port)]));
-    gateways.push(gateway);
+    const gateway = await gateways.start(backendOf([targetOf('paged', paged.port)]));
     const client = await connectClient(gateway.url);
     const first = await client.listTools();
     expect(first.nextCursor).toBe('1');

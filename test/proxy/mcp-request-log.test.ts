@@ -5,19 +5,12 @@
 import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger, type LogLevel } from '../../src/shared/logger.js';
-import {
-  backendOf,
-  connectClient,
-  type Gateway,
-  ROUTE,
-  startGateway,
-  targetOf,
-} from '../support/mcp-harness.js';
+import { backendOf, connectClient, ROUTE, targetOf, testGateways } from '../support/mcp-harness.js';
 import { type FixtureServer, startFixture } from '../support/mcp-servers.js';
 
 let alpha: FixtureServer;
 let beta: FixtureServer;
-const gateways: Gateway[] = [];
+const gateways = testGateways();
 
 beforeAll(async () => {
   [alpha, beta] = await Promise.all([
@@ -26,7 +19,6 @@ beforeAll(async () => {
   ]);
 });
 afterAll(async () => {
-  await Promise.all(gateways.map((g) => g.close()));
   await Promise.all([alpha.close(), beta.close()]);
 });
 
@@ -34,8 +26,7 @@ async function logged(level: LogLevel) {
   const raw: string[] = [];
   const logger = createLogger(level, { write: (line: string) => raw.push(line) });
   const backend = backendOf([targetOf('alpha', alpha.port), targetOf('beta', beta.port)]);
-  const gateway = await startGateway(backend, { logger });
-  gateways.push(gateway);
+  const gateway = await gateways.start(backend, { logger });
   const requests = () =>
     raw.map((line) => JSON.parse(line) as Record<string, unknown>).filter((l) => l.msg === 'mcp request');
   return { gateway, backend, raw, requests };

@@ -10,33 +10,28 @@ import { KeyRing } from '../../src/proxy/mcp/index.js';
 import {
   backendOf,
   connectClient,
-  type Gateway,
   MCP_HEADERS,
   messagesOf,
   startGateway,
   TEST_KEYS,
   targetOf,
+  testGateways,
   textOf,
 } from '../support/mcp-harness.js';
 import { type FixtureServer, startFixture } from '../support/mcp-servers.js';
 
 let alpha: FixtureServer;
 let beta: FixtureServer;
-const gateways: Gateway[] = [];
+const gateways = testGateways();
 
 beforeAll(async () => {
   [alpha, beta] = await Promise.all([startFixture({ name: 'alpha' }), startFixture({ name: 'beta' })]);
 });
 afterAll(async () => {
-  await Promise.all(gateways.map((g) => g.close()));
   await Promise.all([alpha.close(), beta.close()]);
 });
 
-async function gateway(targets: FixtureServer[], keyRing = TEST_KEYS) {
-  const started = await startGateway(backendOf(targets.map((t) => targetOf(t.name, t.port))), { keyRing });
-  gateways.push(started);
-  return started;
-}
+const gateway = (targets: FixtureServer[], keyRing = TEST_KEYS) => gateways.over(targets, {}, { keyRing });
 
 describe('session continuity', () => {
   it('a second service with the same key ring serves the session without a shared store', async () => {

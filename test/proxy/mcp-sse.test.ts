@@ -3,33 +3,24 @@
  * on long silent calls, for both the byte pass-through and the re-framed (multiplexed) path.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  backendOf,
-  type Gateway,
-  MCP_HEADERS,
-  rawInitialize,
-  startGateway,
-  targetOf,
-} from '../support/mcp-harness.js';
+import { backendOf, MCP_HEADERS, rawInitialize, targetOf, testGateways } from '../support/mcp-harness.js';
 import { type FixtureServer, startFixture } from '../support/mcp-servers.js';
 
 let alpha: FixtureServer;
 let beta: FixtureServer;
-const gateways: Gateway[] = [];
+const gateways = testGateways();
 
 beforeAll(async () => {
   [alpha, beta] = await Promise.all([startFixture({ name: 'alpha' }), startFixture({ name: 'beta' })]);
 });
 afterAll(async () => {
-  await Promise.all(gateways.map((g) => g.close()));
   await Promise.all([alpha.close(), beta.close()]);
 });
 
 async function sleepCall(targets: FixtureServer[], tool: string) {
-  const gateway = await startGateway(backendOf(targets.map((t) => targetOf(t.name, t.port))), {
+  const gateway = await gateways.start(backendOf(targets.map((t) => targetOf(t.name, t.port))), {
     sseKeepAliveMs: 40,
   });
-  gateways.push(gateway);
   const session = await rawInitialize(gateway.url);
   const response = await fetch(gateway.url, {
     method: 'POST',

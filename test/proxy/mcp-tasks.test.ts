@@ -8,21 +8,14 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { CallToolResultSchema, CreateTaskResultSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RELATED_TASK } from '../../src/proxy/mcp/server-requests.js';
-import {
-  backendOf,
-  connectClient,
-  type Gateway,
-  startGateway,
-  targetOf,
-  textOf,
-} from '../support/mcp-harness.js';
+import { connectClient, testGateways, textOf } from '../support/mcp-harness.js';
 import { type FixtureServer, type SeenRequest, startFixture } from '../support/mcp-servers.js';
 
 let ta: FixtureServer;
 let tb: FixtureServer;
 let plain: FixtureServer;
 let plain2: FixtureServer;
-const gateways: Gateway[] = [];
+const gateways = testGateways();
 
 beforeAll(async () => {
   [ta, tb, plain, plain2] = await Promise.all([
@@ -33,14 +26,11 @@ beforeAll(async () => {
   ]);
 });
 afterAll(async () => {
-  await Promise.all(gateways.map((g) => g.close()));
   await Promise.all([ta, tb, plain, plain2].map((s) => s.close()));
 });
 
 async function clientFor(targets: FixtureServer[]): Promise<Client> {
-  const gateway = await startGateway(backendOf(targets.map((t) => targetOf(t.name, t.port))));
-  gateways.push(gateway);
-  return connectClient(gateway.url);
+  return connectClient((await gateways.over(targets)).url);
 }
 
 function startTask(client: Client, name: string, ms: number) {

@@ -5,6 +5,7 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { Registry } from 'prom-client';
+import { afterAll } from 'vitest';
 import { KeyRing, McpService, type McpServiceOptions } from '../../src/proxy/mcp/index.js';
 import { type HttpServer, listen } from '../../src/proxy/server.js';
 import { silentLogger } from '../../src/shared/logger.js';
@@ -121,6 +122,40 @@ export async function startGateway(
   );
   gateway.url = `http://127.0.0.1:${server.port}/mcp`;
   return gateway;
+}
+
+type BackendOptions = Parameters<typeof backendOf>[1];
+
+/**
+ * The gateways a test file (or a describe block) starts, each closed after its tests: call once at
+ * the top, then `gateways.over([alpha, beta])` for a gateway in front of fixture servers (named and
+ * reached by their name and port), or `gateways.start(backend)` for any backend.
+ */
+export function testGateways(defaults: Partial<McpServiceOptions> = {}) {
+  const started: Gateway[] = [];
+  afterAll(async () => {
+    await Promise.all(started.splice(0).map((g) => g.close()));
+  });
+  const start = async (backend: McpBackend, options: Partial<McpServiceOptions> = {}) => {
+    const gateway = await startGateway(backend, { ...defaults, ...options });
+    started.push(gateway);
+    return gateway;
+  };
+  return {
+    start,
+    over: (
+      servers: ReadonlyArray<{ readonly name: string; readonly port: number }>,
+      backendOptions?: BackendOptions,
+      options?: Partial<McpServiceOptions>,
+    ) =>
+      start(
+        backendOf(
+          servers.map((s) => targetOf(s.name, s.port)),
+          backendOptions,
+        ),
+        options,
+      ),
+  };
 }
 
 export async function connectClient(url: string, name = 'test-client'): Promise<Client> {
