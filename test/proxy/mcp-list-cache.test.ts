@@ -44,23 +44,24 @@ async function gatewayFor(targets: FixtureServer[], listCache?: boolean): Promis
   return gateway;
 }
 
-async function client(gateway: Gateway): Promise<Client> {
+/**
+ * A client (SDK: it opens its GET stream after the handshake), returned once the gateway holds an
+ * answered event stream to each of `servers` for its session.
+ */
+async function client(gateway: Gateway, servers: FixtureServer[]): Promise<Client> {
+  const gets = (s: FixtureServer) => s.seen.filter((r) => r.method === 'GET').length;
+  const before = servers.map(gets);
   const c = await connectClient(gateway.url);
   open.unshift(c); // closed before its gateway
+  for (let i = 0; i < 200 && servers.some((s, n) => gets(s) === before[n]); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  await new Promise((resolve) => setTimeout(resolve, 20)); // the gateway reads the stream's headers
   return c;
 }
 
 const isList = (r: SeenRequest) => (r.body as { method?: string } | undefined)?.method === 'tools/list';
 const listsSeen = (server: FixtureServer) => server.seen.filter(isList).length;
-
-/** Until the gateway holds an answered event stream to every target (the client's GET opened them). */
-async function streamsOpen(servers: FixtureServer[]): Promise<void> {
-  const gets = (s: FixtureServer) => s.seen.filter((r) => r.method === 'GET').length;
-  for (let i = 0; i < 100 && !servers.every((s) => gets(s) > 0); i++) {
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  await new Promise((resolve) => setTimeout(resolve, 20));
-}
 
 async function cacheCount(gateway: Gateway, result: 'hit' | 'miss'): Promise<number> {
   const metric = await gateway.metrics.registry.getSingleMetric('mcplane_list_cache_total')?.get();
@@ -72,8 +73,7 @@ async function cacheCount(gateway: Gateway, result: 'hit' | 'miss'): Promise<num
 describe('kept list answers', () => {
   it('answers a repeated merged tools/list without asking the targets, and counts hits', async () => {
     const gateway = await gatewayFor([a, b]);
-    const c = await client(gateway);
-    await streamsOpen([a, b]);
+    const c = await client(gateway, [a, b]);
     const before = [listsSeen(a), listsSeen(b)];
     const first = await c.listTools();
     for (let i = 0; i < 5; i++) expect(await c.listTools()).toEqual(first);
@@ -86,12 +86,11 @@ describe('kept list answers', () => {
 
   it("a target's list_changed drops its kept list only: the next list asks it again, and shows the change", async () => {
     const gateway = await gatewayFor([a, b]);
-    const c = await client(gateway);
+    const c = await client(gateway, [a, b]);
     const changed: number[] = [];
     c.setNotificationHandler(ToolListChangedNotificationSchema, async () => {
       changed.push(Date.now());
     });
-    await streamsOpen([a, b]);
     await c.listTools();
     const before = [listsSeen(a), listsSeen(b)];
     // Relisting at once after the call that changed the list (an agent that does not wait for the
@@ -108,8 +107,7 @@ describe('kept list answers', () => {
 
   it('stops keeping when the target closes its event stream', async () => {
     const gateway = await gatewayFor([a, b]);
-    const c = await client(gateway);
-    await streamsOpen([a, b]);
+    const c = await client(gateway, [a, b]);
     await c.listTools();
     await c.listTools();
     const before = listsSeen(a);
@@ -123,8 +121,7 @@ describe('kept list answers', () => {
 
   it('never keeps the list of a target that does not declare listChanged', async () => {
     const gateway = await gatewayFor([a, quiet]);
-    const c = await client(gateway);
-    await streamsOpen([a, quiet]);
+    const c = await client(gateway, [a, quiet]);
     const before = [listsSeen(a), listsSeen(quiet)];
     for (let i = 0; i < 3; i++) await c.listTools();
     expect([listsSeen(a), listsSeen(quiet)]).toEqual([before[0]! + 1, before[1]! + 3]);
@@ -132,8 +129,7 @@ describe('kept list answers', () => {
 
   it('--list-cache=false: every list asks every target', async () => {
     const gateway = await gatewayFor([a, b], false);
-    const c = await client(gateway);
-    await streamsOpen([a, b]);
+    const c = await client(gateway, [a, b]);
     const before = [listsSeen(a), listsSeen(b)];
     for (let i = 0; i < 3; i++) await c.listTools();
     expect([listsSeen(a), listsSeen(b)]).toEqual([before[0]! + 3, before[1]! + 3]);
@@ -142,8 +138,7 @@ describe('kept list answers', () => {
 
   it('a backend whose targets change keeps nothing from before', async () => {
     const gateway = await gatewayFor([a, b]);
-    const c = await client(gateway);
-    await streamsOpen([a, b]);
+    const c = await client(gateway, [a, b]);
     await c.listTools();
     const before = listsSeen(a);
     gateway.swap(backendOf([targetOf('a', a.port)]));
@@ -188,8 +183,7 @@ describe('TargetLists and intern', () => {
 describe('kept lists across a backend change', () => {
   it('a stream opened while the backend had one target still announces after a second joined', async () => {
     const gateway = await gatewayFor([a]);
-    const c = await client(gateway);
-    await streamsOpen([a]);
+    const c = await client(gateway, [a]);
     await c.listTools(); // transparent: the target's own list
     gateway.swap(backendOf([targetOf('a', a.port), targetOf('b', b.port)]));
     await c.listTools();
