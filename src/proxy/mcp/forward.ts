@@ -5,7 +5,12 @@
  */
 import { JsonRpcCode } from '../../shared/errors.js';
 import type { McpTarget } from '../../shared/table.js';
-import { toUpstreamError, UpstreamError } from '../upstream/errors.js';
+import {
+  acceptedUnanswered,
+  endedUnanswered,
+  toUpstreamError,
+  type UpstreamError,
+} from '../upstream/errors.js';
 import { parseJson, readBytes, sseMessages } from '../upstream/read.js';
 import type { UpstreamReply } from '../upstream/transport.js';
 import type { SessionExchange } from './context.js';
@@ -48,14 +53,7 @@ export async function forward(
   }
   if (reply.kind === 'accepted') {
     if (id === undefined) return accepted();
-    return upstreamFailure(
-      new UpstreamError(
-        target.name,
-        'protocol',
-        `target "${target.name}" accepted a request without answering it`,
-      ),
-      id,
-    );
+    return upstreamFailure(acceptedUnanswered(target.name), id);
   }
   if (id !== undefined) trackInflight(ex, target, id);
   if (reply.kind === 'json') return json(ex, reply.body, target, id, rewrite);
@@ -113,29 +111,11 @@ async function relayLate(
   let outcome: 'ok' | 'error' = 'ok';
   try {
     const reply = await pending;
-    if (reply.kind === 'accepted')
-      throw new UpstreamError(
-        target.name,
-        'protocol',
-        `target "${target.name}" accepted a request without answering it`,
-      );
+    if (reply.kind === 'accepted') throw acceptedUnanswered(target.name);
     if (reply.kind === 'json') stream.send(rewrite(parseJson(reply.body, target.name)));
     else if (reply.kind === 'json-stream') {
       stream.send(rewrite(parseJson(await readBytes(reply.body, target.name), target.name)));
-    } else {
-      let answered = false;
-      for await (const message of sseMessages(reply.body, target.name)) {
-        if (isResponse(message) && message.id === id) answered = true;
-        if (!stream.send(rewrite(message)) || answered) break;
-      }
-      if (!answered && !stream.closed) {
-        throw new UpstreamError(
-          target.name,
-          'protocol',
-          `target "${target.name}" ended its stream without a response`,
-        );
-      }
-    }
+    } else await relaySse(reply.body, stream, target, id, rewrite);
   } catch (error) {
     outcome = 'error';
     const failure = toUpstreamError(target.name, error, ex.signal);
@@ -181,22 +161,12 @@ function pump(
     if (!body.readableEnded) body.destroy();
   });
   (async () => {
-    let answered = false;
     let outcome: 'ok' | 'error' = 'ok';
     try {
-      for await (const message of sseMessages(body, target.name)) {
-        if (isResponse(message) && message.id === id) answered = true;
-        if (!stream.send(rewrite(message))) break;
-        if (answered) break;
-      }
-      if (!answered && !stream.closed && id !== undefined) {
-        outcome = 'error';
-        const reason = `target "${target.name}" ended its stream without a response`;
-        stream.send(errorResponse(id, JsonRpcCode.UpstreamUnavailable, reason));
-      }
+      await relaySse(body, stream, target, id, rewrite);
     } catch (error) {
       outcome = 'error';
-      if (!stream.closed && !answered && id !== undefined) {
+      if (!stream.closed && id !== undefined) {
         const failure = toUpstreamError(target.name, error, ex.signal);
         stream.send(errorResponse(id, JsonRpcCode.UpstreamUnavailable, failure.message));
       }
@@ -206,6 +176,24 @@ function pump(
     }
   })();
   return stream.readable;
+}
+
+/**
+ * The upstream's SSE messages, rewritten, into the client's stream until the response to `id`
+ * (sent last) or the client's stream closes; throws when the upstream ends without that response.
+ */
+async function relaySse(
+  body: import('node:stream').Readable,
+  stream: SseStream,
+  target: McpTarget,
+  id: JsonRpcId | undefined,
+  rewrite: Rewrite,
+): Promise<void> {
+  for await (const message of sseMessages(body, target.name)) {
+    const answered = isResponse(message) && message.id === id;
+    if (!stream.send(rewrite(message)) || answered) return;
+  }
+  if (id !== undefined && !stream.closed) throw endedUnanswered(target.name);
 }
 
 function trackInflight(ex: SessionExchange, target: McpTarget, id: JsonRpcId): void {

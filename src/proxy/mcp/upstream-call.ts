@@ -4,7 +4,7 @@
  */
 import type { Endpoint, McpTarget } from '../../shared/table.js';
 import { child } from '../metric-children.js';
-import { toUpstreamError, UpstreamError } from '../upstream/errors.js';
+import { acceptedUnanswered, endedUnanswered, toUpstreamError, UpstreamError } from '../upstream/errors.js';
 import { parseJson, sseMessages } from '../upstream/read.js';
 import type { UpstreamReply } from '../upstream/transport.js';
 import type { Deps } from './context.js';
@@ -56,9 +56,7 @@ export async function post(
 
 /** The JSON-RPC response in a reply, skipping any notifications a stream carries before it. */
 export async function awaitResponse(reply: UpstreamReply, target: string): Promise<JsonRpcResponse> {
-  if (reply.kind === 'accepted') {
-    throw new UpstreamError(target, 'protocol', `target "${target}" accepted a request without answering it`);
-  }
+  if (reply.kind === 'accepted') throw acceptedUnanswered(target);
   if (reply.kind === 'json-stream') {
     reply.body.destroy();
     throw new UpstreamError(target, 'protocol', 'internal: a streamed reply reached a reader that parses');
@@ -75,5 +73,5 @@ export async function awaitResponse(reply: UpstreamReply, target: string): Promi
   for await (const message of sseMessages(reply.body, target)) {
     if (isResponse(message)) return message;
   }
-  throw new UpstreamError(target, 'protocol', `target "${target}" ended its stream without a response`);
+  throw endedUnanswered(target);
 }

@@ -23,6 +23,16 @@ export class UpstreamError extends Error {
   }
 }
 
+/** The target took a request (202) that needs an answer, and gave none. */
+export function acceptedUnanswered(target: string): UpstreamError {
+  return new UpstreamError(target, 'protocol', `target "${target}" accepted a request without answering it`);
+}
+
+/** The target's response stream ended before the response came. */
+export function endedUnanswered(target: string): UpstreamError {
+  return new UpstreamError(target, 'protocol', `target "${target}" ended its stream without a response`);
+}
+
 const CONNECT_CODES: Record<string, string> = {
   ECONNREFUSED: 'connection refused',
   ECONNRESET: 'connection reset',
