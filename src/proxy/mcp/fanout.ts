@@ -1,8 +1,9 @@
 /**
  * Run one operation on several targets in parallel, each under its own deadline, and apply the
  * backend's failureMode: FailClosed fails the request naming the failed targets, FailOpen skips
- * them (unless every target failed). Also the two bounded waits the multiplexer uses.
+ * them (unless every target failed).
  */
+import { withDeadline } from '../../shared/deadline.js';
 import { JsonRpcCode } from '../../shared/errors.js';
 import type { McpTarget } from '../../shared/table.js';
 import { toUpstreamError } from '../upstream/errors.js';
@@ -41,38 +42,4 @@ export async function fanOut<T>(
     return answers;
   }
   throw new RpcError(JsonRpcCode.UpstreamUnavailable, failures.join('; '));
-}
-
-/**
- * A signal that aborts after `ms` or when `parent` does. Built by hand because signals from
- * AbortSignal.any() over AbortSignal.timeout() can be garbage-collected before they fire (Node 20),
- * which silently turns a deadline into none.
- */
-export function withDeadline(parent: AbortSignal, ms: number): { signal: AbortSignal; clear: () => void } {
-  const controller = new AbortController();
-  const onAbort = () => controller.abort(parent.reason);
-  const timer = setTimeout(() => {
-    controller.abort(new DOMException(`deadline of ${ms} ms passed`, 'TimeoutError'));
-  }, ms);
-  if (parent.aborted) onAbort();
-  else parent.addEventListener('abort', onAbort, { once: true });
-  return {
-    signal: controller.signal,
-    clear: () => {
-      clearTimeout(timer);
-      parent.removeEventListener('abort', onAbort);
-    },
-  };
-}
-
-/** Whether `pending` settles within `ms` (one timer and one promise: this runs for every call). */
-export function settledWithin(pending: Promise<unknown>, ms: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms, false);
-    const settled = () => {
-      clearTimeout(timer);
-      resolve(true);
-    };
-    pending.then(settled, settled);
-  });
 }

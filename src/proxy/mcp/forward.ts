@@ -3,6 +3,8 @@
  * rewrite (the transparent single-target path) bytes pass through unparsed, SSE included; with one,
  * each message is parsed once, rewritten and re-framed. Upstream SSE is never buffered.
  */
+
+import { settledWithin } from '../../shared/deadline.js';
 import { JsonRpcCode } from '../../shared/errors.js';
 import type { McpTarget } from '../../shared/table.js';
 import {
@@ -14,7 +16,6 @@ import {
 import { parseJson, readBytes, sseMessages } from '../upstream/read.js';
 import type { UpstreamReply } from '../upstream/transport.js';
 import type { SessionExchange } from './context.js';
-import { settledWithin } from './fanout.js';
 import { accepted, jsonResponse, rpcResponse } from './http.js';
 import { errorResponse, isResponse, type JsonRpcId } from './jsonrpc.js';
 import { passThroughBytes } from './pass-through.js';

@@ -2,6 +2,8 @@
  * The MCP data plane for one process: serves MCP streamable HTTP for whatever McpBackend route
  * matching selected, holds sessions, and tells open sessions when their backend's targets change.
  */
+
+import { withDeadline } from '../../shared/deadline.js';
 import { JsonRpcCode } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 import type { Metrics } from '../../shared/metrics.js';
@@ -11,7 +13,6 @@ import { child } from '../metric-children.js';
 import { serveBatch } from './batch.js';
 import type { Deps, Exchange, SessionExchange } from './context.js';
 import { dispatchRequest } from './dispatch.js';
-import { withDeadline } from './fanout.js';
 import { checkGetHeaders, checkPostHeaders, readBody, rpcErrorResponse, sessionNotFound } from './http.js';
 import { initializeSession } from './initialize.js';
 import { type Classified, classify, type JsonRpcRequest } from './jsonrpc.js';

@@ -2,11 +2,12 @@
  * Upstream sessions per target: initialize a target (at session start, or lazily when the table
  * added it later), pin it to one endpoint, and find a session's live state for a target.
  */
+
+import { withDeadline } from '../../shared/deadline.js';
 import type { Endpoint, McpTarget } from '../../shared/table.js';
 import { toUpstreamError, UpstreamError } from '../upstream/errors.js';
 import type { UpstreamReply } from '../upstream/transport.js';
 import type { Deps, SessionExchange } from './context.js';
-import { withDeadline } from './fanout.js';
 import type { JsonObject, JsonRpcId } from './jsonrpc.js';
 import { capabilityFlags } from './merge.js';
 import type { TargetSession } from './session.js';

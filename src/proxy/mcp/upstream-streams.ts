@@ -4,10 +4,11 @@
  * multiplexed message. A target without a stream (405) or whose stream ends is left alone; the
  * next client GET tries again.
  */
+
+import { settledWithin } from '../../shared/deadline.js';
 import type { McpTarget } from '../../shared/table.js';
 import { sseMessages as readSse } from '../upstream/read.js';
 import type { SessionExchange } from './context.js';
-import { settledWithin } from './fanout.js';
 import { isTransparent } from './naming.js';
 import { outbound } from './server-requests.js';
 import type { TargetSession } from './session.js';
