@@ -6,6 +6,8 @@
 import type { Logger } from '../shared/logger.js';
 import type { Metrics } from '../shared/metrics.js';
 import type { McpBackend, RoutingTable } from '../shared/table.js';
+import { JsonRpcCode, rpcErrorReply } from './mcp/wire/errors.js';
+import { toResponse } from './mcp/wire/reply.js';
 import { rebindingProblem } from './rebinding.js';
 import { hostOf, matchRoute } from './route-match.js';
 import type { Connection } from './server.js';
@@ -31,8 +33,13 @@ export interface GatewayAppDeps {
   readonly metrics: Metrics;
 }
 
-export function gatewayError(status: number, message: string, code = -32603): Response {
-  return Response.json({ jsonrpc: '2.0', id: null, error: { code, message } }, { status });
+/** An error the gateway answers before any MCP handling (no route, rebinding, a failed route). */
+export function gatewayError(
+  status: number,
+  message: string,
+  code: number = JsonRpcCode.InternalError,
+): Response {
+  return toResponse(rpcErrorReply(status, code, message));
 }
 
 const NO_QUERY = new URLSearchParams();

@@ -1,3 +1,3 @@
-export { KeyRing } from './key-ring.js';
-export { SUPPORTED_VERSIONS } from './protocol-version.js';
 export { type McpRoute, McpService, type McpServiceOptions } from './service.js';
+export { KeyRing } from './session/key-ring.js';
+export { SUPPORTED_VERSIONS } from './wire/protocol-version.js';

@@ -4,27 +4,36 @@
  * check `logger.isLevelEnabled('info')` first, so a quieter level costs one comparison.
  */
 import type { Logger } from '../../shared/logger.js';
-import type { Exchange } from './context.js';
 
-export function logRequest(
-  logger: Logger,
-  route: string,
-  ex: Exchange,
-  outcome: 'ok' | 'error',
-  durationMs: number,
-): void {
+export interface Finished {
+  readonly route: string;
+  readonly backend: string;
+  /** The metrics label: a known MCP method, `response`, `batch`, `other`, GET or DELETE. */
+  readonly method: string;
+  readonly outcome: 'ok' | 'error';
+  readonly durationMs: number;
+  /** The HTTP status sent (streamed answers are 200 by construction). */
+  readonly status: number;
+  /** The target a routed request went to. */
+  readonly target?: string;
+  /** The tool (tools/call) or prompt (prompts/get) name the client asked for, at most 128 characters. */
+  readonly name?: string;
+  /** The JSON-RPC error code, when the gateway answered with one. */
+  readonly rpcError?: number;
+}
+
+export function logRequest(logger: Logger, finished: Finished): void {
   const line: Record<string, string | number> = {
-    route,
-    backend: ex.backend.id,
-    method: ex.method,
-    outcome,
-    durationMs: Math.round(durationMs * 1000) / 1000,
+    route: finished.route,
+    backend: finished.backend,
+    method: finished.method,
+    outcome: finished.outcome,
+    durationMs: Math.round(finished.durationMs * 1000) / 1000,
   };
-  if (ex.target !== undefined) line.target = ex.target;
-  if (ex.name !== undefined) line[ex.method === 'prompts/get' ? 'prompt' : 'tool'] = ex.name;
-  // Streamed answers (SSE) are 200 by construction; they finish after handle() returned.
-  const status = ex.status ?? (ex.streamed ? 200 : undefined);
-  if (status !== undefined) line.status = status;
-  if (ex.rpcError !== undefined) line.rpcError = ex.rpcError;
+  if (finished.target !== undefined) line.target = finished.target;
+  if (finished.name !== undefined)
+    line[finished.method === 'prompts/get' ? 'prompt' : 'tool'] = finished.name;
+  line.status = finished.status;
+  if (finished.rpcError !== undefined) line.rpcError = finished.rpcError;
   logger.info(line, 'mcp request');
 }

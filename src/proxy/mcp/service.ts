@@ -1,29 +1,35 @@
 /**
- * The MCP data plane for one process: serves MCP streamable HTTP for whatever McpBackend route
- * matching selected, holds sessions, and tells open sessions when their backend's targets change.
+ * The MCP data plane for one process, and the entry of `src/proxy/mcp/`: serves MCP streamable HTTP
+ * for whatever McpBackend route matching selected, holds sessions, and tells open sessions when
+ * their backend's targets change. The layers below return an Outcome; only this file finishes a
+ * request (metrics, the request log, the drain count) and turns its Reply into the HTTP response.
+ *
+ *   service ─▶ mux (dispatch, lists, batch, initialize) ─▶ hop (targets, forward, upstream streams)
+ *                                                         ─▶ session, rewrite ─▶ wire
  */
-
-import { withDeadline } from '../../shared/deadline.js';
-import { JsonRpcCode } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 import type { Metrics } from '../../shared/metrics.js';
 import type { TableChange } from '../../shared/publisher.js';
 import type { McpBackend, RoutingTable } from '../../shared/table.js';
 import { child } from '../metric-children.js';
-import { serveBatch } from './batch.js';
-import type { Deps, Exchange, SessionExchange } from './context.js';
-import { dispatchRequest } from './dispatch.js';
-import { checkGetHeaders, checkPostHeaders, readBody, rpcErrorResponse, sessionNotFound } from './http.js';
-import { initializeSession } from './initialize.js';
-import { type Classified, classify, type JsonRpcRequest } from './jsonrpc.js';
-import type { KeyRing } from './key-ring.js';
-import { dispatchNotification, dispatchResponse } from './notify.js';
-import { logRequest } from './request-log.js';
-import type { Session } from './session.js';
-import { SessionStore } from './session-store.js';
-import { SseStream, sseResponse } from './sse-stream.js';
-import { attachUpstreamStreams, streamsReady } from './upstream-streams.js';
-import { Upstreams } from './upstreams.js';
+import type { Context, Deps, SessionContext } from './hop/context.js';
+import type { Outcome } from './hop/outcome.js';
+import { terminateTargets } from './hop/targets.js';
+import { attachUpstreamStreams, streamsReady } from './hop/upstream-streams.js';
+import { Upstreams } from './hop/upstreams.js';
+import { serveBatch } from './mux/batch.js';
+import { dispatchRequest } from './mux/dispatch.js';
+import { initializeSession } from './mux/initialize.js';
+import { dispatchNotification, dispatchResponse } from './mux/notify.js';
+import { type Finished, logRequest } from './request-log.js';
+import type { KeyRing } from './session/key-ring.js';
+import type { Session } from './session/session.js';
+import { SessionStore } from './session/session-store.js';
+import { JsonRpcCode, rpcErrorReply, sessionNotFound } from './wire/errors.js';
+import { checkGetHeaders, checkPostHeaders, readBody } from './wire/http.js';
+import { type Classified, classify, type JsonRpcRequest } from './wire/jsonrpc.js';
+import { streamReply, toResponse } from './wire/reply.js';
+import { SseStream } from './wire/sse-stream.js';
 
 export interface McpServiceOptions {
   readonly logger: Logger;
@@ -45,7 +51,7 @@ export interface McpRoute {
 }
 
 const LIST_CHANGED = ['tools', 'prompts', 'resources'] as const;
-const KNOWN_METHODS = new Set([
+const KNOWN_METHODS: ReadonlySet<string> = new Set([
   'initialize',
   'ping',
   'tools/list',
@@ -69,12 +75,27 @@ const KNOWN_METHODS = new Set([
   'notifications/roots/list_changed',
 ]);
 
-const missingSession = () =>
-  rpcErrorResponse(
+const missingSession = (): Outcome => ({
+  reply: rpcErrorReply(
     400,
     JsonRpcCode.InvalidRequest,
     'Bad Request: the Mcp-Session-Id header is required for every request except initialize',
-  );
+  ),
+});
+
+const shuttingDown = (id: JsonRpcRequest['id'] | null = null): Outcome => ({
+  reply: rpcErrorReply(503, JsonRpcCode.InternalError, 'The gateway is shutting down', id),
+});
+
+/**
+ * The entry's own bookkeeping of one request: its metrics label, the name a tools/call or
+ * prompts/get asked for (for the log), and what to release when it finishes.
+ */
+interface Pending {
+  method: string;
+  name?: string;
+  release?: () => void;
+}
 
 export class McpService {
   readonly #deps: Deps;
@@ -114,116 +135,138 @@ export class McpService {
     route: McpRoute,
     signal: AbortSignal,
   ): Promise<Response> {
-    const ex = this.#exchange(request, backend, route, signal);
-    let response: Response;
+    const started = performance.now();
+    this.#active += 1;
+    const cx: Context = { deps: this.#deps, backend, signal };
+    const pending: Pending = { method: request.method };
+    let outcome: Outcome;
     try {
-      response = await this.#serve(request, ex);
+      outcome = await this.#serve(request, cx, pending);
     } catch (error) {
       this.#deps.logger.error({ err: error, backend: backend.id, route: route.id }, 'MCP request failed');
-      ex.streamed = false;
-      response = rpcErrorResponse(500, JsonRpcCode.InternalError, 'Internal error');
+      outcome = { reply: rpcErrorReply(500, JsonRpcCode.InternalError, 'Internal error') };
     }
-    ex.status = response.status;
-    if (!ex.streamed) ex.finish(response.status >= 500 ? 'error' : 'ok');
-    return response;
+    const { reply } = outcome;
+    const finish = (result: 'ok' | 'error') =>
+      this.#finish(route, backend, pending, outcome, result, performance.now() - started);
+    if (reply.kind === 'stream') void reply.ended.then(finish);
+    else finish(reply.status >= 500 ? 'error' : 'ok');
+    return toResponse(reply);
   }
 
-  #exchange(request: Request, backend: McpBackend, route: McpRoute, signal: AbortSignal): Exchange {
-    const started = performance.now();
+  #finish(
+    route: McpRoute,
+    backend: McpBackend,
+    pending: Pending,
+    outcome: Outcome,
+    result: 'ok' | 'error',
+    elapsedMs: number,
+  ): void {
     const { metrics, logger } = this.#deps;
-    let finished = false;
-    this.#active += 1;
-    const ex: Exchange = {
-      deps: this.#deps,
-      backend,
-      signal,
-      streamed: false,
-      method: request.method,
-      finish: (outcome) => {
-        if (finished) return;
-        finished = true;
-        const elapsedMs = performance.now() - started;
-        child(metrics.requests, route.id, backend.id, ex.method, outcome).inc();
-        child(metrics.requestDuration, route.id, backend.id, ex.method, outcome).observe(elapsedMs / 1000);
-        if (logger.isLevelEnabled('info')) logRequest(logger, route.id, ex, outcome, elapsedMs);
-        this.#active -= 1;
-        if (this.#active === 0) this.#drained?.();
-      },
-    };
-    return ex;
+    child(metrics.requests, route.id, backend.id, pending.method, result).inc();
+    child(metrics.requestDuration, route.id, backend.id, pending.method, result).observe(elapsedMs / 1000);
+    if (logger.isLevelEnabled('info')) {
+      const { reply, target, rpcError } = outcome;
+      const finished: Finished = {
+        route: route.id,
+        backend: backend.id,
+        method: pending.method,
+        outcome: result,
+        durationMs: elapsedMs,
+        status: reply.kind === 'stream' ? 200 : reply.status,
+        ...(target === undefined ? {} : { target }),
+        ...(pending.name === undefined ? {} : { name: pending.name }),
+        ...(rpcError === undefined ? {} : { rpcError }),
+      };
+      logRequest(logger, finished);
+    }
+    pending.release?.();
+    this.#active -= 1;
+    if (this.#active === 0) this.#drained?.();
   }
 
-  #serve(request: Request, ex: Exchange): Promise<Response> | Response {
+  #serve(request: Request, cx: Context, pending: Pending): Promise<Outcome> | Outcome {
     switch (request.method) {
       case 'POST':
-        return this.#post(request, ex);
+        return this.#post(request, cx, pending);
       case 'GET':
-        return this.#get(request, ex);
+        return this.#get(request, cx);
       case 'DELETE':
-        return this.#delete(request, ex);
+        return this.#delete(request, cx);
       default:
-        return new Response(null, { status: 405, headers: { allow: 'GET, POST, DELETE' } });
+        return { reply: { kind: 'empty', status: 405, headers: { allow: 'GET, POST, DELETE' } } };
     }
   }
 
-  async #post(request: Request, ex: Exchange): Promise<Response> {
+  async #post(request: Request, cx: Context, pending: Pending): Promise<Outcome> {
     const rejected = checkPostHeaders(request);
-    if (rejected) return rejected;
+    if (rejected) return { reply: rejected };
     const body = await readBody(request, this.#maxBodyBytes);
-    if ('response' in body) return body.response;
+    if ('reply' in body) return { reply: body.reply };
     let parsed: unknown;
     try {
       parsed = JSON.parse(body.text);
     } catch {
-      return rpcErrorResponse(400, JsonRpcCode.ParseError, 'Parse error: the body is not valid JSON');
+      return invalid(400, JsonRpcCode.ParseError, 'Parse error: the body is not valid JSON');
     }
-    const { backend } = ex;
+    const { backend } = cx;
     if (backend.targets.length === 0) {
       const name = `${backend.namespace}/${backend.name}`;
-      return rpcErrorResponse(
-        503,
-        JsonRpcCode.UpstreamUnavailable,
-        `MCP backend ${name} has no targets to serve`,
-      );
+      return invalid(503, JsonRpcCode.UpstreamUnavailable, `MCP backend ${name} has no targets to serve`);
     }
     if (Array.isArray(parsed)) {
-      const found = this.#session(request, backend);
-      return found instanceof Response ? found : serveBatch(Object.assign(ex, { session: found }), parsed);
+      pending.method = 'batch';
+      const found = this.#session(request, cx);
+      return 'reply' in found ? found : serveBatch(found, parsed);
     }
     const classified = classify(parsed);
     if (typeof classified === 'string') {
-      return rpcErrorResponse(400, JsonRpcCode.InvalidRequest, `Invalid Request: ${classified}`);
+      return invalid(400, JsonRpcCode.InvalidRequest, `Invalid Request: ${classified}`);
     }
-    return this.#one(request, ex, classified, body.text);
+    return this.#one(request, cx, pending, classified, body.text);
   }
 
-  #one(request: Request, ex: Exchange, classified: Classified, raw: string): Promise<Response> | Response {
+  #one(
+    request: Request,
+    cx: Context,
+    pending: Pending,
+    classified: Classified,
+    raw: string,
+  ): Promise<Outcome> | Outcome {
     const { kind, message } = classified;
-    ex.method =
+    pending.method =
       kind === 'response' ? 'response' : KNOWN_METHODS.has(message.method) ? message.method : 'other';
     if (kind === 'request' && message.method === 'initialize') {
-      if (this.#closing) {
-        return rpcErrorResponse(503, JsonRpcCode.InternalError, 'The gateway is shutting down', message.id);
-      }
-      return initializeSession(ex, this.#keyRing, this.#store, message);
+      if (this.#closing) return shuttingDown(message.id);
+      return initializeSession(cx, this.#keyRing, this.#store, message);
     }
-    const found = this.#session(request, ex.backend);
-    if (found instanceof Response) return found;
-    const sx: SessionExchange = Object.assign(ex, { session: found });
-    if (kind === 'request') return this.#request(sx, message, raw);
-    if (kind === 'notification') return dispatchNotification(sx, message, raw);
-    return dispatchResponse(sx, message, raw);
+    const found = this.#session(request, cx);
+    if ('reply' in found) return found;
+    if (kind === 'request') {
+      if (message.method === 'tools/call' || message.method === 'prompts/get') {
+        const name = message.params?.name;
+        if (typeof name === 'string') pending.name = name.length > 128 ? name.slice(0, 128) : name;
+      }
+      return this.#request(found, pending, message, raw);
+    }
+    if (kind === 'notification') return dispatchNotification(found, message, raw);
+    return dispatchResponse(found, message, raw);
   }
 
   /**
    * A request id the session still has in flight is refused: upstreams route replies by id, so a
    * duplicate would take over (and break) the first request's stream.
    */
-  #request(sx: SessionExchange, message: JsonRpcRequest, raw: string): Promise<Response> | Response {
+  #request(
+    sx: SessionContext,
+    pending: Pending,
+    message: JsonRpcRequest,
+    raw: string,
+  ): Promise<Outcome> | Outcome {
     const { id } = message;
     const ids = sx.session.requestIds;
     if (ids.has(id)) {
-      return rpcErrorResponse(
+      return invalid(
         400,
         JsonRpcCode.InvalidRequest,
         `Invalid Request: request id ${JSON.stringify(id).slice(0, 100)} is already in flight in this session; use a new id`,
@@ -231,63 +274,55 @@ export class McpService {
       );
     }
     ids.add(id);
-    const finish = sx.finish;
-    sx.finish = (outcome) => {
-      ids.delete(id);
-      finish(outcome);
-    };
+    // Released when the request finishes: for a streamed answer, when its stream ends.
+    pending.release = () => ids.delete(id);
     const ready = streamsReady(sx);
     if (ready) return ready.then(() => dispatchRequest(sx, message, raw));
     return dispatchRequest(sx, message, raw);
   }
 
-  #session(request: Request, backend: McpBackend): Session | Response {
+  #session(request: Request, cx: Context): SessionContext | Outcome {
     const token = request.headers.get('mcp-session-id');
     if (token === null || token === '') return missingSession();
     const size = this.#store.size;
-    const found = this.#store.get(token, backend.id);
+    const found = this.#store.get(token, cx.backend.id);
     // A session opened from its token (issued by another process, or evicted here) joins the map.
     if (this.#store.size !== size) this.#deps.metrics.sessionsActive.set(this.#store.size);
-    if ('session' in found) return found.session;
-    this.#deps.logger.debug({ backend: backend.id, reason: found.missing }, 'session not found');
-    return sessionNotFound();
+    if ('session' in found) return { ...cx, session: found.session };
+    this.#deps.logger.debug({ backend: cx.backend.id, reason: found.missing }, 'session not found');
+    return { reply: sessionNotFound() };
   }
 
-  #get(request: Request, ex: Exchange): Response {
+  #get(request: Request, cx: Context): Outcome {
     const rejected = checkGetHeaders(request);
-    if (rejected) return rejected;
-    const session = this.#session(request, ex.backend);
-    if (session instanceof Response) return session;
-    if (this.#closing)
-      return rpcErrorResponse(503, JsonRpcCode.InternalError, 'The gateway is shutting down');
+    if (rejected) return { reply: rejected };
+    const sx = this.#session(request, cx);
+    if ('reply' in sx) return sx;
+    if (this.#closing) return shuttingDown();
+    const { session } = sx;
     const { metrics } = this.#deps;
-    const stream: SseStream = new SseStream(this.#deps.sseKeepAliveMs, () => {
-      session.events.closed(stream);
+    let end: (outcome: 'ok') => void = () => {};
+    const sse: SseStream = new SseStream(this.#deps.sseKeepAliveMs, () => {
+      session.events.closed(sse);
       metrics.sseStreamsOpen.dec();
-      ex.finish('ok');
+      end('ok');
     });
+    const stream = streamReply('sse', sse.readable);
+    end = stream.end;
     metrics.sseStreamsOpen.inc();
     // One GET stream per session: a reconnecting client replaces its old (maybe half-dead) stream
     // and receives what targets sent meanwhile.
-    session.events.open(stream);
-    ex.streamed = true;
-    void attachUpstreamStreams(Object.assign(ex, { session }));
-    return sseResponse(stream.readable);
+    session.events.open(sse);
+    void attachUpstreamStreams(sx);
+    return { reply: stream.reply };
   }
 
-  async #delete(request: Request, ex: Exchange): Promise<Response> {
-    const session = this.#session(request, ex.backend);
-    if (session instanceof Response) return session;
-    this.#store.delete(session);
-    const { signal, clear } = withDeadline(ex.signal, this.#deps.fanoutTimeoutMs);
-    await Promise.allSettled(
-      ex.backend.targets.map((target) => {
-        const state = session.targets.get(target.name);
-        if (!state) return undefined;
-        return this.#deps.upstreams.for(target).terminate({ target, signal, ...state });
-      }),
-    ).finally(clear);
-    return new Response(null, { status: 200 });
+  async #delete(request: Request, cx: Context): Promise<Outcome> {
+    const sx = this.#session(request, cx);
+    if ('reply' in sx) return sx;
+    this.#store.delete(sx.session);
+    await terminateTargets(cx, sx.session);
+    return { reply: { kind: 'empty', status: 200 } };
   }
 
   /** After each routing-table swap: tell open sessions whose backend's target set changed. */
@@ -300,15 +335,7 @@ export class McpService {
     let notified = 0;
     for (const session of this.#store.all()) {
       if (!changed.has(session.backendId)) continue;
-      session.forgetOwners();
-      session.events.forgetLists();
-      const events = session.events;
-      if (!events.active) continue;
-      for (const kind of LIST_CHANGED) {
-        if (events.send({ jsonrpc: '2.0', method: `notifications/${kind}/list_changed` }))
-          metrics.listChangedSent.labels(kind).inc();
-      }
-      notified += 1;
+      notified += notifyTargetsChanged(session, metrics) ? 1 : 0;
     }
     metrics.discoveryLag.observe((performance.now() - change.changedAt) / 1000);
     this.#deps.logger.info({ backends: [...changed], sessionsNotified: notified }, 'backend targets changed');
@@ -331,6 +358,28 @@ export class McpService {
     this.#store.close();
     await this.#deps.upstreams.close(this.#active > 0);
   }
+}
+
+function invalid(
+  status: number,
+  code: number,
+  message: string,
+  id: JsonRpcRequest['id'] | null = null,
+): Outcome {
+  return { reply: rpcErrorReply(status, code, message, id), rpcError: code };
+}
+
+/** The session's backend changed targets: forget what named the old ones, and tell a listening client. */
+function notifyTargetsChanged(session: Session, metrics: Metrics): boolean {
+  session.forgetOwners();
+  session.events.forgetLists();
+  const events = session.events;
+  if (!events.active) return false;
+  for (const kind of LIST_CHANGED) {
+    if (events.send({ jsonrpc: '2.0', method: `notifications/${kind}/list_changed` }))
+      metrics.listChangedSent.labels(kind).inc();
+  }
+  return true;
 }
 
 /** backend id → a fingerprint of its target set (names and addresses, not endpoints: pods come and go). */

@@ -5,8 +5,8 @@
  * (server requests, logging, list_changed) to the session's listener, else to the latest request.
  */
 import { Readable } from 'node:stream';
-import { JsonRpcCode } from '../../shared/errors.js';
 import type { Endpoint } from '../../shared/table.js';
+import { JsonRpcCode } from '../mcp/wire/errors.js';
 import { UpstreamError } from './errors.js';
 import { classifyIncoming, frame, idKey, type RpcId, resolveEndpoint } from './legacy-sse-messages.js';
 import { MAX_UPSTREAM_MESSAGE_BYTES } from './read.js';

@@ -1,0 +1,31 @@
+/**
+ * What the layers below the entry need while serving one request: process-wide dependencies, the
+ * backend as the routing table saw it when the request arrived, the client's signal and (after
+ * initialize) the session. Read-only: a layer reports what happened in the Outcome it returns.
+ */
+import type { Logger } from '../../../shared/logger.js';
+import type { Metrics } from '../../../shared/metrics.js';
+import type { McpBackend } from '../../../shared/table.js';
+import type { Session } from '../session/session.js';
+import type { Upstreams } from './upstreams.js';
+
+export interface Deps {
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly upstreams: Upstreams;
+  readonly fanoutTimeoutMs: number;
+  readonly sseKeepAliveMs: number;
+  /** Reuse a session's last list answers while the target would announce a change (list-cache.ts). */
+  readonly listCache: boolean;
+}
+
+export interface Context {
+  readonly deps: Deps;
+  readonly backend: McpBackend;
+  /** Aborts when the client goes away (or the service shuts down hard). */
+  readonly signal: AbortSignal;
+}
+
+export interface SessionContext extends Context {
+  readonly session: Session;
+}

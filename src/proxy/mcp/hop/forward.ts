@@ -1,0 +1,212 @@
+/**
+ * Forward one message to one target and turn the reply into the client's answer. Without a rewrite
+ * (the transparent single-target path) bytes pass through unparsed, SSE included; with one, each
+ * message is parsed once, rewritten and re-framed. Upstream SSE is never buffered.
+ */
+import type { Readable } from 'node:stream';
+import { settledWithin } from '../../../shared/deadline.js';
+import type { McpTarget } from '../../../shared/table.js';
+import { acceptedUnanswered, endedUnanswered, toUpstreamError } from '../../upstream/errors.js';
+import { parseJson, readBytes, sseMessages } from '../../upstream/read.js';
+import type { UpstreamReply } from '../../upstream/transport.js';
+import type { Rewrite } from '../rewrite/outbound.js';
+import type { TargetSession } from '../session/session.js';
+import { errorResponse, JsonRpcCode } from '../wire/errors.js';
+import { isResponse, type JsonRpcId } from '../wire/jsonrpc.js';
+import { passThroughBytes } from '../wire/pass-through.js';
+import { accepted, jsonReply, streamReply } from '../wire/reply.js';
+import { passThroughSse, SseStream } from '../wire/sse-stream.js';
+import type { SessionContext } from './context.js';
+import { type Outcome, upstreamFailure } from './outcome.js';
+import { postToTarget } from './targets.js';
+import { post } from './upstream-call.js';
+
+type End = (outcome: 'ok' | 'error') => void;
+
+export async function forward(
+  cx: SessionContext,
+  target: McpTarget,
+  state: TargetSession,
+  method: string,
+  body: string,
+  id: JsonRpcId | undefined,
+  rewrite?: Rewrite,
+): Promise<Outcome> {
+  const pending = postToTarget(cx, target, state, method, body, cx.signal, rewrite === undefined);
+  // An upstream that sends no headers (a JSON-mode server working on a long call) would leave the
+  // client's connection silent until it answers, and idle timeouts of proxies between the client and
+  // us would cut it. So a request still waiting after one keep-alive interval is answered as SSE at
+  // once: keep-alive comments now, the upstream's messages when they come.
+  if (id !== undefined && !(await settledWithin(pending, cx.deps.sseKeepAliveMs))) {
+    return earlySse(cx, pending, target, state, id, rewrite);
+  }
+  let reply: UpstreamReply;
+  try {
+    reply = await pending;
+  } catch (error) {
+    if (id !== undefined && cx.signal.aborted) cancelUpstream(cx, target, state, id);
+    return upstreamFailure(toUpstreamError(target.name, error, cx.signal), id, target.name);
+  }
+  if (reply.kind === 'accepted') {
+    if (id === undefined) return { reply: accepted(), target: target.name };
+    return upstreamFailure(acceptedUnanswered(target.name), id, target.name);
+  }
+  if (id !== undefined) trackInflight(cx, target, id);
+  if (reply.kind === 'json') return json(cx, reply.body, target, id, rewrite);
+  const done = (end: End): End => {
+    return (outcome) => {
+      if (id !== undefined) cx.session.forgetInflight(id);
+      if (id !== undefined && cx.signal.aborted) cancelUpstream(cx, target, state, id);
+      end(outcome);
+    };
+  };
+  if (reply.kind === 'json-stream') {
+    // Only the transparent path asks for these: the bytes go to the client as they arrive.
+    let end: End = () => {};
+    const stream = streamReply(
+      'json',
+      passThroughBytes(reply.body, (outcome) => end(outcome)),
+      reply.length,
+    );
+    end = done(stream.end);
+    return { reply: stream.reply, target: target.name };
+  }
+  const { metrics, sseKeepAliveMs } = cx.deps;
+  metrics.sseStreamsOpen.inc();
+  if (!rewrite) {
+    let end: End = () => {};
+    const stream = streamReply(
+      'sse',
+      passThroughSse(reply.body, sseKeepAliveMs, () => {
+        metrics.sseStreamsOpen.dec();
+        end('ok');
+      }),
+    );
+    end = done(stream.end);
+    return { reply: stream.reply, target: target.name };
+  }
+  const upstream = reply.body;
+  const sse = new SseStream(sseKeepAliveMs, () => {
+    metrics.sseStreamsOpen.dec();
+    if (!upstream.readableEnded) upstream.destroy();
+  });
+  const stream = streamReply('sse', sse.readable);
+  void relay(cx, sse, target, id, done(stream.end), () => relaySse(upstream, sse, target, id, rewrite));
+  return { reply: stream.reply, target: target.name };
+}
+
+/** The SSE answer that carries keep-alives now and the upstream's messages when they come. */
+function earlySse(
+  cx: SessionContext,
+  pending: Promise<UpstreamReply>,
+  target: McpTarget,
+  state: TargetSession,
+  id: JsonRpcId,
+  rewrite: Rewrite | undefined,
+): Outcome {
+  trackInflight(cx, target, id);
+  const { metrics } = cx.deps;
+  metrics.sseStreamsOpen.inc();
+  const sse = new SseStream(cx.deps.sseKeepAliveMs, () => metrics.sseStreamsOpen.dec());
+  sse.comment(); // first bytes now: the client's connection is no longer silent
+  const stream = streamReply('sse', sse.readable);
+  const end: End = (outcome) => {
+    cx.session.forgetInflight(id);
+    if (cx.signal.aborted) cancelUpstream(cx, target, state, id);
+    stream.end(outcome);
+  };
+  void relay(cx, sse, target, id, end, () => relayLate(pending, sse, target, id, rewrite ?? ((m) => m)));
+  return { reply: stream.reply, target: target.name };
+}
+
+/**
+ * Run a relay into the client's stream; when it fails, the request gets its JSON-RPC error on the
+ * stream (while the client still reads it). The stream closes, then `end` reports how it went.
+ */
+async function relay(
+  cx: SessionContext,
+  sse: SseStream,
+  target: McpTarget,
+  id: JsonRpcId | undefined,
+  end: End,
+  run: () => Promise<void>,
+): Promise<void> {
+  let outcome: 'ok' | 'error' = 'ok';
+  try {
+    await run();
+  } catch (error) {
+    outcome = 'error';
+    if (!sse.closed && id !== undefined) {
+      const failure = toUpstreamError(target.name, error, cx.signal);
+      sse.send(errorResponse(id, JsonRpcCode.UpstreamUnavailable, failure.message));
+    }
+  } finally {
+    sse.close();
+    end(outcome);
+  }
+}
+
+/** Write the late upstream reply (JSON or SSE) into an already-open client SSE stream. */
+async function relayLate(
+  pending: Promise<UpstreamReply>,
+  sse: SseStream,
+  target: McpTarget,
+  id: JsonRpcId,
+  rewrite: Rewrite,
+): Promise<void> {
+  const reply = await pending;
+  if (reply.kind === 'accepted') throw acceptedUnanswered(target.name);
+  if (reply.kind === 'json') sse.send(rewrite(parseJson(reply.body, target.name)));
+  else if (reply.kind === 'json-stream') {
+    sse.send(rewrite(parseJson(await readBytes(reply.body, target.name), target.name)));
+  } else await relaySse(reply.body, sse, target, id, rewrite);
+}
+
+function json(
+  cx: SessionContext,
+  body: Buffer,
+  target: McpTarget,
+  id: JsonRpcId | undefined,
+  rewrite: Rewrite | undefined,
+): Outcome {
+  try {
+    if (!rewrite) return { reply: { kind: 'bytes', status: 200, body }, target: target.name };
+    return { reply: jsonReply(rewrite(parseJson(body, target.name))), target: target.name };
+  } catch (error) {
+    return upstreamFailure(toUpstreamError(target.name, error, cx.signal), id, target.name);
+  } finally {
+    if (id !== undefined) cx.session.forgetInflight(id);
+  }
+}
+
+/**
+ * The upstream's SSE messages, rewritten, into the client's stream until the response to `id`
+ * (sent last) or the client's stream closes; throws when the upstream ends without that response.
+ */
+async function relaySse(
+  body: Readable,
+  sse: SseStream,
+  target: McpTarget,
+  id: JsonRpcId | undefined,
+  rewrite: Rewrite,
+): Promise<void> {
+  for await (const message of sseMessages(body, target.name)) {
+    const answered = isResponse(message) && message.id === id;
+    if (!sse.send(rewrite(message)) || answered) return;
+  }
+  if (id !== undefined && !sse.closed) throw endedUnanswered(target.name);
+}
+
+function trackInflight(cx: SessionContext, target: McpTarget, id: JsonRpcId): void {
+  if (cx.backend.targets.length > 1) cx.session.inflight.set(String(id), target.name);
+}
+
+/** The client went away mid-request: tell the target so it can stop working on it. */
+function cancelUpstream(cx: SessionContext, target: McpTarget, state: TargetSession, id: JsonRpcId): void {
+  const body = JSON.stringify({
+    jsonrpc: '2.0',
+    method: 'notifications/cancelled',
+    params: { requestId: id, reason: 'client disconnected' },
+  });
+  post(cx.deps, cx.backend.id, target, state, 'notifications/cancelled', body, undefined).catch(() => {});
+}

@@ -1,0 +1,11 @@
+/** The outbound rewrite of one target's messages for this request's session and backend. */
+import { shouldPrefix } from '../rewrite/naming.js';
+import { outbound, type Rewrite } from '../rewrite/outbound.js';
+import type { SessionContext } from './context.js';
+
+export function outboundFor(cx: SessionContext, target: string): Rewrite {
+  const { backend, session } = cx;
+  return outbound(target, shouldPrefix(backend.prefixMode, backend.targets.length), (notification) =>
+    session.events.heard(target, notification),
+  );
+}

@@ -1,0 +1,170 @@
+/**
+ * Upstream sessions per target: initialize a target (at session start, or lazily when the table
+ * added it later), pin it to one endpoint, find a session's live state for a target, and end them.
+ */
+
+import { withDeadline } from '../../../shared/deadline.js';
+import type { Endpoint, McpTarget } from '../../../shared/table.js';
+import { toUpstreamError, UpstreamError } from '../../upstream/errors.js';
+import type { UpstreamReply } from '../../upstream/transport.js';
+import { capabilityFlags } from '../rewrite/merge.js';
+import type { Session, TargetSession } from '../session/session.js';
+import type { JsonObject, JsonRpcId } from '../wire/jsonrpc.js';
+import type { Context, Deps, SessionContext } from './context.js';
+import { awaitResponse, post } from './upstream-call.js';
+import { attachUpstreamStream } from './upstream-streams.js';
+
+/** A target whose lazy initialize failed is not retried for this long (FailOpen would stall). */
+const RETRY_FAILED_INIT_MS = 5_000;
+
+let roundRobin = 0;
+
+export function pickEndpoint(target: McpTarget): Endpoint {
+  const endpoints = target.endpoints;
+  if (endpoints.length === 0) return { address: target.host, port: target.port };
+  roundRobin = (roundRobin + 1) % 1_000_000;
+  return endpoints[roundRobin % endpoints.length]!;
+}
+
+/** Still usable: pinned to an endpoint the target still has. */
+export function isPinValid(target: McpTarget, state: TargetSession): boolean {
+  const pin = state.endpoint;
+  if (target.endpoints.length === 0) return pin.address === target.host && pin.port === target.port;
+  return target.endpoints.some((e) => e.address === pin.address && e.port === pin.port);
+}
+
+export interface TargetInitialized {
+  readonly state: TargetSession;
+  readonly result: JsonObject;
+}
+
+/** Send `initialize` to one target and read its answer. */
+export async function initializeTarget(
+  deps: Deps,
+  backendId: string,
+  target: McpTarget,
+  id: JsonRpcId,
+  params: JsonObject,
+  signal: AbortSignal,
+): Promise<TargetInitialized> {
+  const endpoint = pickEndpoint(target);
+  const body = JSON.stringify({ jsonrpc: '2.0', id, method: 'initialize', params });
+  const hop = { endpoint, sessionId: undefined, protocolVersion: undefined };
+  const reply = await post(deps, backendId, target, hop, 'initialize', body, signal);
+  const response = await awaitResponse(reply, target.name);
+  const result = response.result;
+  if (response.error || !result || typeof result.protocolVersion !== 'string') {
+    const reason = response.error?.message ?? 'no protocolVersion in its result';
+    throw new UpstreamError(target.name, 'protocol', `target "${target.name}" refused initialize: ${reason}`);
+  }
+  const state: TargetSession = {
+    name: target.name,
+    sessionId: reply.sessionId,
+    endpoint,
+    protocolVersion: result.protocolVersion,
+    flags: capabilityFlags(result.capabilities),
+  };
+  return { state, result };
+}
+
+/** Tell a target the handshake is complete (what the client's own notification does at start). */
+export async function sendInitialized(
+  deps: Deps,
+  backendId: string,
+  target: McpTarget,
+  state: TargetSession,
+): Promise<void> {
+  const body = '{"jsonrpc":"2.0","method":"notifications/initialized"}';
+  await post(deps, backendId, target, state, 'notifications/initialized', body, undefined).catch(() => {});
+}
+
+/** The session's state for a target, initializing it first when the session does not have it yet. */
+export function ensureTarget(
+  cx: SessionContext,
+  target: McpTarget,
+  signal: AbortSignal,
+): Promise<TargetSession> {
+  const { session } = cx;
+  const state = session.targets.get(target.name);
+  if (state && isPinValid(target, state)) return Promise.resolve(state);
+  const failedAt = session.failedAt.get(target.name);
+  if (failedAt !== undefined && performance.now() - failedAt < RETRY_FAILED_INIT_MS) {
+    return Promise.reject(
+      new UpstreamError(
+        target.name,
+        'unreachable',
+        `target "${target.name}" is unavailable (its initialize failed moments ago)`,
+      ),
+    );
+  }
+  let starting = session.starting.get(target.name);
+  if (!starting) {
+    starting = lazyInitialize(cx, target, signal).finally(() => session.starting.delete(target.name));
+    session.starting.set(target.name, starting);
+  }
+  return starting.then((started) => {
+    if (started) return started;
+    throw new UpstreamError(target.name, 'unreachable', `target "${target.name}" could not be initialized`);
+  });
+}
+
+async function lazyInitialize(
+  cx: SessionContext,
+  target: McpTarget,
+  signal: AbortSignal,
+): Promise<TargetSession | undefined> {
+  const { deps, session, backend } = cx;
+  // Joining is a handshake like initialize: bounded by the fan-out deadline even for a tools/call.
+  const deadline = withDeadline(signal, deps.fanoutTimeoutMs);
+  try {
+    const params = { ...session.clientParams, protocolVersion: session.protocolVersion };
+    const id = `mcplane-init-${target.name}`;
+    const { state } = await initializeTarget(deps, backend.id, target, id, params, deadline.signal);
+    session.targets.set(target.name, state);
+    session.failedAt.delete(target.name);
+    await sendInitialized(deps, backend.id, target, state);
+    void attachUpstreamStream(cx, target, state);
+    deps.logger.debug({ backend: backend.id, target: target.name }, 'target joined an open session');
+    return state;
+  } catch (error) {
+    session.failedAt.set(target.name, performance.now());
+    throw toUpstreamError(target.name, error, deadline.signal);
+  } finally {
+    deadline.clear();
+  }
+}
+
+/**
+ * Post to a target within the session; when the upstream forgot its session (it restarted and
+ * answered 404), start a new one and try once more.
+ */
+export function postToTarget(
+  cx: SessionContext,
+  target: McpTarget,
+  state: TargetSession,
+  method: string,
+  body: string,
+  signal: AbortSignal,
+  /** Forwarded unread (the transparent path): a large JSON reply may come back as a stream. */
+  passThrough = false,
+): Promise<UpstreamReply> {
+  const send = (hop: TargetSession) =>
+    post(cx.deps, cx.backend.id, target, hop, method, body, signal, passThrough);
+  return send(state).catch(async (error: unknown) => {
+    if (!(error instanceof UpstreamError) || error.failure !== 'session-expired') throw error;
+    cx.session.targets.delete(target.name);
+    return send(await ensureTarget(cx, target, signal));
+  });
+}
+
+/** End the session's upstream sessions (the client's DELETE); failures are left to the targets. */
+export async function terminateTargets(cx: Context, session: Session): Promise<void> {
+  const { signal, clear } = withDeadline(cx.signal, cx.deps.fanoutTimeoutMs);
+  await Promise.allSettled(
+    cx.backend.targets.map((target) => {
+      const state = session.targets.get(target.name);
+      if (!state) return undefined;
+      return cx.deps.upstreams.for(target).terminate({ target, signal, ...state });
+    }),
+  ).finally(clear);
+}

@@ -1,0 +1,82 @@
+/**
+ * One call to one upstream target, with per-target metrics. Everything the multiplexer sends
+ * upstream goes through post().
+ */
+import type { Endpoint, McpTarget } from '../../../shared/table.js';
+import { child } from '../../metric-children.js';
+import {
+  acceptedUnanswered,
+  endedUnanswered,
+  toUpstreamError,
+  UpstreamError,
+} from '../../upstream/errors.js';
+import { parseJson, sseMessages } from '../../upstream/read.js';
+import type { UpstreamReply } from '../../upstream/transport.js';
+import { isResponse, type JsonRpcResponse } from '../wire/jsonrpc.js';
+import type { Deps } from './context.js';
+
+/** Where and how to reach one target within a session. */
+export interface Hop {
+  readonly endpoint: Endpoint;
+  readonly sessionId: string | undefined;
+  readonly protocolVersion: string | undefined;
+}
+
+export async function post(
+  deps: Deps,
+  backendId: string,
+  target: McpTarget,
+  hop: Hop,
+  method: string,
+  body: string | Uint8Array,
+  signal: AbortSignal | undefined,
+  /** Forwarded unread (the transparent path): a large JSON reply may come back as a stream. */
+  passThrough = false,
+): Promise<UpstreamReply> {
+  const started = performance.now();
+  try {
+    const reply = await deps.upstreams.for(target).post({ target, body, signal, passThrough, ...hop });
+    child(deps.metrics.upstreamRequests, backendId, target.name, method, 'ok').inc();
+    return reply;
+  } catch (error) {
+    const failure = toUpstreamError(target.name, error, signal);
+    child(deps.metrics.upstreamRequests, backendId, target.name, method, failure.failure).inc();
+    deps.logger[failure.failure === 'aborted' ? 'debug' : 'warn'](
+      {
+        backend: backendId,
+        target: target.name,
+        endpoint: `${hop.endpoint.address}:${hop.endpoint.port}`,
+        method,
+        failure: failure.failure,
+      },
+      failure.message,
+    );
+    throw failure;
+  } finally {
+    child(deps.metrics.upstreamDuration, backendId, target.name, method).observe(
+      (performance.now() - started) / 1000,
+    );
+  }
+}
+
+/** The JSON-RPC response in a reply, skipping any notifications a stream carries before it. */
+export async function awaitResponse(reply: UpstreamReply, target: string): Promise<JsonRpcResponse> {
+  if (reply.kind === 'accepted') throw acceptedUnanswered(target);
+  if (reply.kind === 'json-stream') {
+    reply.body.destroy();
+    throw new UpstreamError(target, 'protocol', 'internal: a streamed reply reached a reader that parses');
+  }
+  if (reply.kind === 'json') {
+    const message = parseJson(reply.body, target);
+    if (isResponse(message)) return message;
+    throw new UpstreamError(
+      target,
+      'protocol',
+      `target "${target}" answered with something other than a JSON-RPC response`,
+    );
+  }
+  for await (const message of sseMessages(reply.body, target)) {
+    if (isResponse(message)) return message;
+  }
+  throw endedUnanswered(target);
+}

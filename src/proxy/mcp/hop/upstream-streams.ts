@@ -1,0 +1,100 @@
+/**
+ * Merge the targets' own server→client streams (upstream GET) into the session's events: upstream
+ * list_changed, resource updates, logging and server requests reach the client, rewritten like any
+ * multiplexed message. A target without a stream (405) or whose stream ends is left alone; the
+ * next client GET tries again.
+ */
+
+import { settledWithin } from '../../../shared/deadline.js';
+import type { McpTarget } from '../../../shared/table.js';
+import { sseMessages as readSse } from '../../upstream/read.js';
+import { isTransparent } from '../rewrite/naming.js';
+import type { TargetSession } from '../session/session.js';
+import { FIRST_REQUEST_GRACE_MS } from '../session/session-events.js';
+import type { SessionContext } from './context.js';
+import { outboundFor } from './session-rewrite.js';
+
+/** How long a request waits for its session's target event streams to be answered. */
+const STREAM_WAIT_MS = 1_000;
+
+/**
+ * Open a target's event stream unless one is open (undefined then). Resolves once the upstream
+ * answered the GET (or refused it), so a caller can wait until what the target sends next has
+ * somewhere to go.
+ */
+export function attachUpstreamStream(
+  cx: SessionContext,
+  target: McpTarget,
+  state: TargetSession,
+): Promise<void> | undefined {
+  const { session, deps, backend } = cx;
+  const events = session.events;
+  if (state.sessionId === undefined) return undefined;
+  const signal = events.listen(target.name);
+  if (!signal) return undefined;
+  const rewrite = isTransparent(backend.prefixMode, backend.targets.length)
+    ? undefined
+    : outboundFor(cx, target.name);
+  let answered: () => void = () => {};
+  const opened = new Promise<void>((resolve) => {
+    answered = resolve;
+  });
+  (async () => {
+    const body = await deps.upstreams.for(target).listen({ target, signal, ...state });
+    answered();
+    if (!body) return;
+    events.streaming(target.name, signal, state);
+    for await (const message of readSse(body, target.name)) {
+      // outbound() notes list_changed; a stream opened while the backend had one target (and
+      // kept after a second joined) is not rewritten, but what it announces still counts.
+      if (!rewrite) events.heard(target.name, message);
+      if (!events.send(rewrite ? rewrite(message) : message)) break;
+    }
+  })()
+    .catch((error: unknown) => {
+      if (signal.aborted) return;
+      deps.logger.debug(
+        { backend: backend.id, target: target.name, err: error },
+        'upstream event stream ended',
+      );
+    })
+    .finally(() => {
+      answered();
+      events.ended(target.name, signal);
+    });
+  return opened;
+}
+
+/** Open the event stream of every started target that has none yet (the session must be active). */
+export function attachUpstreamStreams(cx: SessionContext): Promise<void> {
+  const opening: Promise<void>[] = [];
+  for (const target of cx.backend.targets) {
+    const state = cx.session.targets.get(target.name);
+    const opened = state && attachUpstreamStream(cx, target, state);
+    if (opened) opening.push(opened);
+  }
+  if (opening.length === 0) return Promise.resolve();
+  const all = Promise.all(opening).then(() => {});
+  cx.session.events.opening = all;
+  void all.then(() => {
+    if (cx.session.events.opening === all) cx.session.events.opening = undefined;
+  });
+  return all;
+}
+
+/**
+ * Before a request goes upstream: on the session's first request (the client is using it now; a
+ * bare handshake opens nothing, so idle and abandoned sessions hold no upstream connections) listen
+ * to its targets; and while the session's target streams are still being opened (by this, or by the
+ * client's GET an instant ago), wait briefly for them, so what a target sends on its stream during
+ * this call has somewhere to go. Undefined when there is nothing to wait for (the usual case).
+ */
+export function streamsReady(cx: SessionContext): Promise<void> | undefined {
+  const events = cx.session.events;
+  if (!events.started) {
+    events.expect(FIRST_REQUEST_GRACE_MS);
+    void attachUpstreamStreams(cx);
+  }
+  const opening = events.opening;
+  return opening && settledWithin(opening, STREAM_WAIT_MS).then(() => {});
+}

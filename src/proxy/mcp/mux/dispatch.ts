@@ -1,0 +1,224 @@
+/**
+ * Route one client request. Transparent backends (one target, not forced to prefix) forward the
+ * client's bytes as they are; multiplexed backends fan out lists and route calls to the owning
+ * target with the name or URI rewritten back, and the reply's URIs and server-request ids rewritten.
+ */
+import type { McpTarget } from '../../../shared/table.js';
+import { UpstreamError } from '../../upstream/errors.js';
+import type { SessionContext } from '../hop/context.js';
+import { forward } from '../hop/forward.js';
+import { answered, type Outcome, upstreamFailure } from '../hop/outcome.js';
+import { outboundFor } from '../hop/session-rewrite.js';
+import { ensureTarget, isPinValid } from '../hop/targets.js';
+import { awaitResponse, post } from '../hop/upstream-call.js';
+import { LIST_SPECS, prefixContents } from '../rewrite/merge.js';
+import { isTransparent, shouldPrefix, splitName, splitUri } from '../rewrite/naming.js';
+import type { Rewrite } from '../rewrite/outbound.js';
+import { errorResponse, invalidParams, JsonRpcCode, RpcError } from '../wire/errors.js';
+import { asObject, type JsonObject, type JsonRpcRequest, resultResponse } from '../wire/jsonrpc.js';
+import { fanOut } from './fanout.js';
+import { mergedList, resolveOwner } from './lists.js';
+import { taskRequest } from './tasks.js';
+
+export async function dispatchRequest(
+  cx: SessionContext,
+  message: JsonRpcRequest,
+  raw: string,
+): Promise<Outcome> {
+  const { method, id } = message;
+  if (method === 'ping') return answered(resultResponse(id, {}));
+  const { backend } = cx;
+  try {
+    if (isTransparent(backend.prefixMode, backend.targets.length)) {
+      const target = backend.targets[0]!;
+      const state = cx.session.targets.get(target.name);
+      // The usual case needs no await: the session already talks to its one target.
+      if (state && isPinValid(target, state)) return forward(cx, target, state, method, raw, id);
+      return forward(cx, target, await ensureTarget(cx, target, cx.signal), method, raw, id);
+    }
+    return await multiplexed(cx, message);
+  } catch (error) {
+    if (error instanceof RpcError) return answered(errorResponse(id, error.code, error.message, error.data));
+    if (error instanceof UpstreamError) return upstreamFailure(error, id);
+    throw error;
+  }
+}
+
+async function multiplexed(cx: SessionContext, message: JsonRpcRequest): Promise<Outcome> {
+  const { method, id, params } = message;
+  const spec = LIST_SPECS[method];
+  if (spec) return answered(resultResponse(id, await mergedList(cx, spec, id, params)));
+  switch (method) {
+    case 'tools/call':
+      return byName(cx, message, 'tools/list', 'tool');
+    case 'prompts/get':
+      return byName(cx, message, 'prompts/list', 'prompt');
+    case 'resources/read':
+    case 'resources/subscribe':
+    case 'resources/unsubscribe':
+      return byUri(cx, message);
+    case 'completion/complete':
+      return completion(cx, message);
+    case 'tasks/list':
+    case 'tasks/get':
+    case 'tasks/result':
+    case 'tasks/cancel':
+      return taskRequest(cx, message);
+    case 'logging/setLevel':
+      return setLevel(cx, message);
+    default:
+      throw new RpcError(JsonRpcCode.MethodNotFound, `Method not found: ${method.slice(0, 100)}`);
+  }
+}
+
+/** RFC 5424 severities, as MCP names them. */
+const LOG_LEVELS: ReadonlySet<string> = new Set([
+  'debug',
+  'info',
+  'notice',
+  'warning',
+  'error',
+  'critical',
+  'alert',
+  'emergency',
+]);
+
+/**
+ * Every target that logs gets the level. The client's `_meta` (a progress token) stays behind: one
+ * merged answer has no single progress, and several targets reporting under one token would mix.
+ */
+async function setLevel(cx: SessionContext, message: JsonRpcRequest): Promise<Outcome> {
+  const { _meta, ...params } = message.params ?? {};
+  if (typeof params.level !== 'string' || !LOG_LEVELS.has(params.level)) {
+    throw invalidParams(`logging/setLevel: params.level must be one of ${[...LOG_LEVELS].join(', ')}`);
+  }
+  const body = JSON.stringify({ jsonrpc: '2.0', id: message.id, method: message.method, params });
+  await fanOut(cx, withFlag(cx, 'l'), async (target, signal) => {
+    const state = await ensureTarget(cx, target, signal);
+    const reply = await post(cx.deps, cx.backend.id, target, state, message.method, body, signal);
+    const response = await awaitResponse(reply, target.name);
+    if (response.error) {
+      const reason = response.error.message;
+      throw new UpstreamError(
+        target.name,
+        'protocol',
+        `target "${target.name}" refused logging/setLevel: ${reason}`,
+      );
+    }
+  });
+  return answered(resultResponse(message.id, {}));
+}
+
+function withFlag(cx: SessionContext, flag: string): McpTarget[] {
+  return cx.backend.targets.filter((t) => {
+    const state = cx.session.targets.get(t.name);
+    return state === undefined || state.flags.includes(flag);
+  });
+}
+
+function findTarget(cx: SessionContext, name: string): McpTarget | undefined {
+  return cx.backend.targets.find((t) => t.name === name);
+}
+
+async function send(
+  cx: SessionContext,
+  target: McpTarget,
+  message: JsonRpcRequest,
+  params: JsonObject,
+  rewrite: Rewrite,
+) {
+  const state = await ensureTarget(cx, target, cx.signal);
+  const body = JSON.stringify({ jsonrpc: '2.0', id: message.id, method: message.method, params });
+  return forward(cx, target, state, message.method, body, message.id, rewrite);
+}
+
+/** `<target>_<name>` (or an owner lookup when names are not prefixed). */
+async function resolveName(cx: SessionContext, listMethod: string, kind: string, name: string) {
+  const { backend } = cx;
+  if (shouldPrefix(backend.prefixMode, backend.targets.length)) {
+    const split = splitName(name);
+    const target = split ? findTarget(cx, split.target) : undefined;
+    if (!split || !target) {
+      const names = backend.targets.map((t) => t.name).join(', ');
+      throw invalidParams(
+        `Unknown ${kind} "${name}": ${kind}s are named <target>_<${kind}> and the targets are ${names}`,
+      );
+    }
+    return { target, name: split.name };
+  }
+  const owner = await resolveOwner(cx, LIST_SPECS[listMethod]!, name);
+  const target = owner === undefined ? undefined : findTarget(cx, owner);
+  if (!target) throw invalidParams(`Unknown ${kind} "${name}" (or it is served by several targets)`);
+  return { target, name };
+}
+
+function resolveUri(cx: SessionContext, uri: string) {
+  const { backend } = cx;
+  if (shouldPrefix(backend.prefixMode, backend.targets.length)) {
+    const split = splitUri(uri);
+    const target = split ? findTarget(cx, split.target) : undefined;
+    if (!split || !target) {
+      const names = backend.targets.map((t) => t.name).join(', ');
+      throw invalidParams(`Unknown resource "${uri}": URIs are <target>+<uri> and the targets are ${names}`);
+    }
+    return { target, uri: split.name };
+  }
+  const owner = cx.session.owners.get('resources/list')?.get(uri);
+  const target = owner !== undefined ? findTarget(cx, owner) : single(cx, 'r');
+  if (!target)
+    throw invalidParams(
+      `Unknown resource "${uri}" (list resources first, or it is served by several targets)`,
+    );
+  return { target, uri };
+}
+
+/** The one target offering a capability, if exactly one does. */
+function single(cx: SessionContext, flag: string): McpTarget | undefined {
+  const offering = withFlag(cx, flag);
+  return offering.length === 1 ? offering[0] : undefined;
+}
+
+async function byName(cx: SessionContext, message: JsonRpcRequest, listMethod: string, kind: string) {
+  const name = message.params?.name;
+  if (typeof name !== 'string') throw invalidParams(`${message.method}: params.name must be a string`);
+  const resolved = await resolveName(cx, listMethod, kind, name);
+  const params = { ...message.params, name: resolved.name };
+  return send(cx, resolved.target, message, params, outboundFor(cx, resolved.target.name));
+}
+
+async function byUri(cx: SessionContext, message: JsonRpcRequest) {
+  const uri = message.params?.uri;
+  if (typeof uri !== 'string') throw invalidParams(`${message.method}: params.uri must be a string`);
+  const resolved = resolveUri(cx, uri);
+  const params = { ...message.params, uri: resolved.uri };
+  const base = outboundFor(cx, resolved.target.name);
+  const prefixed = shouldPrefix(cx.backend.prefixMode, cx.backend.targets.length);
+  const rewrite: Rewrite =
+    message.method === 'resources/read' && prefixed
+      ? (m) => {
+          const out = asObject(base(m));
+          const result = asObject(out?.result);
+          return out && result && out.id === message.id
+            ? { ...out, result: prefixContents(result, resolved.target.name) }
+            : out;
+        }
+      : base;
+  return send(cx, resolved.target, message, params, rewrite);
+}
+
+async function completion(cx: SessionContext, message: JsonRpcRequest) {
+  const ref = asObject(message.params?.ref);
+  if (ref?.type === 'ref/prompt' && typeof ref.name === 'string') {
+    const resolved = await resolveName(cx, 'prompts/list', 'prompt', ref.name);
+    const params = { ...message.params, ref: { ...ref, name: resolved.name } };
+    return send(cx, resolved.target, message, params, outboundFor(cx, resolved.target.name));
+  }
+  if (ref?.type === 'ref/resource' && typeof ref.uri === 'string') {
+    const resolved = resolveUri(cx, ref.uri);
+    const params = { ...message.params, ref: { ...ref, uri: resolved.uri } };
+    return send(cx, resolved.target, message, params, outboundFor(cx, resolved.target.name));
+  }
+  throw invalidParams(
+    'completion/complete: params.ref must be a ref/prompt with a name or a ref/resource with a uri',
+  );
+}
