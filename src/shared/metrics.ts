@@ -4,6 +4,28 @@
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
+/**
+ * Every bound a client can hit, as the `limit` label of `mcplane_limit_rejections_total`: label
+ * values come from this list, never from a client. The README's Limits section explains each.
+ */
+export const LIMITS = [
+  'body_bytes',
+  'batch_size',
+  'batch_duplicate_id',
+  'initialize_bytes',
+  'sessions',
+  'session_lifetime',
+  'session_inflight',
+  'session_target_calls',
+  'stream_buffer',
+  'session_buffer',
+  'client_connections',
+  'request_timeout',
+  'origin',
+  'drain_timeout',
+] as const;
+export type LimitName = (typeof LIMITS)[number];
+
 const LATENCY_BUCKETS = [
   0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300,
 ];
@@ -66,6 +88,12 @@ export function createMetrics(registry = new Registry(), options: { processMetri
       name: 'mcplane_list_changed_notifications_total',
       help: 'list_changed notifications sent to clients because a backend target set changed.',
       labelNames: ['kind'] as const,
+      registers,
+    }),
+    limitRejections: new Counter({
+      name: 'mcplane_limit_rejections_total',
+      help: 'Requests, connections, streams or messages refused or cut because they hit a bound, by limit (see the README, Limits).',
+      labelNames: ['limit'] as const,
       registers,
     }),
     listenersOpen: new Gauge({
@@ -148,3 +176,8 @@ export function createMetrics(registry = new Registry(), options: { processMetri
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/** Count one refusal at a bound (a typed label, so no client string ever becomes one). */
+export function countLimit(metrics: Metrics, limit: LimitName): void {
+  metrics.limitRejections.labels(limit).inc();
+}

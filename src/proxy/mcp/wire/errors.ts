@@ -15,6 +15,11 @@ export const JsonRpcCode = {
   SessionNotFound: -32001,
   /** An upstream target could not be reached or answered with an error: the message names the target. */
   UpstreamUnavailable: -32002,
+  /**
+   * A bound was hit (too many requests in flight, a batch too long, a stream over its buffer): the
+   * message names the bound and its flag. agentgateway answers resource exhaustion with this code too.
+   */
+  LimitExceeded: -32003,
 } as const;
 
 /** An error raised while serving one request that becomes its JSON-RPC error (HTTP 200). */
@@ -53,4 +58,18 @@ export function rpcErrorReply(
 
 export function sessionNotFound(): Reply {
   return rpcErrorReply(404, JsonRpcCode.SessionNotFound, 'Session not found: initialize a new session');
+}
+
+/**
+ * A bound was hit: the JSON-RPC error names it (and its flag), with the HTTP status that fits (429 for
+ * a client's own excess, 503 for the gateway's capacity) and, when waiting helps, Retry-After.
+ */
+export function limitReply(
+  status: number,
+  message: string,
+  id: JsonRpcId | null = null,
+  retryAfterSeconds?: number,
+): Reply {
+  const headers = retryAfterSeconds === undefined ? undefined : { 'retry-after': String(retryAfterSeconds) };
+  return rpcErrorReply(status, JsonRpcCode.LimitExceeded, message, id, headers);
 }
