@@ -9,9 +9,13 @@
  *   huge_json    a JSON result of `bytes` bytes of text content
  *   drip_json    a JSON result of `bytes` bytes (Content-Length declared): half now, the rest after `ms`
  *   html / text  HTTP 200 with text/html or text/plain (not MCP)
+ *   flood        SSE: `count` log notifications of about `bytes` bytes each (`data.seq` 0, 1, …), then
+ *                the result; written as fast as the gateway takes them, never faster (it waits for
+ *                'drain'), and counted in `written`
  *   echo         a normal JSON result
  *
- * `misbehave` makes every request of one method misbehave the same way (for fan-outs).
+ * `misbehave` makes every request of one method misbehave the same way (for fan-outs). With
+ * `events`, a GET opens the session's event stream and floods it the same way (else GET is 405).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -22,6 +26,8 @@ export interface RawUpstreamOptions {
   readonly name?: string;
   /** method → how to answer it instead of properly. */
   readonly misbehave?: Readonly<Record<string, Misbehaviour>>;
+  /** Answer GET with an event stream of this many log notifications of about `bytes` bytes each. */
+  readonly events?: { readonly count: number; readonly bytes: number };
 }
 
 export interface RawUpstream {
@@ -33,6 +39,8 @@ export interface RawUpstream {
   aborted: number;
   /** Every JSON-RPC message received, in order. */
   readonly received: Array<Record<string, unknown>>;
+  /** Bytes of flood events (tool `flood`, the GET event stream) that `res.write` accepted. */
+  readonly written: number;
   close(): Promise<void>;
 }
 
@@ -45,12 +53,53 @@ const TOOLS = [
   'drip_json',
   'html',
   'text',
+  'flood',
   'echo',
 ].map((name) => ({
   name,
   description: name,
-  inputSchema: { type: 'object', properties: { ms: { type: 'number' }, bytes: { type: 'number' } } },
+  inputSchema: {
+    type: 'object',
+    properties: { ms: { type: 'number' }, bytes: { type: 'number' }, count: { type: 'number' } },
+  },
 }));
+
+/** One SSE event: a log notification whose `data.seq` numbers it, padded to about `bytes` bytes. */
+export function floodEvent(seq: number, bytes: number): string {
+  const message = {
+    jsonrpc: '2.0',
+    method: 'notifications/message',
+    params: { level: 'info', logger: 'flood', data: { seq, pad: 'x'.repeat(Math.max(0, bytes - 120)) } },
+  };
+  return `event: message\ndata: ${JSON.stringify(message)}\n\n`;
+}
+
+/**
+ * Write `count` flood events, waiting for 'drain' whenever the socket's buffer is full, as a
+ * well-behaved server does; `wrote` counts what was accepted. Resolves false if the reader went away.
+ */
+async function flood(
+  res: ServerResponse,
+  count: number,
+  bytes: number,
+  wrote: (n: number) => void,
+): Promise<boolean> {
+  for (let seq = 0; seq < count; seq++) {
+    if (res.destroyed) return false;
+    const event = floodEvent(seq, bytes);
+    wrote(Buffer.byteLength(event));
+    if (!res.write(event)) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          res.off('drain', done).off('close', done);
+          resolve();
+        };
+        res.on('drain', done).on('close', done);
+      });
+    }
+  }
+  return !res.destroyed;
+}
 
 async function body(req: IncomingMessage): Promise<Record<string, unknown> | undefined> {
   const chunks: Buffer[] = [];
@@ -71,7 +120,10 @@ function misbehave(res: ServerResponse, how: Misbehaviour): void {
 export async function startRawUpstream(options: RawUpstreamOptions = {}): Promise<RawUpstream> {
   const name = options.name ?? 'raw';
   const open = new Set<ServerResponse>();
-  const state = { aborted: 0 };
+  const state = { aborted: 0, written: 0 };
+  const wrote = (n: number) => {
+    state.written += n;
+  };
   const received: Array<Record<string, unknown>> = [];
   const server: Server = createServer(async (req, res) => {
     open.add(res);
@@ -79,7 +131,13 @@ export async function startRawUpstream(options: RawUpstreamOptions = {}): Promis
       open.delete(res);
       if (!res.writableFinished) state.aborted += 1;
     });
-    if (req.method === 'GET') return void res.writeHead(405).end();
+    if (req.method === 'GET') {
+      if (!options.events) return void res.writeHead(405).end();
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+      res.flushHeaders();
+      // Held open after the last event, as an event stream is, until the gateway closes it.
+      return void flood(res, options.events.count, options.events.bytes, wrote);
+    }
     if (req.method === 'DELETE') return void res.writeHead(200).end();
     const message = await body(req);
     if (message) received.push(message);
@@ -105,7 +163,10 @@ export async function startRawUpstream(options: RawUpstreamOptions = {}): Promis
       res.writeHead(200, { 'content-type': 'application/json' });
       return void res.end(JSON.stringify({ jsonrpc: '2.0', id, error: { code: -32601, message: 'no' } }));
     }
-    const params = message?.params as { name?: string; arguments?: { ms?: number; bytes?: number } };
+    const params = message?.params as {
+      name?: string;
+      arguments?: { ms?: number; bytes?: number; count?: number };
+    };
     const ms = params.arguments?.ms ?? 0;
     const text = (value: string) => ({ content: [{ type: 'text', text: value }] });
     switch (params.name) {
@@ -143,6 +204,16 @@ export async function startRawUpstream(options: RawUpstreamOptions = {}): Promis
         setTimeout(() => res.end(reply.subarray(half)), ms);
         return;
       }
+      case 'flood': {
+        res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+        const { count = 0, bytes = 0 } = params.arguments ?? {};
+        if (await flood(res, count, bytes, wrote)) {
+          res.end(
+            `event: message\ndata: ${JSON.stringify({ jsonrpc: '2.0', id, result: text(`flooded ${count}`) })}\n\n`,
+          );
+        }
+        return;
+      }
       case 'html':
       case 'text':
         return misbehave(res, params.name);
@@ -159,6 +230,9 @@ export async function startRawUpstream(options: RawUpstreamOptions = {}): Promis
     received,
     get aborted() {
       return state.aborted;
+    },
+    get written() {
+      return state.written;
     },
     set aborted(value: number) {
       state.aborted = value;
