@@ -90,6 +90,16 @@ export const FLAGS = {
   'max-body-bytes': [bytes, '4MiB', 'Largest request body accepted (413 above).'],
   'fanout-timeout': [duration, '10s', 'Per-target deadline for fan-out requests (initialize, */list).'],
   'sse-keepalive': [duration, '15s', 'Interval of `:` keep-alive comments on open SSE streams.'],
+  'max-stream-buffer': [
+    bytes.pipe(z.number().min(64 * 1024, 'must be at least 64KiB')),
+    '8MiB',
+    'Bytes one SSE stream may queue for a client that reads slower than its messages arrive (upstreams wait first); past it the stream ends with a -32003 error.',
+  ],
+  'session-buffer-bytes': [
+    bytes,
+    '1MiB',
+    'Bytes of messages (at most 64) a session keeps while it has no GET stream open, oldest dropped first; at most --max-stream-buffer.',
+  ],
   'list-cache': [
     bool,
     'true',

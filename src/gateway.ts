@@ -173,6 +173,8 @@ export async function startGateway(
     fanoutTimeoutMs: config.fanoutTimeout,
     sseKeepAliveMs: config.sseKeepalive,
     listCache: config.listCache,
+    maxStreamBufferBytes: config.maxStreamBuffer,
+    sessionBufferBytes: config.sessionBufferBytes,
   });
   const listeners = new ListenerManager({
     bindAddress: config.bindAddress,

@@ -78,6 +78,11 @@ export function createMetrics(registry = new Registry(), options: { processMetri
       help: 'Open downstream SSE streams (POST responses and GET streams).',
       registers,
     }),
+    sseQueuedBytes: new Gauge({
+      name: 'mcplane_sse_queued_bytes',
+      help: 'Bytes queued in downstream SSE streams for clients that read slower than their messages arrive (each stream is capped by --max-stream-buffer).',
+      registers,
+    }),
     listCache: new Counter({
       name: 'mcplane_list_cache_total',
       help: 'Merged-list pages a session could reuse (result=hit) or had to ask the target for (miss): targets that declared listChanged, with their event stream open.',

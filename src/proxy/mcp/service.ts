@@ -14,6 +14,7 @@ import type { McpBackend, RoutingTable } from '../../shared/table.js';
 import { child } from '../metric-children.js';
 import type { Context, Deps, SessionContext } from './hop/context.js';
 import type { Outcome } from './hop/outcome.js';
+import { streamLimits } from './hop/stream-limits.js';
 import { terminateTargets } from './hop/targets.js';
 import { attachUpstreamStreams, streamsReady } from './hop/upstream-streams.js';
 import { Upstreams } from './hop/upstreams.js';
@@ -29,7 +30,7 @@ import { JsonRpcCode, rpcErrorReply, sessionNotFound } from './wire/errors.js';
 import { checkGetHeaders, checkPostHeaders, readBody } from './wire/http.js';
 import { type Classified, classify, type JsonRpcRequest } from './wire/jsonrpc.js';
 import { streamReply, toResponse } from './wire/reply.js';
-import { SseStream } from './wire/sse-stream.js';
+import { SseStream, streamBufferError } from './wire/sse-stream.js';
 
 export interface McpServiceOptions {
   readonly logger: Logger;
@@ -43,6 +44,10 @@ export interface McpServiceOptions {
   readonly sseKeepAliveMs: number;
   /** Reuse a session's list answers while the target's event stream is open (default true). */
   readonly listCache?: boolean;
+  /** Bytes one SSE stream may queue for a client that does not read (default 8 MiB). */
+  readonly maxStreamBufferBytes?: number;
+  /** Bytes a session keeps while no GET stream is open (default 1 MiB; at most maxStreamBufferBytes). */
+  readonly sessionBufferBytes?: number;
 }
 
 export interface McpRoute {
@@ -114,6 +119,7 @@ export class McpService {
       fanoutTimeoutMs: options.fanoutTimeoutMs,
       sseKeepAliveMs: options.sseKeepAliveMs,
       listCache: options.listCache ?? true,
+      ...streamLimits(options.metrics, options.maxStreamBufferBytes, options.sessionBufferBytes),
     };
     this.#keyRing = options.keyRing;
     this.#maxBodyBytes = options.maxBodyBytes;
@@ -300,13 +306,20 @@ export class McpService {
     if ('reply' in sx) return sx;
     if (this.#closing) return shuttingDown();
     const { session } = sx;
-    const { metrics } = this.#deps;
-    let end: (outcome: 'ok') => void = () => {};
-    const sse: SseStream = new SseStream(this.#deps.sseKeepAliveMs, () => {
-      session.events.closed(sse);
-      metrics.sseStreamsOpen.dec();
-      end('ok');
-    });
+    const { metrics, sse: limits } = this.#deps;
+    let end: (outcome: 'ok' | 'error') => void = () => {};
+    const sse: SseStream = new SseStream(
+      this.#deps.sseKeepAliveMs,
+      () => {
+        session.events.closed(sse);
+        metrics.sseStreamsOpen.dec();
+        end(sse.overflowed ? 'error' : 'ok');
+      },
+      limits,
+      // The client fell that far behind: an error that answers no request, then the end of the
+      // stream; the session keeps what comes next for its next GET (SDK clients reconnect).
+      () => streamBufferError(limits.maxBytes),
+    );
     const stream = streamReply('sse', sse.readable);
     end = stream.end;
     metrics.sseStreamsOpen.inc();
@@ -335,7 +348,7 @@ export class McpService {
     let notified = 0;
     for (const session of this.#store.all()) {
       if (!changed.has(session.backendId)) continue;
-      notified += notifyTargetsChanged(session, metrics) ? 1 : 0;
+      notified += notifyTargetsChanged(session, this.#deps) ? 1 : 0;
     }
     metrics.discoveryLag.observe((performance.now() - change.changedAt) / 1000);
     this.#deps.logger.info({ backends: [...changed], sessionsNotified: notified }, 'backend targets changed');
@@ -370,14 +383,14 @@ function invalid(
 }
 
 /** The session's backend changed targets: forget what named the old ones, and tell a listening client. */
-function notifyTargetsChanged(session: Session, metrics: Metrics): boolean {
+function notifyTargetsChanged(session: Session, deps: Deps): boolean {
   session.forgetOwners();
   session.events.forgetLists();
   const events = session.events;
   if (!events.active) return false;
   for (const kind of LIST_CHANGED) {
-    if (events.send({ jsonrpc: '2.0', method: `notifications/${kind}/list_changed` }))
-      metrics.listChangedSent.labels(kind).inc();
+    if (events.send({ jsonrpc: '2.0', method: `notifications/${kind}/list_changed` }, deps.sessionBuffer))
+      deps.metrics.listChangedSent.labels(kind).inc();
   }
   return true;
 }

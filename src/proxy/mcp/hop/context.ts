@@ -7,6 +7,8 @@ import type { Logger } from '../../../shared/logger.js';
 import type { Metrics } from '../../../shared/metrics.js';
 import type { McpBackend } from '../../../shared/table.js';
 import type { Session } from '../session/session.js';
+import type { SessionBufferLimits } from '../session/session-events.js';
+import type { SseLimits } from '../wire/sse-stream.js';
 import type { Upstreams } from './upstreams.js';
 
 export interface Deps {
@@ -15,6 +17,10 @@ export interface Deps {
   readonly upstreams: Upstreams;
   readonly fanoutTimeoutMs: number;
   readonly sseKeepAliveMs: number;
+  /** Every downstream SSE stream's cap (`--max-stream-buffer`) and its metrics. */
+  readonly sse: SseLimits;
+  /** What a session keeps while no GET stream is open (`--session-buffer-bytes`). */
+  readonly sessionBuffer: SessionBufferLimits;
   /** Reuse a session's last list answers while the target would announce a change (list-cache.ts). */
   readonly listCache: boolean;
 }

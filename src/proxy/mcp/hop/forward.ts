@@ -1,7 +1,8 @@
 /**
  * Forward one message to one target and turn the reply into the client's answer. Without a rewrite
  * (the transparent single-target path) bytes pass through unparsed, SSE included; with one, each
- * message is parsed once, rewritten and re-framed. Upstream SSE is never buffered.
+ * message is parsed once, rewritten and re-framed. Upstream SSE is never buffered: each relay waits
+ * while the client's stream is full, so a client that does not read pauses its upstream.
  */
 import type { Readable } from 'node:stream';
 import { settledWithin } from '../../../shared/deadline.js';
@@ -15,7 +16,7 @@ import { errorResponse, JsonRpcCode } from '../wire/errors.js';
 import { isResponse, type JsonRpcId } from '../wire/jsonrpc.js';
 import { passThroughBytes } from '../wire/pass-through.js';
 import { accepted, jsonReply, streamReply } from '../wire/reply.js';
-import { passThroughSse, SseStream } from '../wire/sse-stream.js';
+import { passThroughSse, SseStream, streamBufferError } from '../wire/sse-stream.js';
 import type { SessionContext } from './context.js';
 import { type Outcome, upstreamFailure } from './outcome.js';
 import { postToTarget } from './targets.js';
@@ -86,7 +87,7 @@ export async function forward(
     return { reply: stream.reply, target: target.name };
   }
   const upstream = reply.body;
-  const sse = new SseStream(sseKeepAliveMs, () => {
+  const sse = clientStream(cx, id, () => {
     metrics.sseStreamsOpen.dec();
     if (!upstream.readableEnded) upstream.destroy();
   });
@@ -107,7 +108,7 @@ function earlySse(
   trackInflight(cx, target, id);
   const { metrics } = cx.deps;
   metrics.sseStreamsOpen.inc();
-  const sse = new SseStream(cx.deps.sseKeepAliveMs, () => metrics.sseStreamsOpen.dec());
+  const sse = clientStream(cx, id, () => metrics.sseStreamsOpen.dec());
   sse.comment(); // first bytes now: the client's connection is no longer silent
   const stream = streamReply('sse', sse.readable);
   const end: End = (outcome) => {
@@ -117,6 +118,13 @@ function earlySse(
   };
   void relay(cx, sse, target, id, end, () => relayLate(pending, sse, target, id, rewrite ?? ((m) => m)));
   return { reply: stream.reply, target: target.name };
+}
+
+/** The client's SSE stream for a request: past its cap it ends with the request's -32003 error. */
+function clientStream(cx: SessionContext, id: JsonRpcId | undefined, onClose: () => void): SseStream {
+  const limits = cx.deps.sse;
+  const lastWords = id === undefined ? undefined : () => streamBufferError(limits.maxBytes, id);
+  return new SseStream(cx.deps.sseKeepAliveMs, onClose, limits, lastWords);
 }
 
 /**
@@ -142,7 +150,7 @@ async function relay(
     }
   } finally {
     sse.close();
-    end(outcome);
+    end(sse.overflowed ? 'error' : outcome);
   }
 }
 
@@ -192,6 +200,8 @@ async function relaySse(
 ): Promise<void> {
   for await (const message of sseMessages(body, target.name)) {
     const answered = isResponse(message) && message.id === id;
+    // The next message is read only once the client has taken enough: the upstream waits meanwhile.
+    while (sse.full) await sse.ready();
     if (!sse.send(rewrite(message)) || answered) return;
   }
   if (id !== undefined && !sse.closed) throw endedUnanswered(target.name);

@@ -2,7 +2,8 @@
  * Merge the targets' own server→client streams (upstream GET) into the session's events: upstream
  * list_changed, resource updates, logging and server requests reach the client, rewritten like any
  * multiplexed message. A target without a stream (405) or whose stream ends is left alone; the
- * next client GET tries again.
+ * next client GET tries again. Each target's stream waits while the client's GET stream is full,
+ * so a client that does not read pauses its targets rather than filling the gateway's memory.
  */
 
 import { settledWithin } from '../../../shared/deadline.js';
@@ -44,11 +45,14 @@ export function attachUpstreamStream(
     answered();
     if (!body) return;
     events.streaming(target.name, signal, state);
+    const limits = deps.sessionBuffer;
     for await (const message of readSse(body, target.name)) {
+      // Every target waits on the same client stream; the next message is read once it has room.
+      while (events.full) await events.ready();
       // outbound() notes list_changed; a stream opened while the backend had one target (and
       // kept after a second joined) is not rewritten, but what it announces still counts.
       if (!rewrite) events.heard(target.name, message);
-      if (!events.send(rewrite ? rewrite(message) : message)) break;
+      if (!events.send(rewrite ? rewrite(message) : message, limits)) break;
     }
   })()
     .catch((error: unknown) => {

@@ -20,10 +20,34 @@ export interface Closable {
 export interface EventSink extends Closable {
   send(message: unknown): boolean;
   readonly closed: boolean;
+  /** The client is behind: a producer that can wait should, before its next message. */
+  readonly full: boolean;
+  /** Settles when the stream is no longer full (or has ended). */
+  ready(): Promise<void>;
 }
 
 /** Messages kept for a client that has no GET stream open; the oldest go first. */
 export const EVENT_BUFFER_LIMIT = 64;
+/** `--session-buffer-bytes`: bytes (of JSON) kept for a client that has no GET stream open. */
+export const DEFAULT_SESSION_BUFFER_BYTES = 1024 * 1024;
+
+/** How much a session keeps while no GET stream is open (one object per process). */
+export interface SessionBufferLimits {
+  readonly messages: number;
+  readonly bytes: number;
+  /** One message was dropped to stay within the bounds. */
+  readonly dropped?: () => void;
+}
+
+export const DEFAULT_SESSION_BUFFER: SessionBufferLimits = {
+  messages: EVENT_BUFFER_LIMIT,
+  bytes: DEFAULT_SESSION_BUFFER_BYTES,
+};
+
+interface Kept {
+  readonly message: unknown;
+  readonly bytes: number;
+}
 /**
  * How long upstream streams stay open (and messages are kept) without a client stream: long enough
  * for a client to open or reopen its GET, short enough that abandoned sessions do not hold upstream
@@ -47,17 +71,15 @@ interface Listener {
 export class SessionEvents {
   #sink: EventSink | undefined;
   // Both created on first use: most sessions never buffer a message or open an upstream stream.
-  #buffer: unknown[] | undefined;
+  #buffer: Kept[] | undefined;
+  #bufferBytes = 0;
   #listeners: Map<string, Listener> | undefined;
   #grace: NodeJS.Timeout | undefined;
   #started = false;
   /** Upstream streams being opened right now: settles once every target answered its GET. */
   opening: Promise<void> | undefined;
 
-  constructor(
-    private readonly graceMs = EVENT_GRACE_MS,
-    private readonly limit = EVENT_BUFFER_LIMIT,
-  ) {}
+  constructor(private readonly graceMs = EVENT_GRACE_MS) {}
 
   /** The client's open GET stream, if any. */
   get sink(): EventSink | undefined {
@@ -78,8 +100,25 @@ export class SessionEvents {
     return this.#buffer?.length ?? 0;
   }
 
-  /** Deliver on the client's stream, or keep the message while one is expected. */
-  send(message: unknown): boolean {
+  get bufferedBytes(): number {
+    return this.#bufferBytes;
+  }
+
+  /** The client's stream is behind: an upstream stream waits (`ready()`) before its next message. */
+  get full(): boolean {
+    return this.#sink?.full ?? false;
+  }
+
+  /** Settles when the client's stream can take more, or has gone (then messages are kept again). */
+  ready(): Promise<void> {
+    return this.#sink?.ready() ?? Promise.resolve();
+  }
+
+  /**
+   * Deliver on the client's stream, or keep the message while one is expected: the newest that fit
+   * in `limits`, the oldest dropped first (a message larger than the byte bound alone is dropped).
+   */
+  send(message: unknown, limits: SessionBufferLimits): boolean {
     const sink = this.#sink;
     if (sink) {
       if (sink.send(message)) return true;
@@ -87,8 +126,14 @@ export class SessionEvents {
     }
     if (!this.active) return false;
     this.#buffer ??= [];
-    this.#buffer.push(message);
-    if (this.#buffer.length > this.limit) this.#buffer.shift();
+    const buffer = this.#buffer;
+    const bytes = Buffer.byteLength(JSON.stringify(message) ?? '');
+    buffer.push({ message, bytes });
+    this.#bufferBytes += bytes;
+    while (buffer.length > limits.messages || this.#bufferBytes > limits.bytes) {
+      this.#bufferBytes -= buffer.shift()!.bytes;
+      limits.dropped?.();
+    }
     return true;
   }
 
@@ -101,7 +146,8 @@ export class SessionEvents {
     previous?.close();
     const pending = this.#buffer ?? [];
     this.#buffer = undefined;
-    for (const message of pending) if (!sink.send(message)) break;
+    this.#bufferBytes = 0;
+    for (const kept of pending) if (!sink.send(kept.message)) break;
   }
 
   /** The client's stream ended: keep listening upstream for the grace period. */
@@ -180,6 +226,7 @@ export class SessionEvents {
     const listeners = this.#listeners;
     this.#listeners = undefined;
     this.#buffer = undefined;
+    this.#bufferBytes = 0;
     if (listeners) for (const listener of listeners.values()) listener.controller.abort();
   }
 
