@@ -49,6 +49,17 @@ describe('configuration', () => {
     expect(() => parseBytes('-1')).toThrow(/not a size/);
   });
 
+  it('bounds SSE streams and session buffers by default as the proxy does, and refuses a stream cap under 64KiB', async () => {
+    const { DEFAULT_MAX_STREAM_BUFFER } = await import('../src/proxy/mcp/wire/sse-stream.js');
+    const { DEFAULT_SESSION_BUFFER_BYTES } = await import('../src/proxy/mcp/session/session-events.js');
+    const config = loadConfig([], {});
+    expect(config.maxStreamBuffer).toBe(DEFAULT_MAX_STREAM_BUFFER);
+    expect(config.sessionBufferBytes).toBe(DEFAULT_SESSION_BUFFER_BYTES);
+    expect(() => loadConfig(['--max-stream-buffer', '16KiB'], {})).toThrow(
+      /--max-stream-buffer: must be at least 64KiB/,
+    );
+  });
+
   it('lists every flag in --help', () => {
     expect(helpText()).toContain('--session-key-file');
   });
