@@ -1,5 +1,5 @@
 /**
- * One error taxonomy for the wire (reference/aesthetics-anchors.md lesson 9).
+ * One error taxonomy for the wire.
  *
  * JSON-RPC codes that mcplane itself answers with. Internal failures are always -32603; a client
  * mistake is never reported as an internal error.

@@ -1,5 +1,5 @@
 /**
- * zod schemas for every Kubernetes resource mcplane reads (design.md section 3).
+ * zod schemas for every Kubernetes resource mcplane reads (docs/design.md section 3).
  *
  * Gateway API and core kinds are parsed loosely: real objects carry many fields we do not use, and a
  * field we do not read must never make an object invalid. The MCP backend shapes are ours to
@@ -153,7 +153,7 @@ export const referenceGrantSchema = z.object({
 export type ReferenceGrant = z.infer<typeof referenceGrantSchema>;
 
 // ---------------------------------------------------------------------------------------------
-// MCP backends: three shapes, one IR (see reference/agentgateway-controller.md section 1.4)
+// MCP backends: three shapes, one IR (field mapping: docs/design.md section 3)
 
 export const mcpProtocolSchema = z.enum(['StreamableHTTP', 'SSE', 'Undefined']);
 export const prefixModeSchema = z.enum(['Always', 'Conditional', 'Never']);

@@ -1,5 +1,5 @@
 /**
- * One reflector per kind (reference/k8s-client-node.md section 5): list, then watch from the list's
+ * One reflector per kind (docs/kubernetes-client.md section 2): list, then watch from the list's
  * resourceVersion; re-watch on a clean close, relist on 410, back off (full jitter) on everything else,
  * and never give up until stop(). Every attempt belongs to a generation: stop() bumps it, aborts the
  * in-flight request, and any late callback of an old attempt is ignored.
