@@ -16,16 +16,3 @@ export const JsonRpcCode = {
   UpstreamUnavailable: -32002,
   RequestTimeout: -32001,
 } as const;
-
-/** An error that becomes one JSON-RPC error response with a given HTTP status. */
-export class WireError extends Error {
-  override name = 'WireError';
-  constructor(
-    readonly httpStatus: number,
-    readonly code: number,
-    message: string,
-    readonly data?: unknown,
-  ) {
-    super(message);
-  }
-}

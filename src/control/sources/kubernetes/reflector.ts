@@ -60,10 +60,6 @@ export class Reflector {
     return this.#state;
   }
 
-  get lastResourceVersion(): string {
-    return this.#lastRV;
-  }
-
   start(): void {
     if (this.#running) return;
     const generation = ++this.#generation;
