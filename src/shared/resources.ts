@@ -471,11 +471,6 @@ export function emptySnapshot(): Snapshot {
   };
 }
 
-/** Key of an object inside its kind: `namespace/name` or `name` for cluster-scoped kinds. */
-export function objectKey(meta: ObjectMeta): string {
-  return meta.namespace ? `${meta.namespace}/${meta.name}` : meta.name;
-}
-
 /** Find the registry entry for an apiVersion + kind pair read from YAML or the API. */
 export function kindFor(apiVersion: string, kind: string): KindName | undefined {
   for (const name of KIND_NAMES) {
