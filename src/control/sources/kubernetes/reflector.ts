@@ -5,6 +5,7 @@
  * in-flight request, and any late callback of an old attempt is ignored.
  */
 import type { KubeConfig } from '@kubernetes/client-node';
+import { withDeadline } from '../../../shared/deadline.js';
 import type { Logger } from '../../../shared/logger.js';
 import type { Metrics } from '../../../shared/metrics.js';
 import type { KindInfo, KindName } from '../../../shared/resources.js';
@@ -96,13 +97,10 @@ export class Reflector {
 
   /** One full list. Returns true when applied; otherwise it has already waited (backoff or poll). */
   async #list(generation: number, signal: AbortSignal): Promise<boolean> {
-    const listSignal = AbortSignal.any([signal, AbortSignal.timeout(this.#o.timings.listTimeoutMs)]);
-    const outcome = await listAll(
-      this.#fetchPage,
-      listSignal,
-      this.#o.timings.pageSize,
-      this.#o.labelSelector,
-    );
+    const { listTimeoutMs, pageSize } = this.#o.timings;
+    const deadline = withDeadline(signal, listTimeoutMs);
+    const listing = listAll(this.#fetchPage, deadline.signal, pageSize, this.#o.labelSelector);
+    const outcome = await listing.finally(deadline.clear);
     if (!this.#live(generation)) return false;
     if (!outcome.ok) {
       if (outcome.error.status === 404 && this.#o.info.optional) {
@@ -110,7 +108,11 @@ export class Reflector {
         await sleep(this.#o.timings.absentPollMs, signal);
         return false;
       }
-      await this.#fail(signal, outcome.error, 'list');
+      // The client reports any abort as "The user aborted a request": say that the deadline cut it.
+      const error: KubeError = deadline.signal.aborted
+        ? { code: 'LIST_TIMEOUT', message: `no complete list within ${listTimeoutMs} ms` }
+        : outcome.error;
+      await this.#fail(signal, error, 'list');
       return false;
     }
     const diff = this.#cache.applyList(outcome.result.items);
