@@ -8,9 +8,30 @@ const LATENCY_BUCKETS = [
   0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300,
 ];
 
+/**
+ * The limits `mcplane_limit_rejections_total` counts, one label value each. A fixed list in code, never
+ * a value from a client, so the series stay few; add a name here when you add a limit.
+ */
+export const LIMITS = [
+  'client_connections',
+  'headers_timeout',
+  'request_timeout',
+  'origin',
+  'drain_timeout',
+] as const;
+export type LimitName = (typeof LIMITS)[number];
+
 export function createMetrics(registry = new Registry(), options: { processMetrics?: boolean } = {}) {
   if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'mcplane_' });
   const registers = [registry];
+  const limitRejections = new Counter({
+    name: 'mcplane_limit_rejections_total',
+    help: 'Requests and connections refused or cut because they hit a limit, by limit.',
+    labelNames: ['limit'] as const,
+    registers,
+  });
+  // Every series exists from the start at 0, so a rate() or an alert sees the first rejection.
+  for (const limit of LIMITS) limitRejections.labels(limit).inc(0);
   return {
     registry,
 
@@ -68,6 +89,11 @@ export function createMetrics(registry = new Registry(), options: { processMetri
       labelNames: ['kind'] as const,
       registers,
     }),
+    limitRejections,
+    /** Count `n` rejections by one of the LIMITS (the only way to name a limit: see LIMITS). */
+    limitRejected(limit: LimitName, n = 1): void {
+      limitRejections.labels(limit).inc(n);
+    },
     listenersOpen: new Gauge({
       name: 'mcplane_listeners_open',
       help: 'Listener ports currently open.',
