@@ -43,6 +43,37 @@ const bytes = z.string().transform((text, ctx) => {
   }
 });
 const port = z.coerce.number().int().min(0).max(65535);
+
+/** `https://app.example.com`, as a browser sends it: scheme://host[:port], lower case, no path. */
+const ORIGIN = /^[a-z][a-z0-9+.-]*:\/\/[^/?#\s]+$/;
+
+/** A comma-separated list of exact origins, `null`, or `*`. */
+const origins = z
+  .string()
+  .optional()
+  .transform((text, ctx) => {
+    const list = (text ?? '')
+      .split(',')
+      .map((entry) => entry.trim())
+      .filter((entry) => entry.length > 0);
+    for (const entry of list) {
+      if (entry === '*' || entry === 'null') continue;
+      let canonical: string | undefined;
+      try {
+        const url = new URL(entry);
+        canonical = url.protocol === 'http:' || url.protocol === 'https:' ? url.origin : entry;
+      } catch {
+        // not a URL at all: reported below
+      }
+      if (!ORIGIN.test(entry) || canonical !== entry) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `"${entry}" is not an origin as browsers send it: scheme://host[:port] in lower case, without a path or the default port (example: https://app.example.com), or * for any`,
+        });
+      }
+    }
+    return list as readonly string[];
+  });
 const bool = z.enum(['true', 'false']).transform((v) => v === 'true');
 
 /** Every flag: name → [schema, default, help]. The README's flag table is generated from this list. */
@@ -99,6 +130,11 @@ export const FLAGS = {
     duration,
     '25s',
     'On SIGTERM/SIGINT: how long in-flight requests and streams may finish.',
+  ],
+  'allowed-origins': [
+    origins,
+    undefined,
+    'Browser origins allowed besides loopback ones (comma-separated, exact: `https://app.example.com`; `*` for any); a request with another Origin gets 403.',
   ],
   debounce: [
     duration,

@@ -176,6 +176,7 @@ export async function startGateway(
   });
   const listeners = new ListenerManager({
     bindAddress: config.bindAddress,
+    allowedOrigins: config.allowedOrigins,
     table: () => publisher.current,
     mcp,
     logger,

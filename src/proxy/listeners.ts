@@ -6,11 +6,13 @@ import type { Logger } from '../shared/logger.js';
 import type { Metrics } from '../shared/metrics.js';
 import type { RoutingTable } from '../shared/table.js';
 import { createGatewayApp, type McpHandler } from './gateway-app.js';
-import { isLoopbackAddress } from './rebinding.js';
+import { isLoopbackAddress, originPolicy } from './rebinding.js';
 import { type HttpServer, listen } from './server.js';
 
 export interface ListenerManagerOptions {
   readonly bindAddress: string;
+  /** --allowed-origins. */
+  readonly allowedOrigins: readonly string[];
   readonly table: () => RoutingTable;
   readonly mcp: McpHandler;
   readonly logger: Logger;
@@ -81,6 +83,7 @@ export class ListenerManager {
     const app = createGatewayApp({
       port,
       loopback: isLoopbackAddress(bindAddress),
+      origins: originPolicy(this.options.allowedOrigins),
       table,
       mcp,
       logger,
