@@ -42,6 +42,7 @@ const bytes = z.string().transform((text, ctx) => {
     return z.NEVER;
   }
 });
+const positiveDuration = duration.refine((ms) => ms > 0, 'must be longer than 0');
 const port = z.coerce.number().int().min(0).max(65535);
 
 /** `https://app.example.com`, as a browser sends it: scheme://host[:port], lower case, no path. */
@@ -131,6 +132,21 @@ export const FLAGS = {
     '25s',
     'On SIGTERM/SIGINT: how long in-flight requests and streams may finish.',
   ],
+  'request-timeout': [
+    positiveDuration,
+    '30s',
+    'How long a whole request (headers and body) may take to arrive; 408 after. Long calls and SSE streams are not limited once the request has arrived.',
+  ],
+  'headers-timeout': [
+    positiveDuration,
+    '10s',
+    'How long request headers may take to arrive (at most --request-timeout); 408 after.',
+  ],
+  'max-client-connections': [
+    z.coerce.number().int().min(0),
+    '256',
+    'Open connections one client address may hold on the listener ports; the next is answered 503 and closed (0: no limit). Clients behind one proxy or SNAT share its address.',
+  ],
   'allowed-origins': [
     origins,
     undefined,
@@ -215,6 +231,14 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
       problems.push(`--${name}: ${result.error.issues.map((i) => i.message).join('; ')}${origin}`);
     }
   }
+  // Node refuses a headers timeout longer than the request timeout; say so in flag terms.
+  if (
+    typeof out.headersTimeout === 'number' &&
+    typeof out.requestTimeout === 'number' &&
+    out.headersTimeout > out.requestTimeout
+  ) {
+    problems.push('--headers-timeout: must not be longer than --request-timeout');
+  }
   if (problems.length > 0) throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
   return out as Config;
 }
@@ -226,7 +250,7 @@ export function helpText(): string {
     'Flags (each also as MCPLANE_<FLAG>):',
   ];
   for (const [name, [, fallback, help]] of Object.entries(FLAGS)) {
-    lines.push(`  --${name.padEnd(18)} ${help}${fallback !== undefined ? ` Default: ${fallback}.` : ''}`);
+    lines.push(`  --${name.padEnd(24)} ${help}${fallback !== undefined ? ` Default: ${fallback}.` : ''}`);
   }
   return lines.join('\n');
 }

@@ -176,6 +176,9 @@ export async function startGateway(
   });
   const listeners = new ListenerManager({
     bindAddress: config.bindAddress,
+    requestTimeoutMs: config.requestTimeout,
+    headersTimeoutMs: config.headersTimeout,
+    maxClientConnections: config.maxClientConnections,
     allowedOrigins: config.allowedOrigins,
     table: () => publisher.current,
     mcp,
@@ -217,6 +220,11 @@ export async function startGateway(
     createAdminApp(metrics, readiness).fetch,
     config.adminPort,
     config.adminAddress,
+    {
+      requestTimeoutMs: config.requestTimeout,
+      headersTimeoutMs: config.headersTimeout,
+      onLimit: (limit) => metrics.limitRejected(limit),
+    },
   );
   logger.info({ port: admin.port, address: config.adminAddress }, 'admin server: /metrics /healthz /readyz');
 

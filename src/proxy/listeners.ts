@@ -7,10 +7,15 @@ import type { Metrics } from '../shared/metrics.js';
 import type { RoutingTable } from '../shared/table.js';
 import { createGatewayApp, type McpHandler } from './gateway-app.js';
 import { isLoopbackAddress, originPolicy } from './rebinding.js';
-import { type HttpServer, listen } from './server.js';
+import { ClientConnections, type HttpServer, listen, type ServerOptions } from './server.js';
 
 export interface ListenerManagerOptions {
   readonly bindAddress: string;
+  /** --request-timeout, --headers-timeout (ms). */
+  readonly requestTimeoutMs: number;
+  readonly headersTimeoutMs: number;
+  /** --max-client-connections: per client address, across every listener port (0: no limit). */
+  readonly maxClientConnections: number;
   /** --allowed-origins. */
   readonly allowedOrigins: readonly string[];
   readonly table: () => RoutingTable;
@@ -26,8 +31,16 @@ export class ListenerManager {
   #syncing: Promise<void> = Promise.resolve();
   #closed = false;
   #syncedOnce = false;
+  readonly #serverOptions: ServerOptions;
 
-  constructor(private readonly options: ListenerManagerOptions) {}
+  constructor(private readonly options: ListenerManagerOptions) {
+    this.#serverOptions = {
+      requestTimeoutMs: options.requestTimeoutMs,
+      headersTimeoutMs: options.headersTimeoutMs,
+      clients: new ClientConnections(options.maxClientConnections),
+      onLimit: (limit) => options.metrics.limitRejected(limit),
+    };
+  }
 
   /** Reconcile open ports with the table. Calls are serialised so two syncs never race on a port. */
   sync(table: RoutingTable): Promise<void> {
@@ -90,7 +103,7 @@ export class ListenerManager {
       metrics,
     });
     try {
-      const server = await listen(app.fetch, port, bindAddress);
+      const server = await listen(app.fetch, port, bindAddress, this.#serverOptions);
       this.#servers.set(port, server);
       this.#failed.delete(port);
       logger.info({ port, address: bindAddress }, 'listening for MCP clients');

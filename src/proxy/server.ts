@@ -1,11 +1,16 @@
 /**
- * The one place Node's HTTP server meets the web-standard handlers. Timeouts are set for MCP: a tool
- * call may stay silent for many minutes, so there is no request timeout; idle keep-alive sockets are
- * closed a little after typical load-balancer idle limits.
+ * The one place Node's HTTP server meets the web-standard handlers, and where connection-level
+ * limits live. Timeouts are set for MCP: a tool call may stay silent for many minutes once its
+ * request has arrived, so only the request's *arrival* is timed (--request-timeout,
+ * --headers-timeout); idle keep-alive sockets are closed a little after typical load-balancer idle
+ * limits.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
+import { formatDuration } from '../shared/deadline.js';
+import { JsonRpcCode } from '../shared/errors.js';
+import type { LimitName } from '../shared/metrics.js';
 
 /** The client's connection a request came on. */
 export interface Connection {
@@ -20,8 +25,30 @@ export interface Connection {
 export type FetchHandler = (request: Request, connection: Connection) => Response | Promise<Response>;
 
 interface ConnectionState extends Connection {
+  readonly controller: AbortController;
   /** Requests in flight on this connection. */
   inFlight: number;
+  /** The latest request, to tell a slow body (request timeout) from slow headers. */
+  request: IncomingMessage | undefined;
+  /** Responses not finished yet (an error answer must not be written into one that has begun). */
+  readonly responses: Set<ServerResponse>;
+}
+
+/** How often Node checks request/headers deadlines (its default, 30 s, would make a 10 s limit 40 s). */
+const DEADLINE_CHECK_MS = 500;
+
+/** Retry-After of a connection refused for --max-client-connections. */
+const RETRY_AFTER_S = 5;
+
+export interface ServerOptions {
+  /** How long a whole request (headers and body) may take to arrive (default 30 s, as the flag); 0: no limit. */
+  readonly requestTimeoutMs?: number;
+  /** How long the headers may take to arrive, at most requestTimeoutMs (default 10 s); 0: no limit. */
+  readonly headersTimeoutMs?: number;
+  /** Connections per client address, shared by the listener ports; none for the admin port. */
+  readonly clients?: ClientConnections;
+  /** Called once per request or connection refused or cut by a limit (for the metric). */
+  readonly onLimit?: (limit: LimitName) => void;
 }
 
 export interface HttpServer {
@@ -33,7 +60,77 @@ export interface HttpServer {
   destroy(): void;
 }
 
-export function listen(fetch: FetchHandler, port: number, host: string): Promise<HttpServer> {
+/**
+ * Open connections per client address across the listener ports. An address leaves the map when its
+ * last connection closes, so the map never holds more entries than there are open connections.
+ */
+export class ClientConnections {
+  readonly #open = new Map<string, number>();
+
+  /** At most `max` connections per address; 0: no limit. */
+  constructor(readonly max: number) {}
+
+  /** Take a connection slot for `address`; false when it already holds `max`. */
+  acquire(address: string): boolean {
+    const open = this.#open.get(address) ?? 0;
+    if (this.max > 0 && open >= this.max) return false;
+    this.#open.set(address, open + 1);
+    return true;
+  }
+
+  release(address: string): void {
+    const open = (this.#open.get(address) ?? 0) - 1;
+    if (open > 0) this.#open.set(address, open);
+    else this.#open.delete(address);
+  }
+
+  /** Addresses holding at least one connection. */
+  get addresses(): number {
+    return this.#open.size;
+  }
+}
+
+/** A whole HTTP/1.1 response written straight to a socket (no request was parsed, or it never finished). */
+function rawResponse(status: string, message: string, code: number, extra = ''): string {
+  const body = JSON.stringify({ jsonrpc: '2.0', id: null, error: { code, message } });
+  return (
+    `HTTP/1.1 ${status}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+    `${extra}Connection: close\r\n\r\n${body}`
+  );
+}
+
+/** Node's own answers to malformed requests, kept once we handle 'clientError' ourselves. */
+const PARSE_ERRORS: Record<string, string> = {
+  HPE_HEADER_OVERFLOW: 'HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n\r\n',
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: 'HTTP/1.1 413 Payload Too Large\r\nConnection: close\r\n\r\n',
+};
+const BAD_REQUEST = 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n';
+
+/** A connection over --max-client-connections: answered at once and closed, without reading a request. */
+function refuseConnection(socket: Socket, address: string, max: number): void {
+  socket.on('error', () => {});
+  socket.end(
+    rawResponse(
+      '503 Service Unavailable',
+      `too many connections from ${address}: at most ${max} may be open at once (--max-client-connections); ` +
+        `reuse or close idle connections and retry after ${RETRY_AFTER_S} s. Clients behind one proxy share its address`,
+      JsonRpcCode.InvalidRequest,
+      `Retry-After: ${RETRY_AFTER_S}\r\n`,
+    ),
+  );
+  // Read and drop what the client sends: closing with unread data would reset the connection before
+  // the client reads the answer. A client that keeps it open is cut after a moment.
+  socket.resume();
+  setTimeout(() => socket.destroy(), 2000).unref();
+}
+
+export function listen(
+  fetch: FetchHandler,
+  port: number,
+  host: string,
+  options: ServerOptions = {},
+): Promise<HttpServer> {
+  const { requestTimeoutMs = 30_000, headersTimeoutMs = 10_000, clients, onLimit } = options;
   // Requests in flight per connection. Node's closeIdleConnections() leaves alone a socket that was
   // opened but never sent a request (HTTP clients open spare connections), which would hold a drain
   // open until headersTimeout; with this count the drain can close every connection without work.
@@ -43,27 +140,88 @@ export function listen(fetch: FetchHandler, port: number, host: string): Promise
     return fetch(request, state ?? { signal: AbortSignal.abort() });
   });
   const server = createServer(
-    { requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 65_000 },
+    {
+      requestTimeout: requestTimeoutMs,
+      headersTimeout: headersTimeoutMs,
+      connectionsCheckingInterval: DEADLINE_CHECK_MS,
+      keepAliveTimeout: 65_000,
+    },
     (req, res) => {
       const state = connections.get(req.socket);
       if (state) {
         state.inFlight += 1;
+        state.request = req;
+        state.responses.add(res);
         res.once('close', () => {
           state.inFlight -= 1;
+          state.responses.delete(res);
         });
       }
       return serve(req, res);
     },
   );
   server.timeout = 0;
+
+  // Node's own connection listener sets up the HTTP parser; a connection over the per-address cap is
+  // answered before it gets one, so no request on it is ever parsed or served.
+  const [parse, ...others] = server.listeners('connection') as ((socket: Socket) => void)[];
+  if (!parse || others.length > 0) throw new Error('node:http: expected exactly one connection listener');
+  server.removeListener('connection', parse);
   server.on('connection', (socket: Socket) => {
+    const remote = socket.remoteAddress;
+    if (clients && remote !== undefined) {
+      if (!clients.acquire(remote)) {
+        onLimit?.('client_connections');
+        refuseConnection(socket, remote, clients.max);
+        return;
+      }
+    }
+    const address = clients ? remote : undefined;
     const controller = new AbortController();
-    connections.set(socket, { inFlight: 0, signal: controller.signal });
+    const state: ConnectionState = {
+      controller,
+      signal: controller.signal,
+      inFlight: 0,
+      request: undefined,
+      responses: new Set(),
+    };
+    connections.set(socket, state);
     socket.once('close', () => {
       connections.delete(socket);
+      if (address !== undefined) clients?.release(address);
       controller.abort(new DOMException('the client closed its connection', 'AbortError'));
     });
+    parse.call(server, socket);
   });
+
+  // Node calls this for a request that did not arrive in time (and for unparsable ones); with a
+  // listener it writes nothing itself, so the answers are ours.
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
+    const state = connections.get(socket);
+    const started = state ? [...state.responses].some((res) => res.headersSent) : false;
+    let answer: string | undefined;
+    if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+      // Headers done and the body still coming: the request timeout; otherwise the headers timeout.
+      const body = state?.request !== undefined && !state.request.complete;
+      onLimit?.(body ? 'request_timeout' : 'headers_timeout');
+      answer = body
+        ? rawResponse(
+            '408 Request Timeout',
+            `the request body did not arrive within ${formatDuration(requestTimeoutMs)} of the request's start (--request-timeout); send it at once, or raise --request-timeout`,
+            JsonRpcCode.RequestTimeout,
+          )
+        : rawResponse(
+            '408 Request Timeout',
+            `the request headers did not arrive within ${formatDuration(headersTimeoutMs)} (--headers-timeout); send them at once, or raise --headers-timeout`,
+            JsonRpcCode.RequestTimeout,
+          );
+    } else if (error.code !== 'ECONNRESET') {
+      answer = PARSE_ERRORS[error.code ?? ''] ?? BAD_REQUEST;
+    }
+    if (answer !== undefined && socket.writable && !started) socket.write(answer);
+    socket.destroy();
+  });
+
   const closeUnused = () => {
     for (const [socket, state] of connections) if (state.inFlight === 0) socket.destroy();
   };
@@ -86,7 +244,10 @@ export function listen(fetch: FetchHandler, port: number, host: string): Promise
             });
             closeUnused();
           }),
-        destroy: () => server.closeAllConnections(),
+        destroy: () => {
+          for (const socket of connections.keys()) socket.destroy();
+          server.closeAllConnections();
+        },
       });
     });
   });
