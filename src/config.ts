@@ -130,7 +130,7 @@ export const FLAGS = {
   'drain-timeout': [
     duration,
     '25s',
-    'On SIGTERM/SIGINT: how long in-flight requests and streams may finish.',
+    'On SIGTERM/SIGINT: how long in-flight requests and streams may finish; a call still running then is answered with a JSON-RPC error.',
   ],
   'request-timeout': [
     positiveDuration,

@@ -61,11 +61,21 @@ export class ListenerManager {
     return this.#syncedOnce;
   }
 
-  /** Stop accepting connections on every port; resolves when in-flight connections have ended. */
+  /**
+   * Drain every port: stop accepting connections, `Connection: close` on every response, idle
+   * connections closed after a grace (see server.ts); resolves when every connection has ended.
+   */
   async close(): Promise<void> {
     this.#closed = true;
     await this.#syncing;
     await Promise.all([...this.#servers.values()].map((s) => s.close()));
+  }
+
+  /** Abort the requests still in flight with `reason` (see HttpServer.abort); returns how many connections. */
+  abort(reason: unknown): number {
+    let aborted = 0;
+    for (const server of this.#servers.values()) aborted += server.abort(reason);
+    return aborted;
   }
 
   /** Cut whatever is still open (after the drain timeout). */

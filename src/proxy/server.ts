@@ -15,7 +15,8 @@ import type { LimitName } from '../shared/metrics.js';
 /** The client's connection a request came on. */
 export interface Connection {
   /**
-   * Aborted when the client's connection closes. One per connection rather than per request (HTTP/1.1
+   * Aborted when the client's connection closes (an AbortError), or when a drain runs out of time
+   * (the reason given to HttpServer.abort()). One per connection rather than per request (HTTP/1.1
    * runs one request at a time on a connection, and a client gives up on one by closing it): a
    * per-request AbortController costs more than the rest of the request bookkeeping together.
    */
@@ -28,11 +29,26 @@ interface ConnectionState extends Connection {
   readonly controller: AbortController;
   /** Requests in flight on this connection. */
   inFlight: number;
+  /** When the connection last had nothing in flight (performance.now()). */
+  idleSince: number;
   /** The latest request, to tell a slow body (request timeout) from slow headers. */
   request: IncomingMessage | undefined;
-  /** Responses not finished yet (an error answer must not be written into one that has begun). */
+  /**
+   * Responses not finished yet: an error answer must not be written into one that has begun, and a
+   * drain adds `Connection: close` to those that sent no headers.
+   */
   readonly responses: Set<ServerResponse>;
 }
+
+/**
+ * How long a drain leaves an idle keep-alive connection open before closing it. A proxy in front
+ * (nginx's upstream keepalive, a cloud load balancer) may be sending the next request into an idle
+ * connection at the very moment we close it, and it cannot safely retry a POST it already sent: that
+ * call is lost. Responses during a drain carry `Connection: close`, so a connection the proxy uses
+ * closes cleanly after its answer; one it has not touched for this long is very unlikely to be picked
+ * at the moment we close it.
+ */
+export const IDLE_GRACE_MS = 1000;
 
 /** How often Node checks request/headers deadlines (its default, 30 s, would make a 10 s limit 40 s). */
 const DEADLINE_CHECK_MS = 500;
@@ -54,8 +70,16 @@ export interface ServerOptions {
 export interface HttpServer {
   readonly server: Server;
   readonly port: number;
-  /** Stop accepting connections, close idle ones; resolves when every connection has ended. */
+  /**
+   * Drain: stop accepting connections at once, send `Connection: close` with every response from now
+   * on, and close connections idle for IDLE_GRACE_MS. Resolves when every connection has ended.
+   */
   close(): Promise<void>;
+  /**
+   * Abort the signal of every connection with a request in flight, with `reason` (the calls then
+   * answer with an error naming it); returns how many.
+   */
+  abort(reason: unknown): number;
   /** Destroy every remaining connection (after the drain timeout). */
   destroy(): void;
 }
@@ -135,6 +159,7 @@ export function listen(
   // opened but never sent a request (HTTP clients open spare connections), which would hold a drain
   // open until headersTimeout; with this count the drain can close every connection without work.
   const connections = new Map<Socket, ConnectionState>();
+  let draining = false;
   const serve = getRequestListener((request, env) => {
     const state = connections.get(env.incoming.socket);
     return fetch(request, state ?? { signal: AbortSignal.abort() });
@@ -155,12 +180,19 @@ export function listen(
         res.once('close', () => {
           state.inFlight -= 1;
           state.responses.delete(res);
+          if (state.inFlight === 0) state.idleSince = performance.now();
         });
       }
+      // The client (or the proxy in front) must not send another request on this connection.
+      if (draining) res.setHeader('connection', 'close');
       return serve(req, res);
     },
   );
   server.timeout = 0;
+  // Node's close() destroys idle keep-alive connections at once, racing a proxy that is sending into
+  // them; our drain closes them after IDLE_GRACE_MS instead (closeUnused below). (close() also stops
+  // the request-timeout checks: the drain deadline bounds what is left.)
+  server.closeIdleConnections = () => {};
 
   // Node's own connection listener sets up the HTTP parser; a connection over the per-address cap is
   // answered before it gets one, so no request on it is ever parsed or served.
@@ -182,6 +214,7 @@ export function listen(
       controller,
       signal: controller.signal,
       inFlight: 0,
+      idleSince: performance.now(),
       request: undefined,
       responses: new Set(),
     };
@@ -222,8 +255,12 @@ export function listen(
     socket.destroy();
   });
 
-  const closeUnused = () => {
-    for (const [socket, state] of connections) if (state.inFlight === 0) socket.destroy();
+  /** Close connections with nothing in flight; during a drain only once idle for IDLE_GRACE_MS. */
+  const closeUnused = (since: number) => {
+    const now = performance.now();
+    for (const [socket, state] of connections) {
+      if (state.inFlight === 0 && now - Math.max(state.idleSince, since) >= IDLE_GRACE_MS) socket.destroy();
+    }
   };
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -235,15 +272,28 @@ export function listen(
         port: bound,
         close: () =>
           new Promise<void>((done) => {
+            draining = true;
+            for (const state of connections.values()) {
+              for (const res of state.responses) if (!res.headersSent) res.setHeader('connection', 'close');
+            }
+            const since = performance.now();
             // Connections that finish their last response during the drain become unused only then:
             // sweep until every connection has ended.
-            const sweep = setInterval(closeUnused, 50);
+            const sweep = setInterval(() => closeUnused(since), 100);
             server.close(() => {
               clearInterval(sweep);
               done();
             });
-            closeUnused();
           }),
+        abort: (reason) => {
+          let aborted = 0;
+          for (const state of connections.values()) {
+            if (state.inFlight === 0 || state.signal.aborted) continue;
+            state.controller.abort(reason);
+            aborted += 1;
+          }
+          return aborted;
+        },
         destroy: () => {
           for (const socket of connections.keys()) socket.destroy();
           server.closeAllConnections();

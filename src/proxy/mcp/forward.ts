@@ -72,10 +72,22 @@ export async function forward(
   if (!rewrite) {
     ex.deps.metrics.sseStreamsOpen.inc();
     return sseResponse(
-      passThroughSse(reply.body, ex.deps.sseKeepAliveMs, () => {
-        ex.deps.metrics.sseStreamsOpen.dec();
-        done('ok');
-      }),
+      passThroughSse(
+        reply.body,
+        ex.deps.sseKeepAliveMs,
+        () => {
+          ex.deps.metrics.sseStreamsOpen.dec();
+          done('ok');
+        },
+        (error) =>
+          id === undefined
+            ? undefined
+            : errorResponse(
+                id,
+                JsonRpcCode.UpstreamUnavailable,
+                toUpstreamError(target.name, error, ex.signal).message,
+              ),
+      ),
     );
   }
   return sseResponse(pump(ex, reply.body, target, id, rewrite, done));
