@@ -136,11 +136,14 @@ describe('three replicas behind nginx', () => {
   let upstream: FixtureServer;
   let nginx: Nginx;
   const replicas: GatewayProcess[] = [];
+  /** Every process started, restarted ones included: all are killed after the file, even on failure. */
+  const spawned: GatewayProcess[] = [];
   const ports: number[] = [];
   const dirs: string[] = [];
   let url: string;
   const killAll = () => {
-    for (const r of replicas) if (r.process.exitCode === null) r.process.kill('SIGKILL');
+    for (const r of spawned)
+      if (r.process.exitCode === null && r.process.signalCode === null) r.process.kill('SIGKILL');
   };
 
   const startReplica = async (i: number) => {
@@ -155,6 +158,7 @@ describe('three replicas behind nginx', () => {
       'warn',
     ]);
     replicas[i] = replica;
+    spawned.push(replica);
     await replica.ready();
   };
 
@@ -235,7 +239,11 @@ describe('three replicas behind nginx', () => {
   }, 60_000);
 
   it('SIGKILL on a replica part-way: failures are at most the calls in flight on it', async () => {
-    await startReplica(0); // back after its drain
+    // Back after its drain (still running when this test runs alone or the previous one failed early).
+    const first = replicas[0]!.process;
+    if (first.exitCode === null && first.signalCode === null) first.kill('SIGKILL');
+    await replicas[0]!.exited;
+    await startReplica(0);
     const killed = replicas[1]!;
     const log: Exchange[] = [];
     const client = await connect(url, log);
