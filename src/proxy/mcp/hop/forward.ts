@@ -77,10 +77,23 @@ export async function forward(
     let end: End = () => {};
     const stream = streamReply(
       'sse',
-      passThroughSse(reply.body, sseKeepAliveMs, () => {
-        metrics.sseStreamsOpen.dec();
-        end('ok');
-      }),
+      passThroughSse(
+        reply.body,
+        sseKeepAliveMs,
+        () => {
+          metrics.sseStreamsOpen.dec();
+          end('ok');
+        },
+        // The upstream broke off (or the drain deadline cut it): the client still gets an answer.
+        (error) =>
+          id === undefined
+            ? undefined
+            : errorResponse(
+                id,
+                JsonRpcCode.UpstreamUnavailable,
+                toUpstreamError(target.name, error, cx.signal).message,
+              ),
+      ),
     );
     end = done(stream.end);
     return { reply: stream.reply, target: target.name };
