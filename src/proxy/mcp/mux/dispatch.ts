@@ -46,7 +46,7 @@ export async function dispatchRequest(
 
 async function multiplexed(cx: SessionContext, message: JsonRpcRequest): Promise<Outcome> {
   const { method, id, params } = message;
-  const spec = LIST_SPECS[method];
+  const spec = LIST_SPECS.get(method);
   if (spec) return answered(resultResponse(id, await mergedList(cx, spec, id, params)));
   switch (method) {
     case 'tools/call':
@@ -146,7 +146,7 @@ async function resolveName(cx: SessionContext, listMethod: string, kind: string,
     }
     return { target, name: split.name };
   }
-  const owner = await resolveOwner(cx, LIST_SPECS[listMethod]!, name);
+  const owner = await resolveOwner(cx, LIST_SPECS.get(listMethod)!, name);
   const target = owner === undefined ? undefined : findTarget(cx, owner);
   if (!target) throw invalidParams(`Unknown ${kind} "${name}" (or it is served by several targets)`);
   return { target, name };
