@@ -28,6 +28,7 @@ import { SessionStore } from './session/session-store.js';
 import { JsonRpcCode, rpcErrorReply, sessionNotFound } from './wire/errors.js';
 import { checkGetHeaders, checkPostHeaders, readBody } from './wire/http.js';
 import { type Classified, classify, type JsonRpcRequest } from './wire/jsonrpc.js';
+import { methodLabel, RESPONSE_LABEL } from './wire/methods.js';
 import { streamReply, toResponse } from './wire/reply.js';
 import { SseStream } from './wire/sse-stream.js';
 
@@ -51,29 +52,7 @@ export interface McpRoute {
 }
 
 const LIST_CHANGED = ['tools', 'prompts', 'resources'] as const;
-const KNOWN_METHODS: ReadonlySet<string> = new Set([
-  'initialize',
-  'ping',
-  'tools/list',
-  'tools/call',
-  'prompts/list',
-  'prompts/get',
-  'resources/list',
-  'resources/read',
-  'resources/templates/list',
-  'resources/subscribe',
-  'resources/unsubscribe',
-  'completion/complete',
-  'logging/setLevel',
-  'tasks/list',
-  'tasks/get',
-  'tasks/result',
-  'tasks/cancel',
-  'notifications/initialized',
-  'notifications/cancelled',
-  'notifications/progress',
-  'notifications/roots/list_changed',
-]);
+const HTTP_LABELS: ReadonlySet<string> = new Set(['GET', 'POST', 'DELETE']);
 
 const missingSession = (): Outcome => ({
   reply: rpcErrorReply(
@@ -138,7 +117,8 @@ export class McpService {
     const started = performance.now();
     this.#active += 1;
     const cx: Context = { deps: this.#deps, backend, signal };
-    const pending: Pending = { method: request.method };
+    // The label until the body says more: GET, DELETE, POST (refused before it was read), or other.
+    const pending: Pending = { method: HTTP_LABELS.has(request.method) ? request.method : 'other' };
     let outcome: Outcome;
     try {
       outcome = await this.#serve(request, cx, pending);
@@ -234,8 +214,7 @@ export class McpService {
     raw: string,
   ): Promise<Outcome> | Outcome {
     const { kind, message } = classified;
-    pending.method =
-      kind === 'response' ? 'response' : KNOWN_METHODS.has(message.method) ? message.method : 'other';
+    pending.method = kind === 'response' ? RESPONSE_LABEL : methodLabel(message.method);
     if (kind === 'request' && message.method === 'initialize') {
       if (this.#closing) return shuttingDown(message.id);
       return initializeSession(cx, this.#keyRing, this.#store, message);
