@@ -8,7 +8,7 @@
  *                                                         ─▶ session, rewrite ─▶ wire
  */
 import type { Logger } from '../../shared/logger.js';
-import type { Metrics } from '../../shared/metrics.js';
+import { countLimit, type Metrics } from '../../shared/metrics.js';
 import type { TableChange } from '../../shared/publisher.js';
 import type { McpBackend, RoutingTable } from '../../shared/table.js';
 import { child } from '../metric-children.js';
@@ -182,7 +182,11 @@ export class McpService {
     const rejected = checkPostHeaders(request);
     if (rejected) return { reply: rejected };
     const body = await readBody(request, this.#maxBodyBytes);
-    if ('reply' in body) return { reply: body.reply };
+    if ('reply' in body) {
+      if (body.reply.kind === 'json' && body.reply.status === 413)
+        countLimit(this.#deps.metrics, 'body_bytes');
+      return { reply: body.reply };
+    }
     let parsed: unknown;
     try {
       parsed = JSON.parse(body.text);
