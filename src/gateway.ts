@@ -173,6 +173,9 @@ export async function startGateway(
     fanoutTimeoutMs: config.fanoutTimeout,
     sseKeepAliveMs: config.sseKeepalive,
     listCache: config.listCache,
+    maxBatchSize: config.maxBatchSize,
+    maxSessionInflight: config.maxSessionInflight,
+    maxSessionTargetCalls: config.maxSessionTargetCalls,
   });
   const listeners = new ListenerManager({
     bindAddress: config.bindAddress,

@@ -44,6 +44,10 @@ export interface McpServiceOptions {
   readonly sseKeepAliveMs: number;
   /** Reuse a session's list answers while the target's event stream is open (default true). */
   readonly listCache?: boolean;
+  /** Defaults as the flags': 32, 64, 16. */
+  readonly maxBatchSize?: number;
+  readonly maxSessionInflight?: number;
+  readonly maxSessionTargetCalls?: number;
 }
 
 export interface McpRoute {
@@ -93,6 +97,11 @@ export class McpService {
       fanoutTimeoutMs: options.fanoutTimeoutMs,
       sseKeepAliveMs: options.sseKeepAliveMs,
       listCache: options.listCache ?? true,
+      limits: {
+        maxBatchSize: options.maxBatchSize ?? 32,
+        maxSessionInflight: options.maxSessionInflight ?? 64,
+        maxSessionTargetCalls: options.maxSessionTargetCalls ?? 16,
+      },
     };
     this.#keyRing = options.keyRing;
     this.#maxBodyBytes = options.maxBodyBytes;
