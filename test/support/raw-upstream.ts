@@ -25,12 +25,17 @@ export interface RawUpstreamOptions {
 }
 
 export interface RawUpstream {
+  readonly name: string;
   readonly port: number;
   readonly url: string;
   /** Requests currently open (hanging ones included). */
   readonly open: Set<ServerResponse>;
   /** Requests whose client went away before we answered. */
   aborted: number;
+  /** The most requests open at once since it was last set (set it to 0 to measure a stretch). */
+  peak: number;
+  /** TCP connections from clients (the gateway's pool) currently open. */
+  readonly sockets: number;
   /** Every JSON-RPC message received, in order. */
   readonly received: Array<Record<string, unknown>>;
   close(): Promise<void>;
@@ -71,10 +76,11 @@ function misbehave(res: ServerResponse, how: Misbehaviour): void {
 export async function startRawUpstream(options: RawUpstreamOptions = {}): Promise<RawUpstream> {
   const name = options.name ?? 'raw';
   const open = new Set<ServerResponse>();
-  const state = { aborted: 0 };
+  const state = { aborted: 0, peak: 0, sockets: 0 };
   const received: Array<Record<string, unknown>> = [];
   const server: Server = createServer(async (req, res) => {
     open.add(res);
+    state.peak = Math.max(state.peak, open.size);
     res.once('close', () => {
       open.delete(res);
       if (!res.writableFinished) state.aborted += 1;
@@ -150,9 +156,16 @@ export async function startRawUpstream(options: RawUpstreamOptions = {}): Promis
         return json(text(`${name}: ${JSON.stringify(params.arguments ?? {})}`));
     }
   });
+  server.on('connection', (socket) => {
+    state.sockets += 1;
+    socket.once('close', () => {
+      state.sockets -= 1;
+    });
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   return {
+    name,
     port,
     url: `http://127.0.0.1:${port}/mcp`,
     open,
@@ -162,6 +175,15 @@ export async function startRawUpstream(options: RawUpstreamOptions = {}): Promis
     },
     set aborted(value: number) {
       state.aborted = value;
+    },
+    get peak() {
+      return state.peak;
+    },
+    set peak(value: number) {
+      state.peak = value;
+    },
+    get sockets() {
+      return state.sockets;
     },
     async close() {
       server.closeAllConnections();

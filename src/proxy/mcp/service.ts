@@ -13,7 +13,7 @@ import type { TableChange } from '../../shared/publisher.js';
 import type { McpBackend, RoutingTable } from '../../shared/table.js';
 import { child } from '../metric-children.js';
 import type { Context, Deps, SessionContext } from './hop/context.js';
-import type { Outcome } from './hop/outcome.js';
+import { limited, type Outcome } from './hop/outcome.js';
 import { terminateTargets } from './hop/targets.js';
 import { attachUpstreamStreams, streamsReady } from './hop/upstream-streams.js';
 import { Upstreams } from './hop/upstreams.js';
@@ -28,6 +28,7 @@ import { SessionStore } from './session/session-store.js';
 import { JsonRpcCode, rpcErrorReply, sessionNotFound } from './wire/errors.js';
 import { checkGetHeaders, checkPostHeaders, readBody } from './wire/http.js';
 import { type Classified, classify, type JsonRpcRequest } from './wire/jsonrpc.js';
+import { sessionInflightLimit } from './wire/limits.js';
 import { methodLabel, RESPONSE_LABEL } from './wire/methods.js';
 import { streamReply, toResponse } from './wire/reply.js';
 import { SseStream } from './wire/sse-stream.js';
@@ -247,7 +248,8 @@ export class McpService {
 
   /**
    * A request id the session still has in flight is refused: upstreams route replies by id, so a
-   * duplicate would take over (and break) the first request's stream.
+   * duplicate would take over (and break) the first request's stream. The ids in flight are also
+   * what --max-session-inflight counts.
    */
   #request(
     sx: SessionContext,
@@ -264,6 +266,11 @@ export class McpService {
         `Invalid Request: request id ${JSON.stringify(id).slice(0, 100)} is already in flight in this session; use a new id`,
         id,
       );
+    }
+    const max = this.#deps.limits.maxSessionInflight;
+    if (ids.size >= max) {
+      countLimit(this.#deps.metrics, 'session_inflight');
+      return limited(sessionInflightLimit(max), id);
     }
     ids.add(id);
     // Released when the request finishes: for a streamed answer, when its stream ends.

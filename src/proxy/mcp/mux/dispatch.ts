@@ -6,16 +6,23 @@
 import type { McpTarget } from '../../../shared/table.js';
 import { UpstreamError } from '../../upstream/errors.js';
 import type { SessionContext } from '../hop/context.js';
-import { forward } from '../hop/forward.js';
-import { answered, type Outcome, upstreamFailure } from '../hop/outcome.js';
+import { answered, limited, type Outcome, upstreamFailure } from '../hop/outcome.js';
 import { outboundFor } from '../hop/session-rewrite.js';
+import { acquireCall, forwardCounted, releaseCall } from '../hop/target-calls.js';
 import { ensureTarget, isPinValid } from '../hop/targets.js';
 import { awaitResponse, post } from '../hop/upstream-call.js';
 import { LIST_SPECS, prefixContents } from '../rewrite/merge.js';
 import { isTransparent, shouldPrefix, splitName, splitUri } from '../rewrite/naming.js';
 import type { Rewrite } from '../rewrite/outbound.js';
 import { errorResponse, invalidParams, JsonRpcCode, RpcError } from '../wire/errors.js';
-import { asObject, type JsonObject, type JsonRpcRequest, resultResponse } from '../wire/jsonrpc.js';
+import {
+  asObject,
+  type JsonObject,
+  type JsonRpcRequest,
+  type JsonRpcResponse,
+  resultResponse,
+} from '../wire/jsonrpc.js';
+import { LimitError } from '../wire/limits.js';
 import { fanOut } from './fanout.js';
 import { mergedList, resolveOwner } from './lists.js';
 import { taskRequest } from './tasks.js';
@@ -33,11 +40,13 @@ export async function dispatchRequest(
       const target = backend.targets[0]!;
       const state = cx.session.targets.get(target.name);
       // The usual case needs no await: the session already talks to its one target.
-      if (state && isPinValid(target, state)) return forward(cx, target, state, method, raw, id);
-      return forward(cx, target, await ensureTarget(cx, target, cx.signal), method, raw, id);
+      if (state && isPinValid(target, state)) return forwardCounted(cx, target, state, method, raw, id);
+      return forwardCounted(cx, target, await ensureTarget(cx, target, cx.signal), method, raw, id);
     }
     return await multiplexed(cx, message);
   } catch (error) {
+    // Before RpcError: a bound answers with its own status (429) and Retry-After.
+    if (error instanceof LimitError) return limited(error, id);
     if (error instanceof RpcError) return answered(errorResponse(id, error.code, error.message, error.data));
     if (error instanceof UpstreamError) return upstreamFailure(error, id);
     throw error;
@@ -95,8 +104,15 @@ async function setLevel(cx: SessionContext, message: JsonRpcRequest): Promise<Ou
   const body = JSON.stringify({ jsonrpc: '2.0', id: message.id, method: message.method, params });
   await fanOut(cx, withFlag(cx, 'l'), async (target, signal) => {
     const state = await ensureTarget(cx, target, signal);
-    const reply = await post(cx.deps, cx.backend.id, target, state, message.method, body, signal);
-    const response = await awaitResponse(reply, target.name);
+    const refused = acquireCall(cx, target.name);
+    if (refused) throw refused;
+    let response: JsonRpcResponse;
+    try {
+      const reply = await post(cx.deps, cx.backend.id, target, state, message.method, body, signal);
+      response = await awaitResponse(reply, target.name);
+    } finally {
+      releaseCall(cx.session, target.name);
+    }
     if (response.error) {
       const reason = response.error.message;
       throw new UpstreamError(
@@ -129,7 +145,7 @@ async function send(
 ) {
   const state = await ensureTarget(cx, target, cx.signal);
   const body = JSON.stringify({ jsonrpc: '2.0', id: message.id, method: message.method, params });
-  return forward(cx, target, state, message.method, body, message.id, rewrite);
+  return forwardCounted(cx, target, state, message.method, body, message.id, rewrite);
 }
 
 /** `<target>_<name>` (or an owner lookup when names are not prefixed). */

@@ -7,6 +7,7 @@
 import type { McpTarget } from '../../../shared/table.js';
 import { UpstreamError } from '../../upstream/errors.js';
 import type { SessionContext } from '../hop/context.js';
+import { acquireCall, releaseCall } from '../hop/target-calls.js';
 import { ensureTarget, postToTarget } from '../hop/targets.js';
 import { awaitResponse } from '../hop/upstream-call.js';
 import { decodeCursor, encodeCursor } from '../rewrite/cursor.js';
@@ -14,7 +15,7 @@ import { type ListSpec, mergeList, type TargetPage } from '../rewrite/merge.js';
 import { shouldPrefix } from '../rewrite/naming.js';
 import type { TargetSession } from '../session/session.js';
 import { invalidParams, JsonRpcCode } from '../wire/errors.js';
-import type { JsonObject, JsonRpcId } from '../wire/jsonrpc.js';
+import type { JsonObject, JsonRpcId, JsonRpcResponse } from '../wire/jsonrpc.js';
 import { fanOut } from './fanout.js';
 
 /** Enough pages to resolve unprefixed names, small enough that a looping upstream cannot stall us. */
@@ -39,8 +40,16 @@ async function listPage(
   const version = lists?.version;
   const params = cursor === undefined ? undefined : { cursor };
   const body = JSON.stringify({ jsonrpc: '2.0', id, method: spec.method, ...(params ? { params } : {}) });
-  const reply = await postToTarget(cx, target, state, spec.method, body, signal);
-  const response = await awaitResponse(reply, target.name);
+  // A page counts against --max-session-target-calls while it is asked; a kept answer does not.
+  const refused = acquireCall(cx, target.name);
+  if (refused) throw refused;
+  let response: JsonRpcResponse;
+  try {
+    const reply = await postToTarget(cx, target, state, spec.method, body, signal);
+    response = await awaitResponse(reply, target.name);
+  } finally {
+    releaseCall(cx.session, target.name);
+  }
   // A target that advertised the capability but lacks the method has nothing to list.
   if (response.error?.code === JsonRpcCode.MethodNotFound) return undefined;
   if (response.error) {

@@ -3,11 +3,11 @@
  * gateway keeps serving afterwards.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LimitName } from '../../../../src/shared/metrics.js';
 import {
   backendOf,
   connectClient,
   type Gateway,
+  limitCount,
   MCP_HEADERS,
   rawInitialize,
   startGateway,
@@ -38,11 +38,6 @@ async function post(body: string, headers: Record<string, string> = {}) {
   });
   const text = await response.text();
   return { status: response.status, body: text ? JSON.parse(text) : undefined };
-}
-
-async function limitCount(limit: LimitName): Promise<number> {
-  const { values } = await gateway.metrics.limitRejections.get();
-  return values.find((v) => v.labels.limit === limit)?.value ?? 0;
 }
 
 const listTools = JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/list' });
@@ -110,7 +105,7 @@ describe('bad input', () => {
   });
 
   it('a body over the limit → 413, also when streamed without Content-Length; each counted', async () => {
-    const counted = await limitCount('body_bytes');
+    const counted = await limitCount(gateway.metrics, 'body_bytes');
     const big = JSON.stringify({
       jsonrpc: '2.0',
       id: 1,
@@ -134,7 +129,7 @@ describe('bad input', () => {
     } as RequestInit);
     expect(response.status).toBe(413);
     expect(((await response.json()) as any).error.message).toContain('4096 bytes');
-    expect(await limitCount('body_bytes')).toBe(counted + 2);
+    expect(await limitCount(gateway.metrics, 'body_bytes')).toBe(counted + 2);
   });
 
   it('a tampered session id → 404', async () => {
