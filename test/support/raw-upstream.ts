@@ -22,6 +22,8 @@ export interface RawUpstreamOptions {
   readonly name?: string;
   /** method → how to answer it instead of properly. */
   readonly misbehave?: Readonly<Record<string, Misbehaviour>>;
+  /** How long the server keeps an idle keep-alive connection (Node's default: 5 s). */
+  readonly keepAliveMs?: number;
 }
 
 export interface RawUpstream {
@@ -36,6 +38,8 @@ export interface RawUpstream {
   peak: number;
   /** TCP connections from clients (the gateway's pool) currently open. */
   readonly sockets: number;
+  /** TCP connections accepted so far. */
+  readonly connections: number;
   /** Every JSON-RPC message received, in order. */
   readonly received: Array<Record<string, unknown>>;
   close(): Promise<void>;
@@ -76,7 +80,7 @@ function misbehave(res: ServerResponse, how: Misbehaviour): void {
 export async function startRawUpstream(options: RawUpstreamOptions = {}): Promise<RawUpstream> {
   const name = options.name ?? 'raw';
   const open = new Set<ServerResponse>();
-  const state = { aborted: 0, peak: 0, sockets: 0 };
+  const state = { aborted: 0, peak: 0, sockets: 0, connections: 0 };
   const received: Array<Record<string, unknown>> = [];
   const server: Server = createServer(async (req, res) => {
     open.add(res);
@@ -156,7 +160,9 @@ export async function startRawUpstream(options: RawUpstreamOptions = {}): Promis
         return json(text(`${name}: ${JSON.stringify(params.arguments ?? {})}`));
     }
   });
+  if (options.keepAliveMs !== undefined) server.keepAliveTimeout = options.keepAliveMs;
   server.on('connection', (socket) => {
+    state.connections += 1;
     state.sockets += 1;
     socket.once('close', () => {
       state.sockets -= 1;
@@ -184,6 +190,9 @@ export async function startRawUpstream(options: RawUpstreamOptions = {}): Promis
     },
     get sockets() {
       return state.sockets;
+    },
+    get connections() {
+      return state.connections;
     },
     async close() {
       server.closeAllConnections();

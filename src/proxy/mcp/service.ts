@@ -324,8 +324,12 @@ export class McpService {
     return { reply: { kind: 'empty', status: 200 } };
   }
 
-  /** After each routing-table swap: tell open sessions whose backend's target set changed. */
+  /**
+   * After each routing-table swap: close the upstream pools of endpoints that left, and tell open
+   * sessions whose backend's target set changed.
+   */
   onTableChange(change: TableChange): void {
+    this.#deps.upstreams.retain(change.next);
     const before = targetSets(change.previous);
     const changed = new Set<string>();
     for (const [id, set] of targetSets(change.next)) if (before.get(id) !== set) changed.add(id);
