@@ -18,7 +18,7 @@ import { limited, type Outcome } from './outcome.js';
 const open = new WeakMap<Session, Map<string, number>>();
 
 /** Count one call of the session to `target`; over the bound, the (counted) error to answer with. */
-export function acquireCall(cx: SessionContext, target: string): LimitError | undefined {
+function acquireCall(cx: SessionContext, target: string): LimitError | undefined {
   let calls = open.get(cx.session);
   if (calls === undefined) {
     calls = new Map();
@@ -37,7 +37,7 @@ export function acquireCall(cx: SessionContext, target: string): LimitError | un
   return undefined;
 }
 
-export function releaseCall(session: Session, target: string): void {
+function releaseCall(session: Session, target: string): void {
   const calls = open.get(session);
   const count = calls?.get(target);
   if (calls === undefined || count === undefined) return;
@@ -45,9 +45,15 @@ export function releaseCall(session: Session, target: string): void {
   else calls.set(target, count - 1);
 }
 
-/** Calls the session has open to `target` now (tests, debugging). */
-export function openCalls(session: Session, target: string): number {
-  return open.get(session)?.get(target) ?? 0;
+/** Run one upstream call (a list page, a fan-out's call) counted; over the bound, throw the LimitError. */
+export async function countedCall<T>(cx: SessionContext, target: string, run: () => Promise<T>): Promise<T> {
+  const refused = acquireCall(cx, target);
+  if (refused) throw refused;
+  try {
+    return await run();
+  } finally {
+    releaseCall(cx.session, target);
+  }
 }
 
 /** forward(), counted: the call keeps its place until its answer is sent (a stream: until it ends). */

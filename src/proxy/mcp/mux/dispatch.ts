@@ -8,20 +8,14 @@ import { UpstreamError } from '../../upstream/errors.js';
 import type { SessionContext } from '../hop/context.js';
 import { answered, limited, type Outcome, upstreamFailure } from '../hop/outcome.js';
 import { outboundFor } from '../hop/session-rewrite.js';
-import { acquireCall, forwardCounted, releaseCall } from '../hop/target-calls.js';
+import { countedCall, forwardCounted } from '../hop/target-calls.js';
 import { ensureTarget, isPinValid } from '../hop/targets.js';
 import { awaitResponse, post } from '../hop/upstream-call.js';
 import { LIST_SPECS, prefixContents } from '../rewrite/merge.js';
 import { isTransparent, shouldPrefix, splitName, splitUri } from '../rewrite/naming.js';
 import type { Rewrite } from '../rewrite/outbound.js';
 import { errorResponse, invalidParams, JsonRpcCode, RpcError } from '../wire/errors.js';
-import {
-  asObject,
-  type JsonObject,
-  type JsonRpcRequest,
-  type JsonRpcResponse,
-  resultResponse,
-} from '../wire/jsonrpc.js';
+import { asObject, type JsonObject, type JsonRpcRequest, resultResponse } from '../wire/jsonrpc.js';
 import { LimitError } from '../wire/limits.js';
 import { fanOut } from './fanout.js';
 import { mergedList, resolveOwner } from './lists.js';
@@ -104,15 +98,10 @@ async function setLevel(cx: SessionContext, message: JsonRpcRequest): Promise<Ou
   const body = JSON.stringify({ jsonrpc: '2.0', id: message.id, method: message.method, params });
   await fanOut(cx, withFlag(cx, 'l'), async (target, signal) => {
     const state = await ensureTarget(cx, target, signal);
-    const refused = acquireCall(cx, target.name);
-    if (refused) throw refused;
-    let response: JsonRpcResponse;
-    try {
+    const response = await countedCall(cx, target.name, async () => {
       const reply = await post(cx.deps, cx.backend.id, target, state, message.method, body, signal);
-      response = await awaitResponse(reply, target.name);
-    } finally {
-      releaseCall(cx.session, target.name);
-    }
+      return awaitResponse(reply, target.name);
+    });
     if (response.error) {
       const reason = response.error.message;
       throw new UpstreamError(

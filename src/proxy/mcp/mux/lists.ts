@@ -9,7 +9,7 @@
 import type { McpTarget } from '../../../shared/table.js';
 import { UpstreamError } from '../../upstream/errors.js';
 import type { SessionContext } from '../hop/context.js';
-import { acquireCall, releaseCall } from '../hop/target-calls.js';
+import { countedCall } from '../hop/target-calls.js';
 import { ensureTarget, postToTarget } from '../hop/targets.js';
 import { awaitResponse } from '../hop/upstream-call.js';
 import { decodeCursor, encodeCursor } from '../rewrite/cursor.js';
@@ -17,7 +17,7 @@ import { type ListSpec, mergeList, type TargetPage } from '../rewrite/merge.js';
 import { shouldPrefix } from '../rewrite/naming.js';
 import type { Session, TargetSession } from '../session/session.js';
 import { invalidParams, JsonRpcCode } from '../wire/errors.js';
-import type { JsonObject, JsonRpcId, JsonRpcResponse } from '../wire/jsonrpc.js';
+import type { JsonObject, JsonRpcId } from '../wire/jsonrpc.js';
 import { fanOut } from './fanout.js';
 
 /** Enough pages to resolve unprefixed names, small enough that a looping upstream cannot stall us. */
@@ -43,15 +43,10 @@ async function listPage(
   const params = cursor === undefined ? undefined : { cursor };
   const body = JSON.stringify({ jsonrpc: '2.0', id, method: spec.method, ...(params ? { params } : {}) });
   // A page counts against --max-session-target-calls while it is asked; a kept answer does not.
-  const refused = acquireCall(cx, target.name);
-  if (refused) throw refused;
-  let response: JsonRpcResponse;
-  try {
+  const response = await countedCall(cx, target.name, async () => {
     const reply = await postToTarget(cx, target, state, spec.method, body, signal);
-    response = await awaitResponse(reply, target.name);
-  } finally {
-    releaseCall(cx.session, target.name);
-  }
+    return awaitResponse(reply, target.name);
+  });
   // A target that advertised the capability but lacks the method has nothing to list.
   if (response.error?.code === JsonRpcCode.MethodNotFound) return undefined;
   if (response.error) {
