@@ -1,5 +1,5 @@
 /**
- * Wiring: the one place where the control plane and the proxy meet (design.md section 2).
+ * Wiring: the one place where the control plane and the proxy meet (docs/design.md section 2).
  *
  *   source → store → reconciler (translate) → publisher ─┬→ listener manager (ports)
  *                                                         └→ MCP service (list_changed to sessions)

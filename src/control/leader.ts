@@ -14,10 +14,16 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { CoordinationV1Api, type KubeConfig, type V1Lease, V1MicroTime } from '@kubernetes/client-node';
+import {
+  type ConfigurationOptions,
+  CoordinationV1Api,
+  type KubeConfig,
+  type V1Lease,
+  V1MicroTime,
+} from '@kubernetes/client-node';
 import type { Logger } from '../shared/logger.js';
 import type { Metrics } from '../shared/metrics.js';
-import { apiFailure, callOptions } from './status/api-call.js';
+import { apiFailure, timedCall } from './status/api-call.js';
 
 export interface LeaderElectorOptions {
   readonly kubeConfig: KubeConfig;
@@ -142,7 +148,7 @@ export class LeaderElector {
     if (this.#leading && this.#lease && (await this.#put(this.#renewal(this.#lease), 'renew'))) return;
     let lease: V1Lease;
     try {
-      lease = await this.#api.readNamespacedLease(this.#where(), this.#call());
+      lease = await this.#call((options) => this.#api.readNamespacedLease(this.#where(), options));
     } catch (err) {
       const failure = apiFailure(err);
       if (failure.code === 404) return this.#create();
@@ -177,7 +183,9 @@ export class LeaderElector {
     };
     try {
       this.#succeeded(
-        await this.#api.createNamespacedLease({ namespace: this.#o.namespace, body }, this.#call()),
+        await this.#call((options) =>
+          this.#api.createNamespacedLease({ namespace: this.#o.namespace, body }, options),
+        ),
       );
     } catch (err) {
       const failure = apiFailure(err);
@@ -189,10 +197,10 @@ export class LeaderElector {
   /** PUT with the Lease's resourceVersion. Returns whether we now hold it. */
   async #put(body: V1Lease, what: 'renew' | 'acquire' | 'release'): Promise<boolean> {
     try {
-      const answer = await this.#api.replaceNamespacedLease(
-        { ...this.#where(), body },
+      const answer = await this.#call(
+        (options) => this.#api.replaceNamespacedLease({ ...this.#where(), body }, options),
         // The release runs after stop() aborted the loop's signal: it gets only its timeout.
-        what === 'release' ? callOptions(this.#o.requestTimeoutMs) : this.#call(),
+        what !== 'release',
       );
       if (what === 'release') return false;
       this.#succeeded(answer);
@@ -286,8 +294,9 @@ export class LeaderElector {
     return { name: this.#o.name, namespace: this.#o.namespace };
   }
 
-  #call() {
-    return callOptions(this.#o.requestTimeoutMs, undefined, this.#abort.signal);
+  /** One API call under the request timeout; `stoppable` calls are also cut by stop(). */
+  #call<T>(call: (options: ConfigurationOptions) => Promise<T>, stoppable = true): Promise<T> {
+    return timedCall(this.#o.requestTimeoutMs, call, stoppable ? { signal: this.#abort.signal } : {});
   }
 
   #emit(listeners: ReadonlySet<Listener>): void {

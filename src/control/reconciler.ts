@@ -30,7 +30,6 @@ export class Reconciler {
   #dirtySince: number | undefined;
   #enabled = false;
   #unsubscribe: (() => void) | undefined;
-  #lastStatuses: readonly ObjectStatus[] = [];
 
   constructor(private readonly options: ReconcilerOptions) {}
 
@@ -46,10 +45,6 @@ export class Reconciler {
     this.#enabled = false;
     this.#unsubscribe?.();
     clearTimeout(this.#timer);
-  }
-
-  get lastStatuses(): readonly ObjectStatus[] {
-    return this.#lastStatuses;
   }
 
   /** Translate the whole store now and publish the result. Never throws: a failure keeps the old table. */
@@ -77,7 +72,6 @@ export class Reconciler {
           'routing table published',
         );
       }
-      this.#lastStatuses = result.statuses;
       this.options.onStatuses?.(result.statuses);
     } catch (err) {
       metrics.reconciles.inc({ result: 'error' });

@@ -13,8 +13,9 @@
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '../shared/logger.js';
 import type { Metrics } from '../shared/metrics.js';
+import { kindKey, objectKey } from '../shared/object-key.js';
 import type { KindName } from '../shared/resources.js';
-import { type ObjectRef, type ObjectStatus, statusKey } from '../shared/status.js';
+import type { ObjectRef, ObjectStatus } from '../shared/status.js';
 import type { ResourceStore } from './sources/store.js';
 import { apiFailure } from './status/api-call.js';
 import { canonical, hasOurParents, metaTime } from './status/stamp.js';
@@ -94,7 +95,7 @@ export class StatusWriter {
   update(statuses: readonly ObjectStatus[]): void {
     const next = new Map<string, Desired>();
     for (const { ref, status } of statuses) {
-      if (WRITABLE.has(ref.kind)) next.set(statusKey(ref), { ref, status });
+      if (WRITABLE.has(ref.kind)) next.set(kindKey(ref.kind, ref.namespace, ref.name), { ref, status });
     }
     // Routes still showing our parents entries that translate() no longer reports: remove ours.
     for (const route of this.#options.store.snapshot().HTTPRoute) {
@@ -103,7 +104,7 @@ export class StatusWriter {
         namespace: route.metadata.namespace,
         name: route.metadata.name,
       };
-      const key = statusKey(ref);
+      const key = kindKey(ref.kind, ref.namespace, ref.name);
       if (!next.has(key) && hasOurParents(route.status, this.#options.controllerName)) {
         next.set(key, { ref, status: { parents: [] } });
       }
@@ -157,10 +158,7 @@ export class StatusWriter {
     const want = this.#desired.get(key);
     if (!want) return;
     const { ref } = want;
-    const object = this.#options.store.get(
-      ref.kind,
-      ref.namespace ? `${ref.namespace}/${ref.name}` : ref.name,
-    );
+    const object = this.#options.store.get(ref.kind, objectKey(ref.namespace, ref.name));
     if (!object) return; // deleted, or not seen yet: a later rebuild brings it back
     const rv = object.metadata.resourceVersion ?? '';
     const signature = `${canonical(want.status)}@${rv}`;

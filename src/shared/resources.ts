@@ -1,5 +1,5 @@
 /**
- * zod schemas for every Kubernetes resource mcplane reads (design.md section 3).
+ * zod schemas for every Kubernetes resource mcplane reads (docs/design.md section 3).
  *
  * Gateway API and core kinds are parsed loosely: real objects carry many fields we do not use, and a
  * field we do not read must never make an object invalid. The MCP backend shapes are ours to
@@ -153,7 +153,7 @@ export const referenceGrantSchema = z.object({
 export type ReferenceGrant = z.infer<typeof referenceGrantSchema>;
 
 // ---------------------------------------------------------------------------------------------
-// MCP backends: three shapes, one IR (see reference/agentgateway-controller.md section 1.4)
+// MCP backends: three shapes, one IR (field mapping: docs/design.md section 3)
 
 export const mcpProtocolSchema = z.enum(['StreamableHTTP', 'SSE', 'Undefined']);
 export const prefixModeSchema = z.enum(['Always', 'Conditional', 'Never']);
@@ -469,11 +469,6 @@ export function emptySnapshot(): Snapshot {
     EndpointSlice: [],
     Namespace: [],
   };
-}
-
-/** Key of an object inside its kind: `namespace/name` or `name` for cluster-scoped kinds. */
-export function objectKey(meta: ObjectMeta): string {
-  return meta.namespace ? `${meta.namespace}/${meta.name}` : meta.name;
 }
 
 /** Find the registry entry for an apiVersion + kind pair read from YAML or the API. */

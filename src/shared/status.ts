@@ -70,7 +70,3 @@ export interface ObjectStatus {
   readonly generation?: number;
   readonly status: Readonly<Record<string, unknown>>;
 }
-
-export function statusKey(ref: ObjectRef): string {
-  return ref.namespace ? `${ref.kind}/${ref.namespace}/${ref.name}` : `${ref.kind}/${ref.name}`;
-}

@@ -1,5 +1,5 @@
 /**
- * The routing table: the one thing the control plane hands to the proxy (design.md section 1).
+ * The routing table: the one thing the control plane hands to the proxy (docs/design.md section 1).
  *
  * listeners (ports) → routes (already sorted by Gateway API precedence) → MCP backends → targets →
  * endpoints. A table is immutable once published: the proxy reads the current reference once per

@@ -1,5 +1,5 @@
 /**
- * The walk-through of design.md section 7 against a Kubernetes API server (the in-process test
+ * The walk-through of docs/design.md section 7 against a Kubernetes API server (the in-process test
  * server speaking the real wire protocol), exactly as a user applies it: real reflectors, translate,
  * status writer with leader election, the proxy, and a real SDK client reaching an upstream MCP
  * server on 127.0.0.1 through its EndpointSlice.

@@ -1,5 +1,5 @@
 /**
- * The walk-through of design.md section 7 as standalone YAML (examples/standalone), end to end:
+ * The walk-through of docs/design.md section 7 as standalone YAML (examples/standalone), end to end:
  * real upstream MCP servers, the whole gateway in-process, a real SDK client over HTTP.
  */
 import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';

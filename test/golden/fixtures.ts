@@ -15,7 +15,8 @@ import {
   type TranslateOptions,
   type TranslateResult,
 } from '../../src/control/translate/index.js';
-import { emptySnapshot, type KindName, objectKey, type Snapshot } from '../../src/shared/resources.js';
+import { kindKey } from '../../src/shared/object-key.js';
+import { emptySnapshot, type KindName, type Snapshot } from '../../src/shared/resources.js';
 
 export const GOLDEN_DIR = new URL('./translate/', import.meta.url).pathname;
 
@@ -51,7 +52,7 @@ export function loadFixture(texts: readonly { name: string; text: string }[]): F
       const result = parseResource(raw);
       if (!result.ok) throw new Error(`${name}: ${result.id}: ${result.problems.join('; ')}`);
       const { kind, object } = result.resource;
-      objects.set(`${kind} ${objectKey(object.metadata)}`, { kind, object });
+      objects.set(kindKey(kind, object.metadata.namespace, object.metadata.name), { kind, object });
     }
   }
   const snapshot = emptySnapshot() as Record<KindName, unknown[]>;

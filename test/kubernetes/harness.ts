@@ -9,7 +9,8 @@ import {
 import { ResourceStore } from '../../src/control/sources/store.js';
 import { createLogger, type Logger } from '../../src/shared/logger.js';
 import { createMetrics, type Metrics } from '../../src/shared/metrics.js';
-import { KIND_NAMES, objectKey } from '../../src/shared/resources.js';
+import { objectKey } from '../../src/shared/object-key.js';
+import { KIND_NAMES } from '../../src/shared/resources.js';
 import type { KubeApiServer } from '../support/kube/api-server.js';
 import { kubeConfigFor } from '../support/kube/kubeconfig.js';
 
@@ -82,13 +83,15 @@ export async function metricValue(
 
 export const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+const key = (meta: { namespace?: string; name: string }) => objectKey(meta.namespace, meta.name);
+
 /** The store as comparable JSON: per kind, objects sorted by key. */
 export function storeView(store: ResourceStore): Record<string, unknown[]> {
   const snap = store.snapshot();
   const view: Record<string, unknown[]> = {};
   for (const kind of KIND_NAMES) {
     view[kind] = [...snap[kind]]
-      .sort((a, b) => (objectKey(a.metadata) < objectKey(b.metadata) ? -1 : 1))
+      .sort((a, b) => (key(a.metadata) < key(b.metadata) ? -1 : 1))
       .map((o) => JSON.parse(JSON.stringify(o)));
   }
   return view;

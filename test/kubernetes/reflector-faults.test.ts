@@ -191,6 +191,22 @@ describe('network failures and server errors', () => {
     await waitFor(() => server.watchCount() === 9, 'hung request released');
   });
 
+  it('a hung list is cut at the list timeout and retried', async () => {
+    server.inject({ kind: 'Gateway', verb: 'list' }, { hang: true });
+    const started = Date.now();
+    h = startSource(server, { listTimeoutMs: 200 });
+    await waitFor(() => h!.source.synced, 'synced after the retry', 5000);
+    const lists = server.requestsFor('Gateway', 'list');
+    expect(lists.length).toBeGreaterThanOrEqual(2); // the hung one, then the pages of the retry
+    // One clock (the server runs in this process): cut no sooner than the list timeout, and soon after.
+    const failed = h.logs.find((l) => l.reflector === 'Gateway' && l.msg === 'list failed')!;
+    expect(failed.error).toBe('LIST_TIMEOUT: no complete list within 200 ms');
+    expect(Number(failed.time) - started).toBeGreaterThanOrEqual(195); // timers may round down a little
+    expect(lists[1]!.at - started).toBeLessThan(2000);
+    expect(await metricValue(h.metrics.reflectorRestarts, { kind: 'Gateway', reason: 'error' })).toBe(1);
+    await expectConverged(server, h.store);
+  });
+
   it('hot-loop guard: a server that ends every watch at once gets a bounded request rate', async () => {
     server.inject({ kind: 'Gateway', verb: 'watch' }, { closeImmediately: true }, Infinity);
     h = startSource(server, { backoffBaseMs: 20, backoffCapMs: 200, minWatchLifetimeMs: 100 });

@@ -383,6 +383,27 @@ describe('leadership and failures', () => {
     expect(await counterValue(metrics, { kind: 'Gateway', result: 'ok' })).toBe(1);
   });
 
+  it('cuts a hung write at the request timeout and retries it', async () => {
+    server.apply(gateway);
+    sync();
+    server.inject({ verb: 'patch' }, { hang: true });
+    const w = makeWriter({ requestTimeoutMs: 150 });
+    const started = Date.now();
+    w.setLeader(true);
+    w.update([gatewayStatus()]);
+    await waitFor(
+      () => server.get('Gateway', 'default', 'gw')!.status !== undefined,
+      3000,
+      'the retried write',
+    );
+    await w.idle();
+    const failed = JSON.parse(logLines.find((l) => l.includes('status write failed'))!);
+    expect(failed).toMatchObject({ kind: 'Gateway', name: 'gw', error: 'request timed out' });
+    expect(failed.time - started).toBeGreaterThanOrEqual(145); // not before the timeout (timers may round down)
+    expect(await counterValue(metrics, { kind: 'Gateway', result: 'error' })).toBe(1);
+    expect(await counterValue(metrics, { kind: 'Gateway', result: 'ok' })).toBe(1);
+  });
+
   it('does not retry a status the server rejects as invalid until it changes', async () => {
     server.apply(gateway);
     sync();

@@ -1,5 +1,5 @@
 /**
- * The walk-through of design.md section 7 as Kubernetes objects, exactly as a user applies them,
+ * The walk-through of docs/design.md section 7 as Kubernetes objects, exactly as a user applies them,
  * plus what a cluster adds (Namespace, the chart's GatewayClass, the Service's EndpointSlice pointing
  * at an upstream on 127.0.0.1).
  */

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import type { Logger } from '../../shared/logger.js';
 import type { Metrics } from '../../shared/metrics.js';
+import { kindKey } from '../../shared/object-key.js';
 import { KIND_NAMES, type KindName, type ResourceByKind } from '../../shared/resources.js';
 import { type ParsedResource, parseResource } from './parse.js';
 import type { ResourceStore } from './store.js';
@@ -79,10 +80,13 @@ export async function loadManifests(path: string): Promise<LoadResult> {
     const parsed = parseManifestText(text, file);
     problems.push(...parsed.problems);
     for (const r of parsed.resources) {
-      const key = `${r.kind}/${r.object.metadata.namespace ?? ''}/${r.object.metadata.name}`;
+      const { namespace, name } = r.object.metadata;
+      const key = kindKey(r.kind, namespace, name);
       const first = seen.get(key);
-      if (first) problems.push(`${file}: ${key} is defined twice (first in ${first})`);
-      else seen.set(key, file);
+      if (first) {
+        // The message keeps its wording: `Kind/namespace/name`, `Kind//name` for a cluster-scoped kind.
+        problems.push(`${file}: ${r.kind}/${namespace ?? ''}/${name} is defined twice (first in ${first})`);
+      } else seen.set(key, file);
       resources.push(r);
     }
   }

@@ -2,11 +2,11 @@
  * The resource store: plain, validated objects by kind and key. Sources write, the reconciler reads
  * whole snapshots. Sources know nothing about routing.
  */
+import { objectKey } from '../../shared/object-key.js';
 import {
   emptySnapshot,
   KIND_NAMES,
   type KindName,
-  objectKey,
   type ResourceByKind,
   type Snapshot,
 } from '../../shared/resources.js';
@@ -19,7 +19,7 @@ export class ResourceStore {
   readonly #listeners = new Set<(kind: KindName) => void>();
 
   upsert<K extends KindName>(kind: K, object: ResourceByKind[K]): void {
-    this.#map(kind).set(objectKey(object.metadata), object);
+    this.#map(kind).set(objectKey(object.metadata.namespace, object.metadata.name), object);
     this.#changed(kind);
   }
 
@@ -37,7 +37,7 @@ export class ResourceStore {
   replace<K extends KindName>(kind: K, objects: readonly ResourceByKind[K][]): void {
     const map = this.#map(kind);
     map.clear();
-    for (const object of objects) map.set(objectKey(object.metadata), object);
+    for (const object of objects) map.set(objectKey(object.metadata.namespace, object.metadata.name), object);
     this.#changed(kind);
   }
 

@@ -1,41 +1,53 @@
 /**
- * Small helpers around @kubernetes/client-node 1.4.0 calls: per-request timeouts, content types, and
+ * Small helpers around @kubernetes/client-node 1.4.0 calls: per-call deadlines, content types, and
  * reading the API server's Status out of an ApiException (whose body is raw text).
  */
 import {
   type ConfigurationOptions,
   Observable,
-  PatchStrategy,
+  type PatchStrategy,
   type RequestContext,
   type ResponseContext,
   setHeaderOptions,
 } from '@kubernetes/client-node';
+import { withDeadline } from '../../shared/deadline.js';
+
+export interface CallOptions {
+  /** E.g. PatchStrategy.MergePatch: the generated patch methods default to JSON Patch. */
+  readonly contentType?: PatchStrategy;
+  /** Aborts the call too (shutdown). */
+  readonly signal?: AbortSignal;
+}
 
 /**
- * ConfigurationOptions that abort the request after `timeoutMs` (1.4.0 has no request timeout of its
- * own, so a hung API server would otherwise stall the caller forever), optionally with a Content-Type
- * and a caller's signal (abort on shutdown).
+ * Run one client-node call under a deadline of `timeoutMs`: 1.4.0 has no request timeout of its own,
+ * so a hung API server would otherwise stall the caller for ever. The deadline covers the whole call,
+ * body included, and its timer is released as soon as the call settles.
  */
-export function callOptions(
+export async function timedCall<T>(
   timeoutMs: number,
-  contentType?: PatchStrategy,
-  signal?: AbortSignal,
-): ConfigurationOptions {
-  const timeout = {
+  call: (options: ConfigurationOptions) => Promise<T>,
+  { contentType, signal }: CallOptions = {},
+): Promise<T> {
+  const deadline = withDeadline(signal, timeoutMs);
+  try {
+    return await call(requestOptions(deadline.signal, contentType));
+  } finally {
+    deadline.clear();
+  }
+}
+
+/** ConfigurationOptions that attach `signal` to the request, and a Content-Type when given. */
+function requestOptions(signal: AbortSignal, contentType: PatchStrategy | undefined): ConfigurationOptions {
+  const attach = {
     pre: (ctx: RequestContext) => {
-      const deadline = AbortSignal.timeout(timeoutMs);
-      ctx.setSignal(signal ? AbortSignal.any([deadline, signal]) : deadline);
+      ctx.setSignal(signal);
       return new Observable(Promise.resolve(ctx));
     },
     post: (ctx: ResponseContext) => new Observable(Promise.resolve(ctx)),
   };
-  const base: ConfigurationOptions = { middleware: [timeout], middlewareMergeStrategy: 'append' };
+  const base: ConfigurationOptions = { middleware: [attach], middlewareMergeStrategy: 'append' };
   return contentType ? setHeaderOptions('Content-Type', contentType, base) : base;
-}
-
-/** Merge patch: the generated patch methods default to JSON Patch, which a merge-shaped body fails. */
-export function mergePatchOptions(timeoutMs: number): ConfigurationOptions {
-  return callOptions(timeoutMs, PatchStrategy.MergePatch);
 }
 
 export interface ApiFailure {

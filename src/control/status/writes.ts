@@ -5,10 +5,10 @@
  * - HTTPRoute, whose `status.parents` is shared with other controllers and has no list-map merge
  *   semantics: read-modify-write with the object's resourceVersion, re-read and retry on 409.
  */
-import type { CustomObjectsApi } from '@kubernetes/client-node';
+import { type CustomObjectsApi, PatchStrategy } from '@kubernetes/client-node';
 import { KINDS } from '../../shared/resources.js';
 import type { ObjectRef } from '../../shared/status.js';
-import { apiFailure, callOptions, mergePatchOptions, sleep } from './api-call.js';
+import { apiFailure, sleep, timedCall } from './api-call.js';
 import { canonical, mergeRouteParents, ownedStatusPatch, stampTransitions } from './stamp.js';
 
 type JsonRecord = Record<string, unknown>;
@@ -64,13 +64,17 @@ export async function writeOwnedStatus(
   if (canonical(stamped) === canonical(observed ?? {})) return { kind: 'unchanged' };
   if (!ctx.allowed()) return { kind: 'aborted' };
   const body = { status: ownedStatusPatch(stamped, observed) };
-  const options = mergePatchOptions(ctx.requestTimeoutMs);
-  const answer: unknown = ref.namespace
-    ? await ctx.api.patchNamespacedCustomObjectStatus(
-        { ...coordinates(ref), namespace: ref.namespace, body },
-        options,
-      )
-    : await ctx.api.patchClusterCustomObjectStatus({ ...coordinates(ref), body }, options);
+  const answer: unknown = await timedCall(
+    ctx.requestTimeoutMs,
+    (options) =>
+      ref.namespace
+        ? ctx.api.patchNamespacedCustomObjectStatus(
+            { ...coordinates(ref), namespace: ref.namespace, body },
+            options,
+          )
+        : ctx.api.patchClusterCustomObjectStatus({ ...coordinates(ref), body }, options),
+    { contentType: PatchStrategy.MergePatch },
+  );
   return { kind: 'written', status: (answer as JsonRecord).status, baseRv, rv: resourceVersionOf(answer) };
 }
 
@@ -92,9 +96,8 @@ export async function writeRouteParents(
   for (let attempt = 0; attempt < ctx.conflictAttempts; attempt++) {
     if (attempt > 0) await sleep(ctx.conflictBackoffMs * 2 ** (attempt - 1) * (0.5 + Math.random()));
     if (!ctx.allowed()) return { kind: 'aborted' };
-    const fresh = (await ctx.api.getNamespacedCustomObjectStatus(
-      where,
-      callOptions(ctx.requestTimeoutMs),
+    const fresh = (await timedCall(ctx.requestTimeoutMs, (options) =>
+      ctx.api.getNamespacedCustomObjectStatus(where, options),
     )) as JsonRecord;
     const merged = mergeRouteParents(fresh.status, desiredOurs, ctx.controllerName, ctx.now());
     if (merged.unchanged) return { kind: 'unchanged' };
@@ -102,9 +105,11 @@ export async function writeRouteParents(
     const baseRv = resourceVersionOf(fresh);
     try {
       // The whole object as read, new status: its metadata.resourceVersion is the precondition.
-      const answer: unknown = await ctx.api.replaceNamespacedCustomObjectStatus(
-        { ...where, body: { ...fresh, status: merged.status } },
-        callOptions(ctx.requestTimeoutMs),
+      const answer: unknown = await timedCall(ctx.requestTimeoutMs, (options) =>
+        ctx.api.replaceNamespacedCustomObjectStatus(
+          { ...where, body: { ...fresh, status: merged.status } },
+          options,
+        ),
       );
       return {
         kind: 'written',

@@ -1,8 +1,9 @@
 /**
  * Conditions and the status book: steps record what they decide here instead of throwing.
  */
+import { kindKey } from '../../shared/object-key.js';
 import type { KindName, ObjectMeta } from '../../shared/resources.js';
-import { type Condition, type ObjectStatus, type ReasonName, statusKey } from '../../shared/status.js';
+import type { Condition, ObjectStatus, ReasonName } from '../../shared/status.js';
 import { compareStrings } from './order.js';
 
 export function condition(
@@ -21,7 +22,7 @@ export function condition(
   };
 }
 
-/** Collects one status per object; `list()` is sorted by statusKey so output never depends on input order. */
+/** Collects one status per object; `list()` is sorted by kindKey so output never depends on input order. */
 export class StatusBook {
   readonly #statuses = new Map<string, ObjectStatus>();
 
@@ -32,7 +33,7 @@ export class StatusBook {
       ...(meta.generation === undefined ? {} : { generation: meta.generation }),
       status,
     };
-    this.#statuses.set(statusKey(ref), entry);
+    this.#statuses.set(kindKey(kind, meta.namespace, meta.name), entry);
   }
 
   list(): ObjectStatus[] {

@@ -1,6 +1,7 @@
 /**
  * Ready endpoints of one Service port, from the EndpointSlices labelled with the Service's name.
  */
+import { objectKey } from '../../shared/object-key.js';
 import type { EndpointSlice, Service, ServicePort } from '../../shared/resources.js';
 import type { Endpoint } from '../../shared/table.js';
 import { compareStrings } from './order.js';
@@ -18,7 +19,7 @@ function slicePort(slice: EndpointSlice, servicePort: ServicePort): number | und
 /** Sorted and de-duplicated; [] when there are no slices (the proxy then dials the Service DNS name). */
 export function endpointsFor(world: World, service: Service, servicePort: ServicePort): Endpoint[] {
   const slices =
-    world.slicesByService.get(`${service.metadata.namespace ?? ''}/${service.metadata.name}`) ?? [];
+    world.slicesByService.get(objectKey(service.metadata.namespace, service.metadata.name)) ?? [];
   const seen = new Map<string, Endpoint>();
   for (const slice of slices) {
     const port = slicePort(slice, servicePort);

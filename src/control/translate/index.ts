@@ -1,5 +1,5 @@
 /**
- * translate(snapshot) → { table, statuses }: pure, deterministic, whole-world (design.md section 1).
+ * translate(snapshot) → { table, statuses }: pure, deterministic, whole-world (docs/design.md section 1).
  * No I/O, no clocks, no globals. Golden tests in test/golden/translate pin its behaviour.
  *
  * Every step reads the snapshot through `World`, where each kind is already sorted by

@@ -15,6 +15,6 @@ export const DEFAULT_CONTROLLER_NAME = 'mcplane.dev/gateway-controller';
 
 export interface TranslateResult {
   readonly table: RoutingTableContent;
-  /** Sorted by statusKey(ref). */
+  /** Sorted by kindKey(ref.kind, ref.namespace, ref.name). */
   readonly statuses: readonly ObjectStatus[];
 }

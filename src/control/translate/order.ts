@@ -20,7 +20,3 @@ export function compareByAge(a: { metadata: ObjectMeta }, b: { metadata: ObjectM
 export function sortByAge<T extends { metadata: ObjectMeta }>(items: readonly T[]): T[] {
   return [...items].sort(compareByAge);
 }
-
-export function nsName(meta: ObjectMeta): string {
-  return `${meta.namespace ?? ''}/${meta.name}`;
-}

@@ -3,6 +3,7 @@
  * Checks run in Gateway API order: sectionName/port → listener served → allowedRoutes → hostnames.
  */
 import { compileSelector, SelectorError } from '../../shared/labels.js';
+import { objectKey } from '../../shared/object-key.js';
 import type { HTTPRoute, ParentRef } from '../../shared/resources.js';
 import { Reason } from '../../shared/status.js';
 import { GATEWAY_GROUP, type GatewayModel, type ListenerModel, type Problem } from './gateways.js';
@@ -138,7 +139,7 @@ export function attachParents(
   for (const raw of route.spec.parentRefs ?? []) {
     const ref = normaliseParentRef(raw, route.metadata.namespace ?? '');
     if (ref.group !== GATEWAY_GROUP || ref.kind !== 'Gateway') continue;
-    const gateway = gateways.get(`${ref.namespace}/${ref.name}`);
+    const gateway = gateways.get(objectKey(ref.namespace, ref.name));
     if (gateway) results.push(attach(world, route, ref, gateway));
   }
   return results;

@@ -5,6 +5,7 @@
  * Route ids are `<ns>/<route>/<rule>/<match>`. When a route answers for several hostnames on one
  * port, each entry's id gets `/<hostname>` appended so ids stay unique per listener.
  */
+import { objectKey } from '../../shared/object-key.js';
 import type { HTTPRoute } from '../../shared/resources.js';
 import { type Condition, Reason } from '../../shared/status.js';
 import type { Route, RouteAction } from '../../shared/table.js';
@@ -105,7 +106,7 @@ export function translateRoutes(
   book: StatusBook,
 ): RouteStep {
   const byName = new Map(
-    gateways.map((g) => [`${g.gateway.metadata.namespace}/${g.gateway.metadata.name}`, g]),
+    gateways.map((g) => [objectKey(g.gateway.metadata.namespace, g.gateway.metadata.name), g]),
   );
   const step: MutableStep = { entries: new Map(), attached: new Map() };
   for (const route of world.routes) {

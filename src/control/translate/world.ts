@@ -1,6 +1,8 @@
 /**
  * The snapshot, sorted and indexed once per translate() call, so every step reads it the same way.
  */
+
+import { objectKey } from '../../shared/object-key.js';
 import type {
   AgentgatewayBackend,
   EndpointSlice,
@@ -26,11 +28,11 @@ export interface World {
   readonly servicesByNamespace: ReadonlyMap<string, readonly Service[]>;
   readonly namespaceLabels: ReadonlyMap<string, Readonly<Record<string, string>>>;
   readonly grantsByNamespace: ReadonlyMap<string, readonly ReferenceGrant[]>;
-  /** Keyed by `namespace/name`. */
+  /** Keyed by objectKey(namespace, name). */
   readonly kgatewayBackends: ReadonlyMap<string, KgatewayBackend>;
   readonly agentgatewayBackends: ReadonlyMap<string, AgentgatewayBackend>;
   readonly servicesByKey: ReadonlyMap<string, Service>;
-  /** EndpointSlices by the `namespace/service` they belong to (label kubernetes.io/service-name). */
+  /** EndpointSlices by the objectKey of the Service they belong to (label kubernetes.io/service-name). */
   readonly slicesByService: ReadonlyMap<string, readonly EndpointSlice[]>;
 }
 
@@ -49,7 +51,7 @@ function groupBy<T>(items: readonly T[], key: (item: T) => string | undefined): 
 function byKey<T extends { metadata: { namespace?: string; name: string } }>(
   items: readonly T[],
 ): Map<string, T> {
-  return new Map(items.map((item) => [`${item.metadata.namespace ?? ''}/${item.metadata.name}`, item]));
+  return new Map(items.map((item) => [objectKey(item.metadata.namespace, item.metadata.name), item]));
 }
 
 export function buildWorld(snapshot: Snapshot, options: TranslateOptions): World {
@@ -79,7 +81,7 @@ export function buildWorld(snapshot: Snapshot, options: TranslateOptions): World
     servicesByKey: byKey(services),
     slicesByService: groupBy(sortByAge(snapshot.EndpointSlice), (slice) => {
       const svc = slice.metadata.labels?.['kubernetes.io/service-name'];
-      return svc === undefined ? undefined : `${slice.metadata.namespace ?? ''}/${svc}`;
+      return svc === undefined ? undefined : objectKey(slice.metadata.namespace, svc);
     }),
   };
 }

@@ -1,6 +1,6 @@
 /**
  * An in-process Kubernetes API server for tests: real HTTP on 127.0.0.1, the wire protocol that
- * @kubernetes/client-node speaks (see reference/k8s-client-node.md section 4), a programmatic API for
+ * @kubernetes/client-node speaks (docs/kubernetes-client.md section 3), a programmatic API for
  * arranging state, and fault injection for every failure the reflectors must survive.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';

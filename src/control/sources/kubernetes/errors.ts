@@ -5,7 +5,10 @@
 export interface KubeError {
   /** HTTP status, when the server answered. */
   status?: number;
-  /** Node/network error code (ECONNRESET, ...) or our own: CONNECT_TIMEOUT, INACTIVITY, PREMATURE_CLOSE. */
+  /**
+   * Node/network error code (ECONNRESET, ...) or our own: CONNECT_TIMEOUT, INACTIVITY, PREMATURE_CLOSE,
+   * LIST_TIMEOUT.
+   */
   code?: string;
   /** metav1.Status reason (Expired, Forbidden, ...), when the server sent one. */
   reason?: string;

@@ -5,6 +5,7 @@
  */
 import type { Logger } from '../../../shared/logger.js';
 import type { Metrics } from '../../../shared/metrics.js';
+import { objectKey } from '../../../shared/object-key.js';
 import type { KindInfo, KindName } from '../../../shared/resources.js';
 import { describeRaw as describe, parseResource } from '../parse.js';
 import type { ResourceStore } from '../store.js';
@@ -154,6 +155,5 @@ function str(value: unknown): string | undefined {
 function keyOf(raw: Raw): string | undefined {
   const name = str(raw.metadata?.name);
   if (!name) return undefined;
-  const namespace = str(raw.metadata?.namespace);
-  return namespace ? `${namespace}/${name}` : name;
+  return objectKey(str(raw.metadata?.namespace), name);
 }

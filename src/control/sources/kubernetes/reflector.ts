@@ -1,10 +1,11 @@
 /**
- * One reflector per kind (reference/k8s-client-node.md section 5): list, then watch from the list's
+ * One reflector per kind (docs/kubernetes-client.md section 2): list, then watch from the list's
  * resourceVersion; re-watch on a clean close, relist on 410, back off (full jitter) on everything else,
  * and never give up until stop(). Every attempt belongs to a generation: stop() bumps it, aborts the
  * in-flight request, and any late callback of an old attempt is ignored.
  */
 import type { KubeConfig } from '@kubernetes/client-node';
+import { withDeadline } from '../../../shared/deadline.js';
 import type { Logger } from '../../../shared/logger.js';
 import type { Metrics } from '../../../shared/metrics.js';
 import type { KindInfo, KindName } from '../../../shared/resources.js';
@@ -60,10 +61,6 @@ export class Reflector {
     return this.#state;
   }
 
-  get lastResourceVersion(): string {
-    return this.#lastRV;
-  }
-
   start(): void {
     if (this.#running) return;
     const generation = ++this.#generation;
@@ -100,13 +97,10 @@ export class Reflector {
 
   /** One full list. Returns true when applied; otherwise it has already waited (backoff or poll). */
   async #list(generation: number, signal: AbortSignal): Promise<boolean> {
-    const listSignal = AbortSignal.any([signal, AbortSignal.timeout(this.#o.timings.listTimeoutMs)]);
-    const outcome = await listAll(
-      this.#fetchPage,
-      listSignal,
-      this.#o.timings.pageSize,
-      this.#o.labelSelector,
-    );
+    const { listTimeoutMs, pageSize } = this.#o.timings;
+    const deadline = withDeadline(signal, listTimeoutMs);
+    const listing = listAll(this.#fetchPage, deadline.signal, pageSize, this.#o.labelSelector);
+    const outcome = await listing.finally(deadline.clear);
     if (!this.#live(generation)) return false;
     if (!outcome.ok) {
       if (outcome.error.status === 404 && this.#o.info.optional) {
@@ -114,7 +108,11 @@ export class Reflector {
         await sleep(this.#o.timings.absentPollMs, signal);
         return false;
       }
-      await this.#fail(signal, outcome.error, 'list');
+      // The client reports any abort as "The user aborted a request": say that the deadline cut it.
+      const error: KubeError = deadline.signal.aborted
+        ? { code: 'LIST_TIMEOUT', message: `no complete list within ${listTimeoutMs} ms` }
+        : outcome.error;
+      await this.#fail(signal, error, 'list');
       return false;
     }
     const diff = this.#cache.applyList(outcome.result.items);

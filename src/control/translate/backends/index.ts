@@ -2,6 +2,7 @@
  * MCP backends by reference: each CRD backend is built once (memoised) and gets status only once a
  * route attached to one of our Gateways uses it, so we never write status on objects we do not serve.
  */
+import { kindKey, objectKey } from '../../../shared/object-key.js';
 import type { AgentgatewayBackend, KgatewayBackend } from '../../../shared/resources.js';
 import { Reason } from '../../../shared/status.js';
 import type { StatusBook } from '../conditions.js';
@@ -39,11 +40,11 @@ export class McpBackends {
     port: number | undefined,
   ): BackendResolution {
     if (kind === 'Service') return serviceBackend(this.world, namespace, name, port);
-    const key = `${kind} ${namespace}/${name}`;
+    const key = kindKey(kind, namespace, name);
     const object =
       kind === 'Backend'
-        ? this.world.kgatewayBackends.get(`${namespace}/${name}`)
-        : this.world.agentgatewayBackends.get(`${namespace}/${name}`);
+        ? this.world.kgatewayBackends.get(objectKey(namespace, name))
+        : this.world.agentgatewayBackends.get(objectKey(namespace, name));
     if (!object) {
       return { ok: false, reason: Reason.BackendNotFound, message: `${kind} not found` };
     }
@@ -66,7 +67,7 @@ export class McpBackends {
 
   /** Called for backends used by a route that attached to one of our Gateways. */
   markReferenced(kind: McpBackendKind, namespace: string, name: string): void {
-    if (kind !== 'Service') this.#referenced.add(`${kind} ${namespace}/${name}`);
+    if (kind !== 'Service') this.#referenced.add(kindKey(kind, namespace, name));
   }
 
   writeStatuses(book: StatusBook): void {

@@ -2,6 +2,7 @@
  * A core Service used directly as an HTTPRoute backendRef: its MCP port becomes a one-target backend
  * with the default modes. Its id is `core/Service/<ns>/<name>:<port>` (one backend per port).
  */
+import { objectKey } from '../../../shared/object-key.js';
 import { Reason } from '../../../shared/status.js';
 import type { McpBackend } from '../../../shared/table.js';
 import { MCP_APP_PROTOCOL_LIST, mcpProtocolOf } from '../services.js';
@@ -23,7 +24,7 @@ export function serviceBackend(
       message: 'port is required when the backendRef is a Service',
     };
   }
-  const service = world.servicesByKey.get(`${namespace}/${name}`);
+  const service = world.servicesByKey.get(objectKey(namespace, name));
   if (!service) return { ok: false, reason: Reason.BackendNotFound, message: 'Service not found' };
   const port = service.spec.ports?.find((p) => p.port === portNumber);
   if (!port) {

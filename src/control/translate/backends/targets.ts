@@ -6,6 +6,7 @@
  * whole backend (routes to it answer 500 with the problem).
  */
 import { compileSelector, type LabelMatcher, SelectorError } from '../../../shared/labels.js';
+import { objectKey } from '../../../shared/object-key.js';
 import type { LabelSelector, Service } from '../../../shared/resources.js';
 import { Reason } from '../../../shared/status.js';
 import type { McpBackend, McpTarget } from '../../../shared/table.js';
@@ -97,11 +98,13 @@ class Builder {
   }
 
   #noteAnnotations(service: Service): void {
-    const key = `${service.metadata.namespace}/${service.metadata.name}`;
+    const key = objectKey(service.metadata.namespace, service.metadata.name);
     if (this.#annotated.has(key)) return;
     this.#annotated.add(key);
     for (const annotation of unknownMcpAnnotations(service)) {
-      this.notes.unknownAnnotations.push(`Service ${key}: unknown annotation "${annotation}"`);
+      this.notes.unknownAnnotations.push(
+        `Service ${service.metadata.namespace}/${service.metadata.name}: unknown annotation "${annotation}"`,
+      );
     }
   }
 
@@ -150,7 +153,7 @@ class Builder {
         message: `${target.field}.backendRef.namespace: "${namespace}" is not allowed; a backendRef names a Service in the backend's own namespace "${this.namespace}"`,
       };
     }
-    const service = this.world.servicesByKey.get(`${namespace}/${target.service}`);
+    const service = this.world.servicesByKey.get(objectKey(namespace, target.service));
     if (!service) {
       this.notes.unmatched.push(
         `${target.field}.backendRef: Service ${namespace}/${target.service} not found`,
