@@ -42,7 +42,39 @@ const bytes = z.string().transform((text, ctx) => {
     return z.NEVER;
   }
 });
+const positiveDuration = duration.refine((ms) => ms > 0, 'must be longer than 0');
 const port = z.coerce.number().int().min(0).max(65535);
+
+/** `https://app.example.com`, as a browser sends it: scheme://host[:port], lower case, no path. */
+const ORIGIN = /^[a-z][a-z0-9+.-]*:\/\/[^/?#\s]+$/;
+
+/** A comma-separated list of exact origins, `null`, or `*`. */
+const origins = z
+  .string()
+  .optional()
+  .transform((text, ctx) => {
+    const list = (text ?? '')
+      .split(',')
+      .map((entry) => entry.trim())
+      .filter((entry) => entry.length > 0);
+    for (const entry of list) {
+      if (entry === '*' || entry === 'null') continue;
+      let canonical: string | undefined;
+      try {
+        const url = new URL(entry);
+        canonical = url.protocol === 'http:' || url.protocol === 'https:' ? url.origin : entry;
+      } catch {
+        // not a URL at all: reported below
+      }
+      if (!ORIGIN.test(entry) || canonical !== entry) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `"${entry}" is not an origin as browsers send it: scheme://host[:port] in lower case, without a path or the default port (example: https://app.example.com), or * for any`,
+        });
+      }
+    }
+    return list as readonly string[];
+  });
 const bool = z.enum(['true', 'false']).transform((v) => v === 'true');
 
 /** Every flag: name → [schema, default, help]. The README's flag table is generated from this list. */
@@ -113,7 +145,27 @@ export const FLAGS = {
   'drain-timeout': [
     duration,
     '25s',
-    'On SIGTERM/SIGINT: how long in-flight requests and streams may finish.',
+    'On SIGTERM/SIGINT: how long in-flight requests and streams may finish; a call still running then is answered with a JSON-RPC error.',
+  ],
+  'request-timeout': [
+    positiveDuration,
+    '30s',
+    'How long a whole request (headers and body) may take to arrive; 408 after. Long calls and SSE streams are not limited once the request has arrived.',
+  ],
+  'headers-timeout': [
+    positiveDuration,
+    '10s',
+    'How long request headers may take to arrive (at most --request-timeout); 408 after.',
+  ],
+  'max-client-connections': [
+    z.coerce.number().int().min(0),
+    '256',
+    'Open connections one client address may hold on the listener ports; the next is answered 503 and closed (0: no limit). Clients behind one proxy or SNAT share its address.',
+  ],
+  'allowed-origins': [
+    origins,
+    undefined,
+    'Browser origins allowed besides loopback ones (comma-separated, exact: `https://app.example.com`; `*` for any); a request with another Origin gets 403.',
   ],
   debounce: [
     duration,
@@ -194,6 +246,14 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
       problems.push(`--${name}: ${result.error.issues.map((i) => i.message).join('; ')}${origin}`);
     }
   }
+  // Node refuses a headers timeout longer than the request timeout; say so in flag terms.
+  if (
+    typeof out.headersTimeout === 'number' &&
+    typeof out.requestTimeout === 'number' &&
+    out.headersTimeout > out.requestTimeout
+  ) {
+    problems.push('--headers-timeout: must not be longer than --request-timeout');
+  }
   if (problems.length > 0) throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
   return out as Config;
 }
@@ -205,7 +265,7 @@ export function helpText(): string {
     'Flags (each also as MCPLANE_<FLAG>):',
   ];
   for (const [name, [, fallback, help]] of Object.entries(FLAGS)) {
-    lines.push(`  --${name.padEnd(18)} ${help}${fallback !== undefined ? ` Default: ${fallback}.` : ''}`);
+    lines.push(`  --${name.padEnd(24)} ${help}${fallback !== undefined ? ` Default: ${fallback}.` : ''}`);
   }
   return lines.join('\n');
 }

@@ -15,10 +15,18 @@ import { createAdminApp, type Readiness } from './proxy/admin.js';
 import { ListenerManager } from './proxy/listeners.js';
 import { KeyRing, McpService } from './proxy/mcp/index.js';
 import { type HttpServer, listen } from './proxy/server.js';
+import { shutdownReason } from './proxy/upstream/errors.js';
+import { formatDuration } from './shared/deadline.js';
 import type { Logger } from './shared/logger.js';
 import { createMetrics, type Metrics } from './shared/metrics.js';
 import { TablePublisher } from './shared/publisher.js';
 import type { ObjectStatus } from './shared/status.js';
+
+/**
+ * How long before the drain deadline the calls still running are aborted with a shutdown error: time
+ * for the error to reach the client before the connection is destroyed.
+ */
+const ANSWER_BEFORE_DEADLINE_MS = 500;
 
 export interface Gateway {
   readonly publisher: TablePublisher;
@@ -179,6 +187,10 @@ export async function startGateway(
   });
   const listeners = new ListenerManager({
     bindAddress: config.bindAddress,
+    requestTimeoutMs: config.requestTimeout,
+    headersTimeoutMs: config.headersTimeout,
+    maxClientConnections: config.maxClientConnections,
+    allowedOrigins: config.allowedOrigins,
     table: () => publisher.current,
     mcp,
     logger,
@@ -219,6 +231,11 @@ export async function startGateway(
     createAdminApp(metrics, readiness).fetch,
     config.adminPort,
     config.adminAddress,
+    {
+      requestTimeoutMs: config.requestTimeout,
+      headersTimeoutMs: config.headersTimeout,
+      onLimit: (limit) => metrics.limitRejected(limit),
+    },
   );
   logger.info({ port: admin.port, address: config.adminAddress }, 'admin server: /metrics /healthz /readyz');
 
@@ -239,20 +256,35 @@ export async function startGateway(
     async stop() {
       if (draining) return;
       draining = true;
-      logger.info(
-        { drainTimeoutMs: config.drainTimeout },
-        'shutting down: draining in-flight requests and streams',
-      );
+      const { drainTimeout } = config;
+      logger.info({ drainTimeoutMs: drainTimeout }, 'shutting down: draining in-flight requests and streams');
       reconciler.stop();
-      await source.stop();
-      const drained = Promise.all([mcp.close(), listeners.close()]);
+      // The drain clock starts now: stop accepting connections, answer with `Connection: close`, end
+      // GET streams, and let calls in flight finish (server.ts, McpService.close).
+      const drained = Promise.all([mcp.close(drainTimeout), listeners.close()]);
+      const sourceStopped = source.stop();
+      // A moment before the deadline, calls still running are answered with an error that says why,
+      // instead of their connections being cut with no answer at all.
+      const cut = setTimeout(
+        () => {
+          const calls = listeners.abort(shutdownReason(formatDuration(drainTimeout)));
+          if (calls === 0) return;
+          metrics.limitRejected('drain_timeout', calls);
+          logger.warn({ calls }, 'drain timeout: answering the calls still running with an error');
+        },
+        Math.max(0, drainTimeout - Math.min(ANSWER_BEFORE_DEADLINE_MS, drainTimeout / 2)),
+      );
       const timeout = new Promise<'timeout'>((resolve) =>
-        setTimeout(() => resolve('timeout'), config.drainTimeout).unref(),
+        setTimeout(() => resolve('timeout'), drainTimeout).unref(),
       );
       if ((await Promise.race([drained, timeout])) === 'timeout') {
         logger.warn('drain timeout reached: closing the remaining connections');
         listeners.destroy();
+        // McpService.close() closes the upstream pools on its own timer, which ends now too.
+        await Promise.race([drained, new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
       }
+      clearTimeout(cut);
+      await sourceStopped;
       admin.destroy();
       await admin.close();
       logger.info('stopped');

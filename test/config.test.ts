@@ -36,6 +36,21 @@ describe('configuration', () => {
     expect(message).toContain('(from MCPLANE_ADMIN_PORT=70000)');
   });
 
+  it('has documented limits, and refuses a headers timeout longer than the request timeout', () => {
+    const config = loadConfig([], {});
+    expect(config.requestTimeout).toBe(30_000);
+    expect(config.headersTimeout).toBe(10_000);
+    expect(config.maxClientConnections).toBe(256);
+    expect(config.allowedOrigins).toEqual([]);
+    expect(loadConfig(['--max-client-connections', '0'], {}).maxClientConnections).toBe(0);
+    expect(() => loadConfig(['--request-timeout', '5s'], {})).toThrow(
+      '--headers-timeout: must not be longer than --request-timeout',
+    );
+    expect(() => loadConfig(['--request-timeout', '0'], {})).toThrow(
+      /--request-timeout: must be longer than 0/,
+    );
+  });
+
   it('rejects unknown flags with a pointer to --help', () => {
     expect(() => loadConfig(['--admin-prot', '1'], {})).toThrow(/--help/);
   });

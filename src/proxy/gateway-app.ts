@@ -8,7 +8,7 @@ import type { Metrics } from '../shared/metrics.js';
 import type { McpBackend, RoutingTable } from '../shared/table.js';
 import { JsonRpcCode, rpcErrorReply } from './mcp/wire/errors.js';
 import { toResponse } from './mcp/wire/reply.js';
-import { rebindingProblem } from './rebinding.js';
+import { hostProblem, type OriginPolicy, originProblem } from './rebinding.js';
 import { hostOf, matchRoute } from './route-match.js';
 import type { Connection } from './server.js';
 
@@ -25,8 +25,10 @@ export interface McpHandler {
 
 export interface GatewayAppDeps {
   readonly port: number;
-  /** The listener is bound to loopback: refuse DNS-rebinding requests (see rebinding.ts). */
+  /** The listener is bound to loopback: the Host must be loopback too (see rebinding.ts). */
   readonly loopback: boolean;
+  /** Browser origins allowed besides loopback ones (--allowed-origins), on every listener. */
+  readonly origins: OriginPolicy;
   readonly table: () => RoutingTable;
   readonly mcp: McpHandler;
   readonly logger: Logger;
@@ -67,12 +69,23 @@ export function pathAndQuery(url: string): { path: string; query: URLSearchParam
 export function createGatewayApp(deps: GatewayAppDeps): {
   fetch: (request: Request, connection: Connection) => Promise<Response>;
 } {
+  const refuse = (message: string): Response => {
+    deps.metrics.limitRejected('origin');
+    return gatewayError(403, message, JsonRpcCode.InvalidRequest);
+  };
   const serve = (request: Request, connection: Connection): Promise<Response> | Response => {
     if (deps.loopback) {
-      const problem = rebindingProblem(request.headers.get('host'), request.headers.get('origin'));
+      const problem = hostProblem(request.headers.get('host'));
       if (problem) {
-        return gatewayError(403, `DNS-rebinding protection: ${problem}; this listener is bound to loopback`);
+        return refuse(
+          `DNS-rebinding protection: ${problem}; this listener is bound to loopback, so address it as localhost, 127.0.0.1 or [::1]`,
+        );
       }
+    }
+    const origin = request.headers.get('origin');
+    if (origin !== null) {
+      const problem = originProblem(origin, deps.origins);
+      if (problem) return refuse(problem);
     }
     const table = deps.table(); // one snapshot for the whole request
     const listener = table.listeners.find((l) => l.port === deps.port);

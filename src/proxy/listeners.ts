@@ -6,11 +6,18 @@ import type { Logger } from '../shared/logger.js';
 import type { Metrics } from '../shared/metrics.js';
 import type { RoutingTable } from '../shared/table.js';
 import { createGatewayApp, type McpHandler } from './gateway-app.js';
-import { isLoopbackAddress } from './rebinding.js';
-import { type HttpServer, listen } from './server.js';
+import { isLoopbackAddress, originPolicy } from './rebinding.js';
+import { ClientConnections, type HttpServer, listen, type ServerOptions } from './server.js';
 
 export interface ListenerManagerOptions {
   readonly bindAddress: string;
+  /** --request-timeout, --headers-timeout (ms). */
+  readonly requestTimeoutMs: number;
+  readonly headersTimeoutMs: number;
+  /** --max-client-connections: per client address, across every listener port (0: no limit). */
+  readonly maxClientConnections: number;
+  /** --allowed-origins. */
+  readonly allowedOrigins: readonly string[];
   readonly table: () => RoutingTable;
   readonly mcp: McpHandler;
   readonly logger: Logger;
@@ -24,8 +31,16 @@ export class ListenerManager {
   #syncing: Promise<void> = Promise.resolve();
   #closed = false;
   #syncedOnce = false;
+  readonly #serverOptions: ServerOptions;
 
-  constructor(private readonly options: ListenerManagerOptions) {}
+  constructor(private readonly options: ListenerManagerOptions) {
+    this.#serverOptions = {
+      requestTimeoutMs: options.requestTimeoutMs,
+      headersTimeoutMs: options.headersTimeoutMs,
+      clients: new ClientConnections(options.maxClientConnections),
+      onLimit: (limit) => options.metrics.limitRejected(limit),
+    };
+  }
 
   /** Reconcile open ports with the table. Calls are serialised so two syncs never race on a port. */
   sync(table: RoutingTable): Promise<void> {
@@ -46,11 +61,21 @@ export class ListenerManager {
     return this.#syncedOnce;
   }
 
-  /** Stop accepting connections on every port; resolves when in-flight connections have ended. */
+  /**
+   * Drain every port: stop accepting connections, `Connection: close` on every response, idle
+   * connections closed after a grace (see server.ts); resolves when every connection has ended.
+   */
   async close(): Promise<void> {
     this.#closed = true;
     await this.#syncing;
     await Promise.all([...this.#servers.values()].map((s) => s.close()));
+  }
+
+  /** Abort the requests still in flight with `reason` (see HttpServer.abort); returns how many connections. */
+  abort(reason: unknown): number {
+    let aborted = 0;
+    for (const server of this.#servers.values()) aborted += server.abort(reason);
+    return aborted;
   }
 
   /** Cut whatever is still open (after the drain timeout). */
@@ -81,13 +106,14 @@ export class ListenerManager {
     const app = createGatewayApp({
       port,
       loopback: isLoopbackAddress(bindAddress),
+      origins: originPolicy(this.options.allowedOrigins),
       table,
       mcp,
       logger,
       metrics,
     });
     try {
-      const server = await listen(app.fetch, port, bindAddress);
+      const server = await listen(app.fetch, port, bindAddress, this.#serverOptions);
       this.#servers.set(port, server);
       this.#failed.delete(port);
       logger.info({ port, address: bindAddress }, 'listening for MCP clients');

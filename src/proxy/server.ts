@@ -1,16 +1,22 @@
 /**
- * The one place Node's HTTP server meets the web-standard handlers. Timeouts are set for MCP: a tool
- * call may stay silent for many minutes, so there is no request timeout; idle keep-alive sockets are
- * closed a little after typical load-balancer idle limits.
+ * The one place Node's HTTP server meets the web-standard handlers, and where connection-level
+ * limits live. Timeouts are set for MCP: a tool call may stay silent for many minutes once its
+ * request has arrived, so only the request's *arrival* is timed (--request-timeout,
+ * --headers-timeout); idle keep-alive sockets are closed a little after typical load-balancer idle
+ * limits.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
+import { formatDuration } from '../shared/deadline.js';
+import type { LimitName } from '../shared/metrics.js';
+import { JsonRpcCode } from './mcp/wire/errors.js';
 
 /** The client's connection a request came on. */
 export interface Connection {
   /**
-   * Aborted when the client's connection closes. One per connection rather than per request (HTTP/1.1
+   * Aborted when the client's connection closes (an AbortError), or when a drain runs out of time
+   * (the reason given to HttpServer.abort()). One per connection rather than per request (HTTP/1.1
    * runs one request at a time on a connection, and a client gives up on one by closing it): a
    * per-request AbortController costs more than the rest of the request bookkeeping together.
    */
@@ -20,52 +26,241 @@ export interface Connection {
 export type FetchHandler = (request: Request, connection: Connection) => Response | Promise<Response>;
 
 interface ConnectionState extends Connection {
+  readonly controller: AbortController;
   /** Requests in flight on this connection. */
   inFlight: number;
+  /** When the connection last had nothing in flight (performance.now()). */
+  idleSince: number;
+  /** The latest request, to tell a slow body (request timeout) from slow headers. */
+  request: IncomingMessage | undefined;
+  /**
+   * Responses not finished yet: an error answer must not be written into one that has begun, and a
+   * drain adds `Connection: close` to those that sent no headers.
+   */
+  readonly responses: Set<ServerResponse>;
+}
+
+/**
+ * How long a drain leaves an idle keep-alive connection open before closing it. A proxy in front
+ * (nginx's upstream keepalive, a cloud load balancer) may be sending the next request into an idle
+ * connection at the very moment we close it, and it cannot safely retry a POST it already sent: that
+ * call is lost. Responses during a drain carry `Connection: close`, so a connection the proxy uses
+ * closes cleanly after its answer; one it has not touched for this long is very unlikely to be picked
+ * at the moment we close it.
+ */
+export const IDLE_GRACE_MS = 1000;
+
+/** How often Node checks request/headers deadlines (its default, 30 s, would make a 10 s limit 40 s). */
+const DEADLINE_CHECK_MS = 500;
+
+/** Retry-After of a connection refused for --max-client-connections. */
+const RETRY_AFTER_S = 5;
+
+export interface ServerOptions {
+  /** How long a whole request (headers and body) may take to arrive (default 30 s, as the flag); 0: no limit. */
+  readonly requestTimeoutMs?: number;
+  /** How long the headers may take to arrive, at most requestTimeoutMs (default 10 s); 0: no limit. */
+  readonly headersTimeoutMs?: number;
+  /** Connections per client address, shared by the listener ports; none for the admin port. */
+  readonly clients?: ClientConnections;
+  /** Called once per request or connection refused or cut by a limit (for the metric). */
+  readonly onLimit?: (limit: LimitName) => void;
 }
 
 export interface HttpServer {
   readonly server: Server;
   readonly port: number;
-  /** Stop accepting connections, close idle ones; resolves when every connection has ended. */
+  /**
+   * Drain: stop accepting connections at once, send `Connection: close` with every response from now
+   * on, and close connections idle for IDLE_GRACE_MS. Resolves when every connection has ended.
+   */
   close(): Promise<void>;
+  /**
+   * Abort the signal of every connection with a request in flight, with `reason` (the calls then
+   * answer with an error naming it); returns how many.
+   */
+  abort(reason: unknown): number;
   /** Destroy every remaining connection (after the drain timeout). */
   destroy(): void;
 }
 
-export function listen(fetch: FetchHandler, port: number, host: string): Promise<HttpServer> {
+/**
+ * Open connections per client address across the listener ports. An address leaves the map when its
+ * last connection closes, so the map never holds more entries than there are open connections.
+ */
+export class ClientConnections {
+  readonly #open = new Map<string, number>();
+
+  /** At most `max` connections per address; 0: no limit. */
+  constructor(readonly max: number) {}
+
+  /** Take a connection slot for `address`; false when it already holds `max`. */
+  acquire(address: string): boolean {
+    const open = this.#open.get(address) ?? 0;
+    if (this.max > 0 && open >= this.max) return false;
+    this.#open.set(address, open + 1);
+    return true;
+  }
+
+  release(address: string): void {
+    const open = (this.#open.get(address) ?? 0) - 1;
+    if (open > 0) this.#open.set(address, open);
+    else this.#open.delete(address);
+  }
+
+  /** Addresses holding at least one connection. */
+  get addresses(): number {
+    return this.#open.size;
+  }
+}
+
+/** A whole HTTP/1.1 response written straight to a socket (no request was parsed, or it never finished). */
+function rawResponse(status: string, message: string, code: number, extra = ''): string {
+  const body = JSON.stringify({ jsonrpc: '2.0', id: null, error: { code, message } });
+  return (
+    `HTTP/1.1 ${status}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+    `${extra}Connection: close\r\n\r\n${body}`
+  );
+}
+
+/** Node's own answers to malformed requests, kept once we handle 'clientError' ourselves. */
+const PARSE_ERRORS: Record<string, string> = {
+  HPE_HEADER_OVERFLOW: 'HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n\r\n',
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: 'HTTP/1.1 413 Payload Too Large\r\nConnection: close\r\n\r\n',
+};
+const BAD_REQUEST = 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n';
+
+/** A connection over --max-client-connections: answered at once and closed, without reading a request. */
+function refuseConnection(socket: Socket, address: string, max: number): void {
+  socket.on('error', () => {});
+  socket.end(
+    rawResponse(
+      '503 Service Unavailable',
+      `too many connections from ${address}: at most ${max} may be open at once (--max-client-connections); ` +
+        `reuse or close idle connections and retry after ${RETRY_AFTER_S} s. Clients behind one proxy share its address`,
+      JsonRpcCode.InvalidRequest,
+      `Retry-After: ${RETRY_AFTER_S}\r\n`,
+    ),
+  );
+  // Read and drop what the client sends: closing with unread data would reset the connection before
+  // the client reads the answer. A client that keeps it open is cut after a moment.
+  socket.resume();
+  setTimeout(() => socket.destroy(), 2000).unref();
+}
+
+export function listen(
+  fetch: FetchHandler,
+  port: number,
+  host: string,
+  options: ServerOptions = {},
+): Promise<HttpServer> {
+  const { requestTimeoutMs = 30_000, headersTimeoutMs = 10_000, clients, onLimit } = options;
   // Requests in flight per connection. Node's closeIdleConnections() leaves alone a socket that was
   // opened but never sent a request (HTTP clients open spare connections), which would hold a drain
   // open until headersTimeout; with this count the drain can close every connection without work.
   const connections = new Map<Socket, ConnectionState>();
+  let draining = false;
   const serve = getRequestListener((request, env) => {
     const state = connections.get(env.incoming.socket);
     return fetch(request, state ?? { signal: AbortSignal.abort() });
   });
   const server = createServer(
-    { requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 65_000 },
+    {
+      requestTimeout: requestTimeoutMs,
+      headersTimeout: headersTimeoutMs,
+      connectionsCheckingInterval: DEADLINE_CHECK_MS,
+      keepAliveTimeout: 65_000,
+    },
     (req, res) => {
       const state = connections.get(req.socket);
       if (state) {
         state.inFlight += 1;
+        state.request = req;
+        state.responses.add(res);
         res.once('close', () => {
           state.inFlight -= 1;
+          state.responses.delete(res);
+          if (state.inFlight === 0) state.idleSince = performance.now();
         });
       }
+      // The client (or the proxy in front) must not send another request on this connection.
+      if (draining) res.setHeader('connection', 'close');
       return serve(req, res);
     },
   );
   server.timeout = 0;
+  // Node's close() destroys idle keep-alive connections at once, racing a proxy that is sending into
+  // them; our drain closes them after IDLE_GRACE_MS instead (closeUnused below). (close() also stops
+  // the request-timeout checks: the drain deadline bounds what is left.)
+  server.closeIdleConnections = () => {};
+
+  // Node's own connection listener sets up the HTTP parser; a connection over the per-address cap is
+  // answered before it gets one, so no request on it is ever parsed or served.
+  const [parse, ...others] = server.listeners('connection') as ((socket: Socket) => void)[];
+  if (!parse || others.length > 0) throw new Error('node:http: expected exactly one connection listener');
+  server.removeListener('connection', parse);
   server.on('connection', (socket: Socket) => {
+    const remote = socket.remoteAddress;
+    if (clients && remote !== undefined) {
+      if (!clients.acquire(remote)) {
+        onLimit?.('client_connections');
+        refuseConnection(socket, remote, clients.max);
+        return;
+      }
+    }
+    const address = clients ? remote : undefined;
     const controller = new AbortController();
-    connections.set(socket, { inFlight: 0, signal: controller.signal });
+    const state: ConnectionState = {
+      controller,
+      signal: controller.signal,
+      inFlight: 0,
+      idleSince: performance.now(),
+      request: undefined,
+      responses: new Set(),
+    };
+    connections.set(socket, state);
     socket.once('close', () => {
       connections.delete(socket);
+      if (address !== undefined) clients?.release(address);
       controller.abort(new DOMException('the client closed its connection', 'AbortError'));
     });
+    parse.call(server, socket);
   });
-  const closeUnused = () => {
-    for (const [socket, state] of connections) if (state.inFlight === 0) socket.destroy();
+
+  // Node calls this for a request that did not arrive in time (and for unparsable ones); with a
+  // listener it writes nothing itself, so the answers are ours.
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
+    const state = connections.get(socket);
+    const started = state ? [...state.responses].some((res) => res.headersSent) : false;
+    let answer: string | undefined;
+    if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+      // Headers done and the body still coming: the request timeout; otherwise the headers timeout.
+      const body = state?.request !== undefined && !state.request.complete;
+      onLimit?.(body ? 'request_timeout' : 'headers_timeout');
+      answer = body
+        ? rawResponse(
+            '408 Request Timeout',
+            `the request body did not arrive within ${formatDuration(requestTimeoutMs)} of the request's start (--request-timeout); send it at once, or raise --request-timeout`,
+            JsonRpcCode.LimitExceeded,
+          )
+        : rawResponse(
+            '408 Request Timeout',
+            `the request headers did not arrive within ${formatDuration(headersTimeoutMs)} (--headers-timeout); send them at once, or raise --headers-timeout`,
+            JsonRpcCode.LimitExceeded,
+          );
+    } else if (error.code !== 'ECONNRESET') {
+      answer = PARSE_ERRORS[error.code ?? ''] ?? BAD_REQUEST;
+    }
+    if (answer !== undefined && socket.writable && !started) socket.write(answer);
+    socket.destroy();
+  });
+
+  /** Close connections with nothing in flight; during a drain only once idle for IDLE_GRACE_MS. */
+  const closeUnused = (since: number) => {
+    const now = performance.now();
+    for (const [socket, state] of connections) {
+      if (state.inFlight === 0 && now - Math.max(state.idleSince, since) >= IDLE_GRACE_MS) socket.destroy();
+    }
   };
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -77,16 +272,32 @@ export function listen(fetch: FetchHandler, port: number, host: string): Promise
         port: bound,
         close: () =>
           new Promise<void>((done) => {
+            draining = true;
+            for (const state of connections.values()) {
+              for (const res of state.responses) if (!res.headersSent) res.setHeader('connection', 'close');
+            }
+            const since = performance.now();
             // Connections that finish their last response during the drain become unused only then:
             // sweep until every connection has ended.
-            const sweep = setInterval(closeUnused, 50);
+            const sweep = setInterval(() => closeUnused(since), 100);
             server.close(() => {
               clearInterval(sweep);
               done();
             });
-            closeUnused();
           }),
-        destroy: () => server.closeAllConnections(),
+        abort: (reason) => {
+          let aborted = 0;
+          for (const state of connections.values()) {
+            if (state.inFlight === 0 || state.signal.aborted) continue;
+            state.controller.abort(reason);
+            aborted += 1;
+          }
+          return aborted;
+        },
+        destroy: () => {
+          for (const socket of connections.keys()) socket.destroy();
+          server.closeAllConnections();
+        },
       });
     });
   });

@@ -36,3 +36,11 @@ export function settledWithin(pending: Promise<unknown>, ms: number): Promise<bo
     pending.then(settled, settled);
   });
 }
+
+/** A duration as a flag gives it (`25s`, `1500ms`, `2m`), for messages that name a flag's value. */
+export function formatDuration(ms: number): string {
+  if (ms > 0 && ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
+  if (ms > 0 && ms % 60_000 === 0) return `${ms / 60_000}m`;
+  if (ms % 1000 === 0) return `${ms / 1000}s`;
+  return `${ms}ms`;
+}

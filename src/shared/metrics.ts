@@ -20,6 +20,7 @@ export const LIMITS = [
   'stream_buffer',
   'session_buffer',
   'client_connections',
+  'headers_timeout',
   'request_timeout',
   'origin',
   'drain_timeout',
@@ -33,6 +34,14 @@ const LATENCY_BUCKETS = [
 export function createMetrics(registry = new Registry(), options: { processMetrics?: boolean } = {}) {
   if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'mcplane_' });
   const registers = [registry];
+  const limitRejections = new Counter({
+    name: 'mcplane_limit_rejections_total',
+    help: 'Requests, connections, streams or messages refused or cut because they hit a bound, by limit (see the README, Limits).',
+    labelNames: ['limit'] as const,
+    registers,
+  });
+  // Every series exists from the start at 0, so a rate() or an alert sees the first rejection.
+  for (const limit of LIMITS) limitRejections.labels(limit).inc(0);
   return {
     registry,
 
@@ -90,12 +99,11 @@ export function createMetrics(registry = new Registry(), options: { processMetri
       labelNames: ['kind'] as const,
       registers,
     }),
-    limitRejections: new Counter({
-      name: 'mcplane_limit_rejections_total',
-      help: 'Requests, connections, streams or messages refused or cut because they hit a bound, by limit (see the README, Limits).',
-      labelNames: ['limit'] as const,
-      registers,
-    }),
+    limitRejections,
+    /** Count `n` rejections by one of the LIMITS (the only way to name a limit: see LIMITS). */
+    limitRejected(limit: LimitName, n = 1): void {
+      limitRejections.labels(limit).inc(n);
+    },
     listenersOpen: new Gauge({
       name: 'mcplane_listeners_open',
       help: 'Listener ports currently open.',
@@ -179,5 +187,5 @@ export type Metrics = ReturnType<typeof createMetrics>;
 
 /** Count one refusal at a bound (a typed label, so no client string ever becomes one). */
 export function countLimit(metrics: Metrics, limit: LimitName): void {
-  metrics.limitRejections.labels(limit).inc();
+  metrics.limitRejected(limit);
 }

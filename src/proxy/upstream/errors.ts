@@ -9,7 +9,8 @@ export type UpstreamFailure =
   | 'session-expired'
   | 'protocol'
   | 'unsupported'
-  | 'aborted';
+  | 'aborted'
+  | 'shutdown';
 
 export class UpstreamError extends Error {
   override name = 'UpstreamError';
@@ -45,6 +46,18 @@ const CONNECT_CODES: Record<string, string> = {
   UND_ERR_CLOSED: 'connection closed',
 };
 
+/**
+ * Why the gateway cuts the calls its drain could not wait for: aborts the client connections' signals
+ * a moment before the drain deadline, so each call answers with this message instead of a cut
+ * connection.
+ */
+export function shutdownReason(drainTimeout: string): DOMException {
+  return new DOMException(
+    `the gateway is shutting down: the call did not finish within the drain timeout (--drain-timeout ${drainTimeout})`,
+    'ShutdownError',
+  );
+}
+
 /** Map whatever the HTTP client threw to an UpstreamError naming the target. */
 export function toUpstreamError(target: string, error: unknown, signal?: AbortSignal): UpstreamError {
   if (error instanceof UpstreamError) return error;
@@ -52,6 +65,9 @@ export function toUpstreamError(target: string, error: unknown, signal?: AbortSi
     const reason: unknown = signal.reason;
     if (reason instanceof Error && reason.name === 'TimeoutError') {
       return new UpstreamError(target, 'timeout', `target "${target}" did not answer in time`);
+    }
+    if (reason instanceof Error && reason.name === 'ShutdownError') {
+      return new UpstreamError(target, 'shutdown', reason.message);
     }
     return new UpstreamError(target, 'aborted', `request to target "${target}" was cancelled`);
   }

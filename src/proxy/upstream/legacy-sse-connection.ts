@@ -7,7 +7,7 @@
 import { Readable } from 'node:stream';
 import type { Endpoint } from '../../shared/table.js';
 import { JsonRpcCode } from '../mcp/wire/errors.js';
-import { UpstreamError } from './errors.js';
+import { toUpstreamError, UpstreamError } from './errors.js';
 import { classifyIncoming, frame, idKey, type RpcId, resolveEndpoint } from './legacy-sse-messages.js';
 import { MAX_UPSTREAM_MESSAGE_BYTES } from './read.js';
 import { type SseEvent, SseEventTooLarge, SseParser } from './sse-parser.js';
@@ -293,11 +293,7 @@ function restoreId(message: Record<string, unknown>, id: RpcId): string {
   return JSON.stringify({ ...message, id });
 }
 
+/** Why a request ended when the caller's signal fired (a deadline, the gateway's drain, the client). */
 export function abortError(target: string, signal: AbortSignal): UpstreamError {
-  const reason: unknown = signal.reason;
-  if (reason instanceof Error && reason.name === 'TimeoutError') {
-    return new UpstreamError(target, 'timeout', `target "${target}" did not answer in time`);
-  }
-  if (reason instanceof UpstreamError) return reason;
-  return new UpstreamError(target, 'aborted', `request to target "${target}" was cancelled`);
+  return toUpstreamError(target, signal.reason, signal);
 }

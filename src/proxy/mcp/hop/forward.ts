@@ -77,10 +77,23 @@ export async function forward(
     let end: End = () => {};
     const stream = streamReply(
       'sse',
-      passThroughSse(reply.body, sseKeepAliveMs, () => {
-        metrics.sseStreamsOpen.dec();
-        end('ok');
-      }),
+      passThroughSse(
+        reply.body,
+        sseKeepAliveMs,
+        () => {
+          metrics.sseStreamsOpen.dec();
+          end('ok');
+        },
+        // The upstream broke off (or the drain deadline cut it): the client still gets an answer.
+        (error) =>
+          id === undefined
+            ? undefined
+            : errorResponse(
+                id,
+                JsonRpcCode.UpstreamUnavailable,
+                toUpstreamError(target.name, error, cx.signal).message,
+              ),
+      ),
     );
     end = done(stream.end);
     return { reply: stream.reply, target: target.name };
@@ -201,12 +214,14 @@ function trackInflight(cx: SessionContext, target: McpTarget, id: JsonRpcId): vo
   if (cx.backend.targets.length > 1) cx.session.inflight.set(String(id), target.name);
 }
 
-/** The client went away mid-request: tell the target so it can stop working on it. */
+/** The client went away (or the drain deadline cut the call): tell the target so it can stop working on it. */
 function cancelUpstream(cx: SessionContext, target: McpTarget, state: TargetSession, id: JsonRpcId): void {
+  const cause: unknown = cx.signal.reason;
+  const shutdown = cause instanceof Error && cause.name === 'ShutdownError';
   const body = JSON.stringify({
     jsonrpc: '2.0',
     method: 'notifications/cancelled',
-    params: { requestId: id, reason: 'client disconnected' },
+    params: { requestId: id, reason: shutdown ? 'the gateway is shutting down' : 'client disconnected' },
   });
   post(cx.deps, cx.backend.id, target, state, 'notifications/cancelled', body, undefined).catch(() => {});
 }

@@ -83,6 +83,8 @@ export function passThroughSse(
   body: Readable,
   keepAliveMs: number,
   onClose: () => void,
+  /** The message to end with when the upstream body fails (a JSON-RPC error for the pending request). */
+  lastMessage?: (error: unknown) => unknown,
 ): ReadableStream<Uint8Array> {
   let atBoundary = true;
   let timer: NodeJS.Timeout | undefined;
@@ -116,7 +118,19 @@ export function passThroughSse(
       });
       body.on('error', (error) => {
         finish();
-        controller.error(error);
+        const last = lastMessage?.(error);
+        if (last === undefined) {
+          controller.error(error);
+          return;
+        }
+        // Answer the request instead of cutting the client's stream (a partial event is ended first).
+        const event = `${atBoundary ? '' : '\n\n'}event: message\ndata: ${JSON.stringify(last)}\n\n`;
+        try {
+          controller.enqueue(encoder.encode(event));
+          controller.close();
+        } catch {
+          // The client's side is already gone.
+        }
       });
     },
     pull() {
