@@ -27,6 +27,7 @@ import type { Session } from './session/session.js';
 import { SessionStore } from './session/session-store.js';
 import { JsonRpcCode, rpcErrorReply, sessionNotFound } from './wire/errors.js';
 import { checkGetHeaders, checkPostHeaders, readBody } from './wire/http.js';
+import { MAX_JSON_DEPTH, nestsDeeperThan } from './wire/json-depth.js';
 import { type Classified, classify, type JsonRpcRequest } from './wire/jsonrpc.js';
 import { sessionInflightLimit } from './wire/limits.js';
 import { methodLabel, RESPONSE_LABEL } from './wire/methods.js';
@@ -196,6 +197,11 @@ export class McpService {
       if (body.reply.kind === 'json' && body.reply.status === 413)
         countLimit(this.#deps.metrics, 'body_bytes');
       return { reply: body.reply };
+    }
+    if (nestsDeeperThan(body.text, MAX_JSON_DEPTH)) {
+      countLimit(this.#deps.metrics, 'json_depth');
+      const message = `Invalid Request: the message nests objects and arrays more than ${MAX_JSON_DEPTH} levels deep`;
+      return invalid(400, JsonRpcCode.InvalidRequest, message);
     }
     let parsed: unknown;
     try {

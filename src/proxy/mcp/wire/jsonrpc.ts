@@ -43,14 +43,20 @@ function isObject(value: unknown): value is JsonObject {
 }
 
 /**
+ * A session remembers the ids of its requests in flight (and the multiplexer the target each went
+ * to), so a string id is bounded: far longer than a UUID, far shorter than a body.
+ */
+export const MAX_ID_LENGTH = 256;
+
+/**
  * Numeric ids must be integers a double holds exactly: JSON.parse rounds 2^53 + 1 to 2^53, so a
  * larger id would be answered with another id the client cannot match (and the SDK servers refuse
  * it). Fractions are refused too, as the SDKs refuse them.
  */
-export const ID_RULE = 'id must be a string or an integer within ±(2^53−1)';
+export const ID_RULE = `id must be a string of at most ${MAX_ID_LENGTH} characters or an integer within ±(2^53−1)`;
 
 function isId(value: unknown): value is JsonRpcId {
-  return typeof value === 'string' || Number.isSafeInteger(value);
+  return typeof value === 'string' ? value.length <= MAX_ID_LENGTH : Number.isSafeInteger(value);
 }
 
 /** Classify one parsed value, or explain why it is not a JSON-RPC 2.0 message. */
