@@ -120,6 +120,21 @@ export const FLAGS = {
     'Sessions cached in memory; beyond it the least recently used idle ones are dropped and reopen from their sealed id.',
   ],
   'max-body-bytes': [bytes, '4MiB', 'Largest request body accepted (413 above).'],
+  'max-batch-size': [
+    z.coerce.number().int().min(1),
+    '32',
+    'Most messages in one JSON-RPC batch (2025-03-26 sessions); a longer batch gets 400 and none of it runs.',
+  ],
+  'max-session-inflight': [
+    z.coerce.number().int().min(1),
+    '64',
+    'Requests one session may have in flight at once, batch items included (429 beyond).',
+  ],
+  'max-session-target-calls': [
+    z.coerce.number().int().min(1),
+    '16',
+    'Upstream calls one session may have open to one target at once: list pages and forwarded calls, a streamed answer until it ends (429 beyond).',
+  ],
   'fanout-timeout': [duration, '10s', 'Per-target deadline for fan-out requests (initialize, */list).'],
   'sse-keepalive': [duration, '15s', 'Interval of `:` keep-alive comments on open SSE streams.'],
   'max-stream-buffer': [

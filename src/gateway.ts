@@ -181,6 +181,9 @@ export async function startGateway(
     fanoutTimeoutMs: config.fanoutTimeout,
     sseKeepAliveMs: config.sseKeepalive,
     listCache: config.listCache,
+    maxBatchSize: config.maxBatchSize,
+    maxSessionInflight: config.maxSessionInflight,
+    maxSessionTargetCalls: config.maxSessionTargetCalls,
     maxStreamBufferBytes: config.maxStreamBuffer,
     sessionBufferBytes: config.sessionBufferBytes,
   });

@@ -10,6 +10,7 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
  */
 export const LIMITS = [
   'body_bytes',
+  'json_depth',
   'batch_size',
   'batch_duplicate_id',
   'initialize_bytes',

@@ -9,7 +9,7 @@ import { afterAll } from 'vitest';
 import { KeyRing, McpService, type McpServiceOptions } from '../../src/proxy/mcp/index.js';
 import { type HttpServer, listen } from '../../src/proxy/server.js';
 import { silentLogger } from '../../src/shared/logger.js';
-import { createMetrics, type Metrics } from '../../src/shared/metrics.js';
+import { createMetrics, type LimitName, type Metrics } from '../../src/shared/metrics.js';
 import type { TableChange } from '../../src/shared/publisher.js';
 import type { FailureMode, McpBackend, McpTarget, PrefixMode, RoutingTable } from '../../src/shared/table.js';
 
@@ -206,4 +206,10 @@ export async function messagesOf(response: Response): Promise<any[]> {
     .split('\n')
     .filter((line) => line.startsWith('data: '))
     .map((line) => JSON.parse(line.slice(6)));
+}
+
+/** How often a bound refused something: mcplane_limit_rejections_total{limit}. */
+export async function limitCount(metrics: Metrics, limit: LimitName): Promise<number> {
+  const { values } = await metrics.limitRejections.get();
+  return values.find((v) => v.labels.limit === limit)?.value ?? 0;
 }

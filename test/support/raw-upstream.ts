@@ -28,15 +28,24 @@ export interface RawUpstreamOptions {
   readonly misbehave?: Readonly<Record<string, Misbehaviour>>;
   /** Answer GET with an event stream of this many log notifications of about `bytes` bytes each. */
   readonly events?: { readonly count: number; readonly bytes: number };
+  /** How long the server keeps an idle keep-alive connection (Node's default: 5 s). */
+  readonly keepAliveMs?: number;
 }
 
 export interface RawUpstream {
+  readonly name: string;
   readonly port: number;
   readonly url: string;
   /** Requests currently open (hanging ones included). */
   readonly open: Set<ServerResponse>;
   /** Requests whose client went away before we answered. */
   aborted: number;
+  /** The most requests open at once since it was last set (set it to 0 to measure a stretch). */
+  peak: number;
+  /** TCP connections from clients (the gateway's pool) currently open. */
+  readonly sockets: number;
+  /** TCP connections accepted so far. */
+  readonly connections: number;
   /** Every JSON-RPC message received, in order. */
   readonly received: Array<Record<string, unknown>>;
   /** Bytes of flood events (tool `flood`, the GET event stream) that `res.write` accepted. */
@@ -120,13 +129,14 @@ function misbehave(res: ServerResponse, how: Misbehaviour): void {
 export async function startRawUpstream(options: RawUpstreamOptions = {}): Promise<RawUpstream> {
   const name = options.name ?? 'raw';
   const open = new Set<ServerResponse>();
-  const state = { aborted: 0, written: 0 };
+  const state = { aborted: 0, peak: 0, sockets: 0, connections: 0, written: 0 };
   const wrote = (n: number) => {
     state.written += n;
   };
   const received: Array<Record<string, unknown>> = [];
   const server: Server = createServer(async (req, res) => {
     open.add(res);
+    state.peak = Math.max(state.peak, open.size);
     res.once('close', () => {
       open.delete(res);
       if (!res.writableFinished) state.aborted += 1;
@@ -221,9 +231,18 @@ export async function startRawUpstream(options: RawUpstreamOptions = {}): Promis
         return json(text(`${name}: ${JSON.stringify(params.arguments ?? {})}`));
     }
   });
+  if (options.keepAliveMs !== undefined) server.keepAliveTimeout = options.keepAliveMs;
+  server.on('connection', (socket) => {
+    state.connections += 1;
+    state.sockets += 1;
+    socket.once('close', () => {
+      state.sockets -= 1;
+    });
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   return {
+    name,
     port,
     url: `http://127.0.0.1:${port}/mcp`,
     open,
@@ -236,6 +255,18 @@ export async function startRawUpstream(options: RawUpstreamOptions = {}): Promis
     },
     set aborted(value: number) {
       state.aborted = value;
+    },
+    get peak() {
+      return state.peak;
+    },
+    set peak(value: number) {
+      state.peak = value;
+    },
+    get sockets() {
+      return state.sockets;
+    },
+    get connections() {
+      return state.connections;
     },
     async close() {
       server.closeAllConnections();

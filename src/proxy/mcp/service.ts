@@ -8,12 +8,12 @@
  *                                                         ─▶ session, rewrite ─▶ wire
  */
 import type { Logger } from '../../shared/logger.js';
-import type { Metrics } from '../../shared/metrics.js';
+import { countLimit, type Metrics } from '../../shared/metrics.js';
 import type { TableChange } from '../../shared/publisher.js';
 import type { McpBackend, RoutingTable } from '../../shared/table.js';
 import { child } from '../metric-children.js';
 import type { Context, Deps, SessionContext } from './hop/context.js';
-import type { Outcome } from './hop/outcome.js';
+import { limited, type Outcome } from './hop/outcome.js';
 import { streamLimits } from './hop/stream-limits.js';
 import { terminateTargets } from './hop/targets.js';
 import { attachUpstreamStreams, streamsReady } from './hop/upstream-streams.js';
@@ -28,7 +28,10 @@ import type { Session } from './session/session.js';
 import { SessionStore } from './session/session-store.js';
 import { JsonRpcCode, rpcErrorReply, sessionNotFound } from './wire/errors.js';
 import { checkGetHeaders, checkPostHeaders, readBody } from './wire/http.js';
+import { MAX_JSON_DEPTH, nestsDeeperThan } from './wire/json-depth.js';
 import { type Classified, classify, type JsonRpcRequest } from './wire/jsonrpc.js';
+import { sessionInflightLimit } from './wire/limits.js';
+import { methodLabel, RESPONSE_LABEL } from './wire/methods.js';
 import { streamReply, toResponse } from './wire/reply.js';
 import { SseStream, streamBufferError } from './wire/sse-stream.js';
 
@@ -44,6 +47,10 @@ export interface McpServiceOptions {
   readonly sseKeepAliveMs: number;
   /** Reuse a session's list answers while the target's event stream is open (default true). */
   readonly listCache?: boolean;
+  /** Defaults as the flags': 32, 64, 16. */
+  readonly maxBatchSize?: number;
+  readonly maxSessionInflight?: number;
+  readonly maxSessionTargetCalls?: number;
   /** Bytes one SSE stream may queue for a client that does not read (default 8 MiB). */
   readonly maxStreamBufferBytes?: number;
   /** Bytes a session keeps while no GET stream is open (default 1 MiB; at most maxStreamBufferBytes). */
@@ -56,29 +63,7 @@ export interface McpRoute {
 }
 
 const LIST_CHANGED = ['tools', 'prompts', 'resources'] as const;
-const KNOWN_METHODS: ReadonlySet<string> = new Set([
-  'initialize',
-  'ping',
-  'tools/list',
-  'tools/call',
-  'prompts/list',
-  'prompts/get',
-  'resources/list',
-  'resources/read',
-  'resources/templates/list',
-  'resources/subscribe',
-  'resources/unsubscribe',
-  'completion/complete',
-  'logging/setLevel',
-  'tasks/list',
-  'tasks/get',
-  'tasks/result',
-  'tasks/cancel',
-  'notifications/initialized',
-  'notifications/cancelled',
-  'notifications/progress',
-  'notifications/roots/list_changed',
-]);
+const HTTP_LABELS: ReadonlySet<string> = new Set(['GET', 'POST', 'DELETE']);
 
 const missingSession = (): Outcome => ({
   reply: rpcErrorReply(
@@ -119,6 +104,11 @@ export class McpService {
       fanoutTimeoutMs: options.fanoutTimeoutMs,
       sseKeepAliveMs: options.sseKeepAliveMs,
       listCache: options.listCache ?? true,
+      limits: {
+        maxBatchSize: options.maxBatchSize ?? 32,
+        maxSessionInflight: options.maxSessionInflight ?? 64,
+        maxSessionTargetCalls: options.maxSessionTargetCalls ?? 16,
+      },
       ...streamLimits(options.metrics, options.maxStreamBufferBytes, options.sessionBufferBytes),
     };
     this.#keyRing = options.keyRing;
@@ -144,7 +134,8 @@ export class McpService {
     const started = performance.now();
     this.#active += 1;
     const cx: Context = { deps: this.#deps, backend, signal };
-    const pending: Pending = { method: request.method };
+    // The label until the body says more: GET, DELETE, POST (refused before it was read), or other.
+    const pending: Pending = { method: HTTP_LABELS.has(request.method) ? request.method : 'other' };
     let outcome: Outcome;
     try {
       outcome = await this.#serve(request, cx, pending);
@@ -208,7 +199,16 @@ export class McpService {
     const rejected = checkPostHeaders(request);
     if (rejected) return { reply: rejected };
     const body = await readBody(request, this.#maxBodyBytes);
-    if ('reply' in body) return { reply: body.reply };
+    if ('reply' in body) {
+      if (body.reply.kind === 'json' && body.reply.status === 413)
+        countLimit(this.#deps.metrics, 'body_bytes');
+      return { reply: body.reply };
+    }
+    if (nestsDeeperThan(body.text, MAX_JSON_DEPTH)) {
+      countLimit(this.#deps.metrics, 'json_depth');
+      const message = `Invalid Request: the message nests objects and arrays more than ${MAX_JSON_DEPTH} levels deep`;
+      return invalid(400, JsonRpcCode.InvalidRequest, message);
+    }
     let parsed: unknown;
     try {
       parsed = JSON.parse(body.text);
@@ -240,8 +240,7 @@ export class McpService {
     raw: string,
   ): Promise<Outcome> | Outcome {
     const { kind, message } = classified;
-    pending.method =
-      kind === 'response' ? 'response' : KNOWN_METHODS.has(message.method) ? message.method : 'other';
+    pending.method = kind === 'response' ? RESPONSE_LABEL : methodLabel(message.method);
     if (kind === 'request' && message.method === 'initialize') {
       if (this.#closing) return shuttingDown(message.id);
       return initializeSession(cx, this.#keyRing, this.#store, message);
@@ -261,7 +260,8 @@ export class McpService {
 
   /**
    * A request id the session still has in flight is refused: upstreams route replies by id, so a
-   * duplicate would take over (and break) the first request's stream.
+   * duplicate would take over (and break) the first request's stream. The ids in flight are also
+   * what --max-session-inflight counts.
    */
   #request(
     sx: SessionContext,
@@ -278,6 +278,11 @@ export class McpService {
         `Invalid Request: request id ${JSON.stringify(id).slice(0, 100)} is already in flight in this session; use a new id`,
         id,
       );
+    }
+    const max = this.#deps.limits.maxSessionInflight;
+    if (ids.size >= max) {
+      countLimit(this.#deps.metrics, 'session_inflight');
+      return limited(sessionInflightLimit(max), id);
     }
     ids.add(id);
     // Released when the request finishes: for a streamed answer, when its stream ends.
@@ -338,8 +343,12 @@ export class McpService {
     return { reply: { kind: 'empty', status: 200 } };
   }
 
-  /** After each routing-table swap: tell open sessions whose backend's target set changed. */
+  /**
+   * After each routing-table swap: close the upstream pools of endpoints that left, and tell open
+   * sessions whose backend's target set changed.
+   */
   onTableChange(change: TableChange): void {
+    this.#deps.upstreams.retain(change.next);
     const before = targetSets(change.previous);
     const changed = new Set<string>();
     for (const [id, set] of targetSets(change.next)) if (before.get(id) !== set) changed.add(id);

@@ -22,7 +22,12 @@ import { toUpstreamError, UpstreamError } from './errors.js';
 import { header, hostHeader } from './http-headers.js';
 import { abortError, LegacySseConnection } from './legacy-sse-connection.js';
 import { classifyOutgoing, originOf } from './legacy-sse-messages.js';
-import type { UpstreamReply, UpstreamRequest, UpstreamTransport } from './transport.js';
+import {
+  endpointKey,
+  type UpstreamReply,
+  type UpstreamRequest,
+  type UpstreamTransport,
+} from './transport.js';
 
 /** Event streams hold a connection each for their whole life, so their pool is unbounded. */
 const STREAM_POOL: Pool.Options = {
@@ -60,7 +65,7 @@ export class LegacySseTransport implements UpstreamTransport {
   }
 
   #pool(pools: Map<string, Pool>, endpoint: Endpoint, options: Pool.Options): Pool {
-    const key = `${endpoint.address}:${endpoint.port}`;
+    const key = endpointKey(endpoint);
     let pool = pools.get(key);
     if (!pool) {
       const host = endpoint.address.includes(':') ? `[${endpoint.address}]` : endpoint.address;
@@ -241,6 +246,17 @@ export class LegacySseTransport implements UpstreamTransport {
     this.#connections
       .get(request.sessionId)
       ?.close(new UpstreamError(name, 'aborted', `the session with target "${name}" ended`));
+  }
+
+  /** Event streams to a departed endpoint end as usual (terminate, idle, upstream); their pool closes after. */
+  retain(endpoints: ReadonlySet<string>): void {
+    for (const pools of [this.#streamPools, this.#messagePools]) {
+      for (const [key, pool] of pools) {
+        if (endpoints.has(key)) continue;
+        pools.delete(key);
+        pool.close().catch(() => {});
+      }
+    }
   }
 
   async close(force = false): Promise<void> {

@@ -1,7 +1,8 @@
 /**
- * Streamable HTTP upstream client over undici: one keep-alive Pool per endpoint. undici's own body
- * and header timeouts are off because a silent long tools/call is normal; deadlines come from the
- * caller's AbortSignal (the fan-out deadline, or the client going away).
+ * Streamable HTTP upstream client over undici: one keep-alive Pool per endpoint (and one for its
+ * event streams), closed when the endpoint leaves the routing table. undici's own body and header
+ * timeouts are off because a silent long tools/call is normal; deadlines come from the caller's
+ * AbortSignal (the fan-out deadline, or the client going away).
  */
 import type { Readable } from 'node:stream';
 import { Pool } from 'undici';
@@ -9,7 +10,15 @@ import type { Endpoint } from '../../shared/table.js';
 import { toUpstreamError, UpstreamError } from './errors.js';
 import { header, hostHeader } from './http-headers.js';
 import { dispatchPost } from './reply-handler.js';
-import type { UpstreamReply, UpstreamRequest, UpstreamTransport } from './transport.js';
+import {
+  endpointKey,
+  type UpstreamReply,
+  type UpstreamRequest,
+  type UpstreamTransport,
+} from './transport.js';
+
+/** Key prefix of an endpoint's event-stream pool. */
+const STREAMS = 'GET ';
 
 const POOL_OPTIONS: Pool.Options = {
   connections: 128,
@@ -25,7 +34,7 @@ export class StreamableHttpTransport implements UpstreamTransport {
 
   /** Event streams (GET) hold their connection for the session's life: a pool of their own, so they never starve calls. */
   #pool(endpoint: Endpoint, streams = false): Pool {
-    const key = `${streams ? 'GET ' : ''}${endpoint.address}:${endpoint.port}`;
+    const key = `${streams ? STREAMS : ''}${endpointKey(endpoint)}`;
     let pool = this.#pools.get(key);
     if (!pool) {
       const host = endpoint.address.includes(':') ? `[${endpoint.address}]` : endpoint.address;
@@ -102,6 +111,14 @@ export class StreamableHttpTransport implements UpstreamTransport {
       await body.dump();
     } catch (error) {
       throw toUpstreamError(request.target.name, error, request.signal);
+    }
+  }
+
+  retain(endpoints: ReadonlySet<string>): void {
+    for (const [key, pool] of this.#pools) {
+      if (endpoints.has(key.startsWith(STREAMS) ? key.slice(STREAMS.length) : key)) continue;
+      this.#pools.delete(key);
+      pool.close().catch(() => {});
     }
   }
 

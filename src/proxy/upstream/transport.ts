@@ -46,6 +46,16 @@ export interface UpstreamTransport {
   listen(request: Omit<UpstreamRequest, 'body'>): Promise<Readable | undefined>;
   /** End an upstream session (DELETE); failures are reported, callers usually ignore them. */
   terminate(request: Omit<UpstreamRequest, 'body'>): Promise<void>;
+  /**
+   * Close the pools of endpoints not in `endpoints` (endpointKey()s): gracefully, so requests and
+   * streams in flight on them finish first. Called when the routing table changes.
+   */
+  retain(endpoints: ReadonlySet<string>): void;
   /** Release connections; `force` aborts requests still running. */
   close(force?: boolean): Promise<void>;
+}
+
+/** How transports key their connection pools: `address:port`. */
+export function endpointKey(endpoint: Endpoint): string {
+  return `${endpoint.address}:${endpoint.port}`;
 }

@@ -23,6 +23,17 @@ export interface Deps {
   readonly sessionBuffer: SessionBufferLimits;
   /** Reuse a session's last list answers while the target would announce a change (list-cache.ts). */
   readonly listCache: boolean;
+  readonly limits: RequestLimits;
+}
+
+/** Bounds on what one session's requests may hold (flags of the same names, README: Limits). */
+export interface RequestLimits {
+  /** --max-batch-size */
+  readonly maxBatchSize: number;
+  /** --max-session-inflight */
+  readonly maxSessionInflight: number;
+  /** --max-session-target-calls */
+  readonly maxSessionTargetCalls: number;
 }
 
 export interface Context {

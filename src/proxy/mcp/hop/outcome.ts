@@ -6,6 +6,7 @@
 import type { UpstreamError } from '../../upstream/errors.js';
 import { errorResponse, JsonRpcCode } from '../wire/errors.js';
 import type { JsonRpcId, JsonRpcResponse } from '../wire/jsonrpc.js';
+import type { LimitError } from '../wire/limits.js';
 import { accepted, jsonReply, type Reply } from '../wire/reply.js';
 
 export interface Outcome {
@@ -28,4 +29,9 @@ export function answered(message: JsonRpcResponse, target?: string): Outcome {
 export function upstreamFailure(error: UpstreamError, id: JsonRpcId | undefined, target?: string): Outcome {
   if (id === undefined) return { reply: accepted(), ...(target === undefined ? {} : { target }) };
   return answered(errorResponse(id, JsonRpcCode.UpstreamUnavailable, error.message), target);
+}
+
+/** A bound refused the request: the limit reply (its status, -32003, Retry-After). */
+export function limited(error: LimitError, id: JsonRpcId | null): Outcome {
+  return { reply: error.reply(id), rpcError: error.code };
 }

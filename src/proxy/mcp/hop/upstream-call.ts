@@ -13,6 +13,7 @@ import {
 import { parseJson, sseMessages } from '../../upstream/read.js';
 import type { UpstreamReply } from '../../upstream/transport.js';
 import { isResponse, type JsonRpcResponse } from '../wire/jsonrpc.js';
+import { methodLabel } from '../wire/methods.js';
 import type { Deps } from './context.js';
 
 /** Where and how to reach one target within a session. */
@@ -34,26 +35,28 @@ export async function post(
   passThrough = false,
 ): Promise<UpstreamReply> {
   const started = performance.now();
+  // The method may be a client's (a forwarded message): a label, and a log field, only when known.
+  const label = methodLabel(method);
   try {
     const reply = await deps.upstreams.for(target).post({ target, body, signal, passThrough, ...hop });
-    child(deps.metrics.upstreamRequests, backendId, target.name, method, 'ok').inc();
+    child(deps.metrics.upstreamRequests, backendId, target.name, label, 'ok').inc();
     return reply;
   } catch (error) {
     const failure = toUpstreamError(target.name, error, signal);
-    child(deps.metrics.upstreamRequests, backendId, target.name, method, failure.failure).inc();
+    child(deps.metrics.upstreamRequests, backendId, target.name, label, failure.failure).inc();
     deps.logger[failure.failure === 'aborted' ? 'debug' : 'warn'](
       {
         backend: backendId,
         target: target.name,
         endpoint: `${hop.endpoint.address}:${hop.endpoint.port}`,
-        method,
+        method: label,
         failure: failure.failure,
       },
       failure.message,
     );
     throw failure;
   } finally {
-    child(deps.metrics.upstreamDuration, backendId, target.name, method).observe(
+    child(deps.metrics.upstreamDuration, backendId, target.name, label).observe(
       (performance.now() - started) / 1000,
     );
   }

@@ -6,9 +6,9 @@
 import type { McpTarget } from '../../../shared/table.js';
 import { UpstreamError } from '../../upstream/errors.js';
 import type { SessionContext } from '../hop/context.js';
-import { forward } from '../hop/forward.js';
-import { answered, type Outcome, upstreamFailure } from '../hop/outcome.js';
+import { answered, limited, type Outcome, upstreamFailure } from '../hop/outcome.js';
 import { outboundFor } from '../hop/session-rewrite.js';
+import { countedCall, forwardCounted } from '../hop/target-calls.js';
 import { ensureTarget, isPinValid } from '../hop/targets.js';
 import { awaitResponse, post } from '../hop/upstream-call.js';
 import { LIST_SPECS, prefixContents } from '../rewrite/merge.js';
@@ -16,6 +16,7 @@ import { isTransparent, shouldPrefix, splitName, splitUri } from '../rewrite/nam
 import type { Rewrite } from '../rewrite/outbound.js';
 import { errorResponse, invalidParams, JsonRpcCode, RpcError } from '../wire/errors.js';
 import { asObject, type JsonObject, type JsonRpcRequest, resultResponse } from '../wire/jsonrpc.js';
+import { LimitError } from '../wire/limits.js';
 import { fanOut } from './fanout.js';
 import { mergedList, resolveOwner } from './lists.js';
 import { taskRequest } from './tasks.js';
@@ -33,11 +34,13 @@ export async function dispatchRequest(
       const target = backend.targets[0]!;
       const state = cx.session.targets.get(target.name);
       // The usual case needs no await: the session already talks to its one target.
-      if (state && isPinValid(target, state)) return forward(cx, target, state, method, raw, id);
-      return forward(cx, target, await ensureTarget(cx, target, cx.signal), method, raw, id);
+      if (state && isPinValid(target, state)) return forwardCounted(cx, target, state, method, raw, id);
+      return forwardCounted(cx, target, await ensureTarget(cx, target, cx.signal), method, raw, id);
     }
     return await multiplexed(cx, message);
   } catch (error) {
+    // Before RpcError: a bound answers with its own status (429) and Retry-After.
+    if (error instanceof LimitError) return limited(error, id);
     if (error instanceof RpcError) return answered(errorResponse(id, error.code, error.message, error.data));
     if (error instanceof UpstreamError) return upstreamFailure(error, id);
     throw error;
@@ -46,7 +49,7 @@ export async function dispatchRequest(
 
 async function multiplexed(cx: SessionContext, message: JsonRpcRequest): Promise<Outcome> {
   const { method, id, params } = message;
-  const spec = LIST_SPECS[method];
+  const spec = LIST_SPECS.get(method);
   if (spec) return answered(resultResponse(id, await mergedList(cx, spec, id, params)));
   switch (method) {
     case 'tools/call':
@@ -95,8 +98,10 @@ async function setLevel(cx: SessionContext, message: JsonRpcRequest): Promise<Ou
   const body = JSON.stringify({ jsonrpc: '2.0', id: message.id, method: message.method, params });
   await fanOut(cx, withFlag(cx, 'l'), async (target, signal) => {
     const state = await ensureTarget(cx, target, signal);
-    const reply = await post(cx.deps, cx.backend.id, target, state, message.method, body, signal);
-    const response = await awaitResponse(reply, target.name);
+    const response = await countedCall(cx, target.name, async () => {
+      const reply = await post(cx.deps, cx.backend.id, target, state, message.method, body, signal);
+      return awaitResponse(reply, target.name);
+    });
     if (response.error) {
       const reason = response.error.message;
       throw new UpstreamError(
@@ -129,7 +134,7 @@ async function send(
 ) {
   const state = await ensureTarget(cx, target, cx.signal);
   const body = JSON.stringify({ jsonrpc: '2.0', id: message.id, method: message.method, params });
-  return forward(cx, target, state, message.method, body, message.id, rewrite);
+  return forwardCounted(cx, target, state, message.method, body, message.id, rewrite);
 }
 
 /** `<target>_<name>` (or an owner lookup when names are not prefixed). */
@@ -146,7 +151,7 @@ async function resolveName(cx: SessionContext, listMethod: string, kind: string,
     }
     return { target, name: split.name };
   }
-  const owner = await resolveOwner(cx, LIST_SPECS[listMethod]!, name);
+  const owner = await resolveOwner(cx, LIST_SPECS.get(listMethod)!, name);
   const target = owner === undefined ? undefined : findTarget(cx, owner);
   if (!target) throw invalidParams(`Unknown ${kind} "${name}" (or it is served by several targets)`);
   return { target, name };

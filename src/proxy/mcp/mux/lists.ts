@@ -2,17 +2,20 @@
  * Merged list requests (tools, prompts, resources, templates): ask every target that offers the list (capability-aware), merge the
  * pages with the backend's naming, and hand out a gateway cursor for the pages still to come.
  * A target's complete first page is kept for the session while it would announce a change
- * (list-cache.ts), so an agent that lists before every turn costs the targets nothing.
+ * (list-cache.ts), so an agent that lists before every turn costs the targets nothing. Unprefixed
+ * names are resolved from the session's last full listing, walked again at most every
+ * RESOLVE_WINDOW_MS.
  */
 import type { McpTarget } from '../../../shared/table.js';
 import { UpstreamError } from '../../upstream/errors.js';
 import type { SessionContext } from '../hop/context.js';
+import { countedCall } from '../hop/target-calls.js';
 import { ensureTarget, postToTarget } from '../hop/targets.js';
 import { awaitResponse } from '../hop/upstream-call.js';
 import { decodeCursor, encodeCursor } from '../rewrite/cursor.js';
 import { type ListSpec, mergeList, type TargetPage } from '../rewrite/merge.js';
 import { shouldPrefix } from '../rewrite/naming.js';
-import type { TargetSession } from '../session/session.js';
+import type { Session, TargetSession } from '../session/session.js';
 import { invalidParams, JsonRpcCode } from '../wire/errors.js';
 import type { JsonObject, JsonRpcId } from '../wire/jsonrpc.js';
 import { fanOut } from './fanout.js';
@@ -39,8 +42,11 @@ async function listPage(
   const version = lists?.version;
   const params = cursor === undefined ? undefined : { cursor };
   const body = JSON.stringify({ jsonrpc: '2.0', id, method: spec.method, ...(params ? { params } : {}) });
-  const reply = await postToTarget(cx, target, state, spec.method, body, signal);
-  const response = await awaitResponse(reply, target.name);
+  // A page counts against --max-session-target-calls while it is asked; a kept answer does not.
+  const response = await countedCall(cx, target.name, async () => {
+    const reply = await postToTarget(cx, target, state, spec.method, body, signal);
+    return awaitResponse(reply, target.name);
+  });
   // A target that advertised the capability but lacks the method has nothing to list.
   if (response.error?.code === JsonRpcCode.MethodNotFound) return undefined;
   if (response.error) {
@@ -73,6 +79,15 @@ export async function mergedList(
   id: JsonRpcId,
   params: JsonObject | undefined,
 ): Promise<JsonObject> {
+  return (await mergedPage(cx, spec, id, params)).result;
+}
+
+async function mergedPage(
+  cx: SessionContext,
+  spec: ListSpec,
+  id: JsonRpcId,
+  params: JsonObject | undefined,
+): Promise<{ result: JsonObject; owners: ReadonlyMap<string, string> }> {
   const targets = cx.backend.targets;
   let asks: Array<[McpTarget, string | undefined]>;
   const cursor = params?.cursor;
@@ -99,7 +114,7 @@ export async function mergedList(
   const result: JsonObject = { [spec.key]: merged.items };
   const next = encodeCursor(merged.pending);
   if (next !== undefined) result.nextCursor = next;
-  return result;
+  return { result, owners: merged.owners };
 }
 
 function rememberOwners(
@@ -116,7 +131,26 @@ function rememberOwners(
   for (const [name, target] of owners) known.set(name, target);
 }
 
-/** Unprefixed naming: who serves `name`, listing every page again when this session has not yet. */
+/**
+ * Unprefixed naming (`prefixMode: Never`) lists every page again to find who serves a name the
+ * session's lists have not shown; a name still unknown is then answered at once for this long, and
+ * concurrent lookups share one listing. A tool a target adds shows up after at most this long
+ * (or at once, when the client lists).
+ */
+export const RESOLVE_WINDOW_MS = 5_000;
+
+/** The gateway's own full listing of one list method for a session: who served each name, and when. */
+interface Listing {
+  readonly at: number;
+  /** The backend as the table had it: a table swap makes the listing stale. */
+  readonly backend: SessionContext['backend'];
+  readonly owners: ReadonlyMap<string, string>;
+}
+
+/** Beside the session, not in it: only sessions of unprefixed backends that looked up a name have one. */
+const listings = new WeakMap<Session, Map<string, Listing | Promise<Listing>>>();
+
+/** Unprefixed naming: who serves `name`, from the session's lists or its last full listing. */
 export async function resolveOwner(
   cx: SessionContext,
   spec: ListSpec,
@@ -124,13 +158,40 @@ export async function resolveOwner(
 ): Promise<string | undefined> {
   const known = cx.session.owners.get(spec.method)?.get(name);
   if (known !== undefined) return known;
+  return (await fullListing(cx, spec)).owners.get(name);
+}
+
+async function fullListing(cx: SessionContext, spec: ListSpec): Promise<Listing> {
+  let byMethod = listings.get(cx.session);
+  if (byMethod === undefined) {
+    byMethod = new Map();
+    listings.set(cx.session, byMethod);
+  }
+  const current = byMethod.get(spec.method);
+  if (current instanceof Promise) return current;
+  if (current && current.backend === cx.backend && performance.now() - current.at < RESOLVE_WINDOW_MS)
+    return current;
+  const running = listAll(cx, spec);
+  byMethod.set(spec.method, running);
+  try {
+    const listing = await running;
+    byMethod.set(spec.method, listing);
+    return listing;
+  } catch (error) {
+    // A failed listing does not hold the window: the next lookup tries again.
+    byMethod.delete(spec.method);
+    throw error;
+  }
+}
+
+async function listAll(cx: SessionContext, spec: ListSpec): Promise<Listing> {
+  const owners = new Map<string, string>();
   let params: JsonObject | undefined;
   for (let page = 0; page < MAX_RESOLVE_PAGES; page++) {
-    const result = await mergedList(cx, spec, `mcplane-resolve-${page}`, params);
-    const owner = cx.session.owners.get(spec.method)?.get(name);
-    if (owner !== undefined) return owner;
-    if (typeof result.nextCursor !== 'string') return undefined;
+    const { result, owners: found } = await mergedPage(cx, spec, `mcplane-resolve-${page}`, params);
+    for (const [name, target] of found) owners.set(name, target);
+    if (typeof result.nextCursor !== 'string') break;
     params = { cursor: result.nextCursor };
   }
-  return undefined;
+  return { at: performance.now(), backend: cx.backend, owners };
 }

@@ -7,9 +7,9 @@
  */
 import type { McpTarget } from '../../../shared/table.js';
 import type { SessionContext } from '../hop/context.js';
-import { forward } from '../hop/forward.js';
 import { answered, type Outcome } from '../hop/outcome.js';
 import { outboundFor } from '../hop/session-rewrite.js';
+import { forwardCounted } from '../hop/target-calls.js';
 import { ensureTarget } from '../hop/targets.js';
 import type { ListSpec } from '../rewrite/merge.js';
 import { prefixUri, splitUri } from '../rewrite/naming.js';
@@ -59,7 +59,7 @@ export async function taskRequest(cx: SessionContext, message: JsonRpcRequest): 
     throw invalidParams(`Unknown task "${taskId}": target "${target.name}" does not support tasks`);
   }
   const body = JSON.stringify({ jsonrpc: '2.0', id, method, params: { ...params, taskId: split.name } });
-  return forward(cx, target, state, method, body, id, taskRewrite(cx, target.name, message));
+  return forwardCounted(cx, target, state, method, body, id, taskRewrite(cx, target.name, message));
 }
 
 /** tasks/get and tasks/cancel answer with the task itself: its id back to the client's form. */

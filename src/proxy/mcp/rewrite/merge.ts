@@ -49,26 +49,12 @@ export interface ListSpec {
   readonly alwaysPrefix?: boolean;
 }
 
-export const LIST_SPECS: Readonly<Record<string, ListSpec>> = {
-  'tools/list': { method: 'tools/list', key: 'tools', field: 'name', style: 'name', flag: 't', changed: 'T' },
-  'prompts/list': {
-    method: 'prompts/list',
-    key: 'prompts',
-    field: 'name',
-    style: 'name',
-    flag: 'p',
-    changed: 'P',
-  },
-  'resources/list': {
-    method: 'resources/list',
-    key: 'resources',
-    field: 'uri',
-    style: 'uri',
-    flag: 'r',
-    changed: 'R',
-  },
+const SPECS: readonly ListSpec[] = [
+  { method: 'tools/list', key: 'tools', field: 'name', style: 'name', flag: 't', changed: 'T' },
+  { method: 'prompts/list', key: 'prompts', field: 'name', style: 'name', flag: 'p', changed: 'P' },
+  { method: 'resources/list', key: 'resources', field: 'uri', style: 'uri', flag: 'r', changed: 'R' },
   // Servers announce new templates with resources/list_changed too (the SDK's McpServer does).
-  'resources/templates/list': {
+  {
     method: 'resources/templates/list',
     key: 'resourceTemplates',
     field: 'uriTemplate',
@@ -76,7 +62,10 @@ export const LIST_SPECS: Readonly<Record<string, ListSpec>> = {
     flag: 'r',
     changed: 'R',
   },
-};
+];
+
+/** By method. A Map, not an object: a client's method (`toString`, `__proto__`) must not find the prototype. */
+export const LIST_SPECS: ReadonlyMap<string, ListSpec> = new Map(SPECS.map((spec) => [spec.method, spec]));
 
 export interface TargetInit {
   readonly target: string;

@@ -42,8 +42,21 @@ function isObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/**
+ * A session remembers the ids of its requests in flight (and the multiplexer the target each went
+ * to), so a string id is bounded: far longer than a UUID, far shorter than a body.
+ */
+export const MAX_ID_LENGTH = 256;
+
+/**
+ * Numeric ids must be integers a double holds exactly: JSON.parse rounds 2^53 + 1 to 2^53, so a
+ * larger id would be answered with another id the client cannot match (and the SDK servers refuse
+ * it). Fractions are refused too, as the SDKs refuse them.
+ */
+export const ID_RULE = `id must be a string of at most ${MAX_ID_LENGTH} characters or an integer within ±(2^53−1)`;
+
 function isId(value: unknown): value is JsonRpcId {
-  return typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value));
+  return typeof value === 'string' ? value.length <= MAX_ID_LENGTH : Number.isSafeInteger(value);
 }
 
 /** Classify one parsed value, or explain why it is not a JSON-RPC 2.0 message. */
@@ -54,14 +67,14 @@ export function classify(value: unknown): Classified | string {
   if (typeof value.method === 'string') {
     if (value.id === undefined)
       return { kind: 'notification', message: value as unknown as JsonRpcNotification };
-    if (!isId(value.id)) return 'id must be a string or a number';
+    if (!isId(value.id)) return ID_RULE;
     return { kind: 'request', message: value as unknown as JsonRpcRequest };
   }
   if (value.method !== undefined) return 'method must be a string';
   const hasResult = value.result !== undefined;
   const hasError = value.error !== undefined;
   if (hasResult === hasError) return 'a message needs a method, or exactly one of result and error';
-  if (value.id !== null && !isId(value.id)) return 'id must be a string or a number';
+  if (value.id !== null && !isId(value.id)) return ID_RULE;
   if (hasError && (!isObject(value.error) || typeof value.error.code !== 'number')) {
     return 'error must be an object with a numeric code';
   }

@@ -62,7 +62,7 @@ describe('naming and merging', () => {
       { target: 'a', result: { tools: [{ name: 'x' }, { name: 'y' }], nextCursor: 'c' } },
       { target: 'b', result: { tools: [{ name: 'y' }, { name: 'z' }] } },
     ];
-    const spec = LIST_SPECS['tools/list']!;
+    const spec = LIST_SPECS.get('tools/list')!;
     expect(mergeList(spec, pages, true).items.map((t) => t.name)).toEqual(['a_x', 'a_y', 'b_y', 'b_z']);
     const never = mergeList(spec, pages, false);
     expect(never.items.map((t) => t.name)).toEqual(['x', 'z']);

@@ -7,6 +7,7 @@ import {
   backendOf,
   connectClient,
   type Gateway,
+  limitCount,
   MCP_HEADERS,
   rawInitialize,
   startGateway,
@@ -103,7 +104,8 @@ describe('bad input', () => {
     expect(body.error.message).toContain('Mcp-Session-Id header is required');
   });
 
-  it('a body over the limit → 413, also when streamed without Content-Length', async () => {
+  it('a body over the limit → 413, also when streamed without Content-Length; each counted', async () => {
+    const counted = await limitCount(gateway.metrics, 'body_bytes');
     const big = JSON.stringify({
       jsonrpc: '2.0',
       id: 1,
@@ -127,6 +129,7 @@ describe('bad input', () => {
     } as RequestInit);
     expect(response.status).toBe(413);
     expect(((await response.json()) as any).error.message).toContain('4096 bytes');
+    expect(await limitCount(gateway.metrics, 'body_bytes')).toBe(counted + 2);
   });
 
   it('a tampered session id → 404', async () => {
