@@ -80,12 +80,22 @@ export const FLAGS = {
   'session-idle-ttl': [
     duration,
     '30m',
-    'A session unused this long is forgotten on this replica, which then answers its id with 404.',
+    "A session unused this long leaves this replica's memory; its id still works (it reopens from the sealed id, here or on any replica).",
+  ],
+  'session-max-lifetime': [
+    duration,
+    '24h',
+    'A session ends this long after it started (the issue time sealed in its id), on every replica: its id then gets 404.',
   ],
   'max-sessions': [
     z.coerce.number().int().min(1),
     '10000',
-    'Sessions cached in memory; beyond it the least recently used idle ones are dropped and reopen from their sealed id.',
+    'Sessions held in memory, busy ones included: the least recently used idle ones make room; when all are busy a new session gets 503.',
+  ],
+  'max-initialize-bytes': [
+    bytes,
+    '64KiB',
+    'Largest initialize params (serialized JSON) a client may send (400 above).',
   ],
   'max-body-bytes': [bytes, '4MiB', 'Largest request body accepted (413 above).'],
   'fanout-timeout': [duration, '10s', 'Per-target deadline for fan-out requests (initialize, */list).'],

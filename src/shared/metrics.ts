@@ -15,6 +15,7 @@ export const LIMITS = [
   'initialize_bytes',
   'sessions',
   'session_lifetime',
+  'revoked_sessions',
   'session_inflight',
   'session_target_calls',
   'stream_buffer',
