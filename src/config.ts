@@ -97,6 +97,35 @@ export const FLAGS = {
     '64KiB',
     'Largest initialize params (serialized JSON) a client may send (400 above).',
   ],
+  'max-revoked-sessions': [
+    z.coerce.number().int().min(1),
+    '100000',
+    'Deleted sessions remembered (until their max lifetime); when full, sessions issued before the oldest tenth end too.',
+  ],
+  peers: [
+    z
+      .string()
+      .optional()
+      .transform((text, ctx) => {
+        const peers = (text ?? '')
+          .split(',')
+          .map((p) => p.trim())
+          .filter((p) => p !== '');
+        for (const peer of peers) {
+          if (!/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(peer)) {
+            ctx.addIssue({ code: 'custom', message: `"${peer}" is not host:port` });
+          }
+        }
+        return peers;
+      }),
+    undefined,
+    'Admin addresses (host:port, comma-separated) of the other replicas: they exchange deleted sessions.',
+  ],
+  'peer-service': [
+    z.string().optional(),
+    undefined,
+    "Kubernetes mode: the Service (in POD_NAMESPACE) whose EndpointSlices list the replicas' admin ports, to exchange deleted sessions.",
+  ],
   'max-body-bytes': [bytes, '4MiB', 'Largest request body accepted (413 above).'],
   'fanout-timeout': [duration, '10s', 'Per-target deadline for fan-out requests (initialize, */list).'],
   'sse-keepalive': [duration, '15s', 'Interval of `:` keep-alive comments on open SSE streams.'],

@@ -97,6 +97,17 @@ export function createMetrics(registry = new Registry(), options: { processMetri
       labelNames: ['limit'] as const,
       registers,
     }),
+    revokedSessions: new Gauge({
+      name: 'mcplane_revoked_sessions',
+      help: 'Deleted sessions this replica remembers (--max-revoked-sessions), until their max lifetime.',
+      registers,
+    }),
+    peerRequests: new Counter({
+      name: 'mcplane_peer_requests_total',
+      help: 'Revocation exchange with peer replicas, by op (push, pull: sent; receive: served) and result (ok, error, unauthorized, invalid).',
+      labelNames: ['op', 'result'] as const,
+      registers,
+    }),
     listenersOpen: new Gauge({
       name: 'mcplane_listeners_open',
       help: 'Listener ports currently open.',

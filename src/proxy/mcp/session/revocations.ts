@@ -6,16 +6,18 @@
  * of --max-revoked-sessions: past it, some live sessions end early (their clients start over), but
  * a deleted session never comes back. The floor travels to peers with the revocations.
  *
- * Kept as `Map<string, number>` (16-character id → issue time in seconds, a small integer), about
- * 100 bytes an entry (test/proxy/mcp/session/revocations.test.ts measures it).
+ * Kept as `Map<string, number>` (16-character id → issue time in seconds, a small integer): about
+ * 70 bytes an entry, id included, and ~160 while it is also in the two-minute log of recent
+ * additions that incremental pulls read (test/proxy/mcp/session/revocations.test.ts measures it).
  */
 
 export type RevokedEntry = readonly [id: string, issuedAtSeconds: number];
 
 export interface RevocationChange {
-  /** Newly revoked here (DELETE) or learnt from a peer. */
+  /** Revoked here (DELETE) or learnt from a peer. */
   readonly origin: 'local' | 'peer';
-  readonly ids: readonly string[];
+  /** The entries that were new. */
+  readonly revoked: readonly RevokedEntry[];
   /** The floor after the change (ms since the epoch; 0 for none). */
   readonly floor: number;
   readonly floorRaised: boolean;
@@ -25,6 +27,8 @@ export interface RevocationOptions {
   readonly maxEntries: number;
   readonly lifetimeMs: number;
   readonly now?: () => number;
+  /** Told the number of entries after every change (the metric). */
+  readonly onSize?: (size: number) => void;
 }
 
 /** How long recent additions are remembered for peers that ask only for what is new. */
@@ -79,20 +83,22 @@ export class Revocations {
   /** A DELETE answered here. */
   revoke(id: string, issuedAt: number): void {
     const before = this.#floor;
-    if (!this.#add(id, Math.floor(issuedAt / SECOND))) return;
-    this.#emit({ origin: 'local', ids: [id], floor: this.#floor, floorRaised: this.#floor > before });
+    const seconds = Math.floor(issuedAt / SECOND);
+    if (!this.#add(id, seconds)) return;
+    const floorRaised = this.#floor > before;
+    this.#emit({ origin: 'local', revoked: [[id, seconds]], floor: this.#floor, floorRaised });
   }
 
   /** Revocations and the floor a peer sent (already authenticated); returns the ids that were new. */
-  merge(entries: readonly RevokedEntry[], floor: number): readonly string[] {
+  merge(entries: readonly RevokedEntry[], floor: number): readonly RevokedEntry[] {
     const before = this.#floor;
     // A floor is never set ahead of now: a peer's clock cannot end sessions that start later.
     if (floor > this.#floor) this.#raise(Math.min(floor, this.#now()));
-    const added: string[] = [];
-    for (const [id, seconds] of entries) if (this.#add(id, seconds)) added.push(id);
+    const added: RevokedEntry[] = [];
+    for (const entry of entries) if (this.#add(entry[0], entry[1])) added.push(entry);
     const floorRaised = this.#floor > before;
     if (added.length > 0 || floorRaised) {
-      this.#emit({ origin: 'peer', ids: added, floor: this.#floor, floorRaised });
+      this.#emit({ origin: 'peer', revoked: added, floor: this.#floor, floorRaised });
     }
     return added;
   }
@@ -117,6 +123,7 @@ export class Revocations {
     const oldest = Math.floor((this.#now() - this.options.lifetimeMs) / SECOND);
     for (const [id, seconds] of this.#entries) if (seconds < oldest) this.#entries.delete(id);
     this.#trimRecent();
+    this.options.onSize?.(this.#entries.size);
   }
 
   /** Stored (or already covered by the floor or by expiry): false when nothing changed. */
@@ -164,6 +171,7 @@ export class Revocations {
   }
 
   #emit(change: RevocationChange): void {
+    this.options.onSize?.(this.#entries.size);
     for (const listener of this.#listeners) listener(change);
   }
 }

@@ -156,7 +156,7 @@ export class SessionStore {
 
   /** A peer's DELETE (or a raised floor): those sessions end here too, streams and all. */
   #revoked(change: RevocationChange): void {
-    for (const id of change.ids) {
+    for (const [id] of change.revoked) {
       const session = this.#sessions.get(id);
       if (session) this.#remove(session, 'revoked');
     }
