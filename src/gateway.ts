@@ -203,6 +203,14 @@ export async function startGateway(
     lifetimeMs: config.sessionMaxLifetime,
     onSize: (size) => metrics.revokedSessions.set(size),
   });
+  revocations.onChange(({ floorRaised, floor, origin }) => {
+    if (!floorRaised) return;
+    const notIssuedBefore = new Date(floor).toISOString();
+    logger.warn(
+      { notIssuedBefore, origin },
+      '--max-revoked-sessions is full: sessions issued before this time end, so that no deleted one comes back',
+    );
+  });
   const mcp = new McpService({
     logger,
     metrics,

@@ -93,7 +93,7 @@ const missingSession = (): Outcome => ({
 });
 
 /** Defaults of the session bounds when a caller (tests, the bench) leaves them out. */
-export const SESSION_DEFAULTS = {
+const SESSION_DEFAULTS = {
   maxLifetimeMs: 24 * 3_600_000,
   maxInitializeBytes: 64 * 1024,
   maxRevokedSessions: 100_000,
