@@ -145,7 +145,9 @@ describe('request ids in a batch', () => {
     const { status, body } = await postText(gateway, session, text);
     expect(status).toBe(400);
     expect(body).toMatchObject({ id: null, error: { code: -32600 } });
-    expect(body.error.message).toContain('id must be a string of at most 256 characters or an integer within ±(2^53−1)');
+    expect(body.error.message).toContain(
+      'id must be a string of at most 256 characters or an integer within ±(2^53−1)',
+    );
     expect(raw.received.length).toBe(received);
   });
 });

@@ -44,7 +44,9 @@ describe('numeric JSON-RPC ids', () => {
     const body = JSON.parse(text);
     expect(body.id).toBeNull();
     expect(body.error.code).toBe(-32600);
-    expect(body.error.message).toContain('id must be a string of at most 256 characters or an integer within ±(2^53−1)');
+    expect(body.error.message).toContain(
+      'id must be a string of at most 256 characters or an integer within ±(2^53−1)',
+    );
     expect(upstream.seen.length).toBe(seen);
   });
 
