@@ -106,8 +106,9 @@ export interface FuzzReport {
     readonly maxMs: number;
   };
   readonly findings: Finding[];
-  /** From /metrics at the end: its size, series of one upstream metric, sessions held. */
+  /** From /metrics at the end: its status and size, series of one upstream metric, sessions held. */
   readonly metrics: {
+    readonly status: number;
     readonly bytes: number;
     readonly upstreamSeries: number;
     readonly sessionsActive: number;
@@ -351,6 +352,17 @@ export async function runFuzz(partial: Partial<FuzzOptions> = {}): Promise<FuzzR
         answer,
       );
     }
+    if (answer.failure === 'reset' && !answer.error?.includes('HEADERS_OVERFLOW')) {
+      note(
+        {
+          rule: 'connection-reset',
+          key: c.family,
+          why: 'the connection closed before an answer came; a client that reused a keep-alive connection cannot tell whether a POST was served',
+        },
+        () => describeCase(c),
+        answer,
+      );
+    }
     if (answer.failure === 'timeout') {
       note(
         {
@@ -475,6 +487,7 @@ export async function runFuzz(partial: Partial<FuzzOptions> = {}): Promise<FuzzR
   let round = 0;
   let end: ReturnType<typeof memoryKiB>;
   let metricsText = '';
+  let metricsStatus = 0;
   let upstreamSessionsLeft = 0;
   let gatewayErrors: string[] = [];
   try {
@@ -539,7 +552,9 @@ export async function runFuzz(partial: Partial<FuzzOptions> = {}): Promise<FuzzR
     end = memoryKiB(target.pid);
     if (end) peak = Math.max(peak, end.peak);
     if (exit === undefined) {
-      metricsText = await fetch(`http://127.0.0.1:${target.adminPort}/metrics`).then((r) => r.text());
+      const response = await fetch(`http://127.0.0.1:${target.adminPort}/metrics`);
+      metricsStatus = response.status;
+      metricsText = await response.text();
     }
     upstreamSessionsLeft = target.fixtures.reduce((n, f) => n + f.sessions.size, 0);
     gatewayErrors = [...new Set(target.gateway.logs().split('\n').filter(Boolean).map(errorLine))].slice(
@@ -583,6 +598,7 @@ export async function runFuzz(partial: Partial<FuzzOptions> = {}): Promise<FuzzR
     },
     findings: [...findings.values()].sort((a, b) => a.rule.localeCompare(b.rule) || b.count - a.count),
     metrics: {
+      status: metricsStatus,
       bytes: Buffer.byteLength(metricsText),
       upstreamSeries: metricsText.split('\n').filter((l) => l.startsWith('mcplane_upstream_requests_total{'))
         .length,

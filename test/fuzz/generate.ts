@@ -386,8 +386,8 @@ export class Generator {
       ]);
     else if (breakage === 1) fields.shift();
     else if (breakage === 2) fields[1] = `"method":${r.pick(['1', 'null', '{}', '["ping"]', 'true'])}`;
-    else if (breakage === 3) fields.push(`"params":${r.pick(['[]', '[1,2]', '"x"', '1', 'true'])}`);
-    else if (breakage === 4) fields.push(`"id":${r.pick(NON_IDS)}`);
+    else if (breakage === 3) replace(fields, '"params":', r.pick(['[]', '[1,2]', '"x"', '1', 'true']));
+    else if (breakage === 4) replace(fields, '"id":', r.pick(NON_IDS));
     else fields.push('"result":{}', '"error":{"code":1,"message":"x"}');
     // A duplicate key: JSON.parse keeps the last one, and that one is valid.
     if (breakage === 0 && r.chance(0.1)) {
@@ -829,6 +829,13 @@ export function postHeaders(session: SessionRef): Record<string, string> {
     accept: 'application/json, text/event-stream',
     ...sessionHeaders(session),
   };
+}
+
+/** Set a member (replacing it where present: a duplicate key's meaning depends on its order). */
+function replace(fields: string[], member: string, value: string): void {
+  const at = fields.findIndex((f) => f.startsWith(member));
+  if (at >= 0) fields[at] = member + value;
+  else fields.push(member + value);
 }
 
 function shuffle<T>(r: Rng, items: T[]): void {

@@ -47,9 +47,4 @@ export class Rng {
   size(max: number): number {
     return Math.min(max, Math.floor(max ** this.next()));
   }
-
-  /** A child generator, so one case's draws do not shift the next case's. */
-  fork(): Rng {
-    return new Rng(Math.floor(this.next() * 4294967296));
-  }
 }
