@@ -112,12 +112,51 @@ export const FLAGS = {
   'session-idle-ttl': [
     duration,
     '30m',
-    'A session unused this long is forgotten on this replica, which then answers its id with 404.',
+    "A session unused this long leaves this replica's memory; its id still works (it reopens from the sealed id, here or on any replica).",
+  ],
+  'session-max-lifetime': [
+    duration,
+    '24h',
+    'A session ends this long after it started (the issue time sealed in its id), on every replica: its id then gets 404.',
   ],
   'max-sessions': [
     z.coerce.number().int().min(1),
     '10000',
-    'Sessions cached in memory; beyond it the least recently used idle ones are dropped and reopen from their sealed id.',
+    'Sessions held in memory, busy ones included: the least recently used idle ones make room; when all are busy a new session gets 503.',
+  ],
+  'max-initialize-bytes': [
+    bytes,
+    '64KiB',
+    'Largest initialize params (serialized JSON) a client may send (400 above).',
+  ],
+  'max-revoked-sessions': [
+    z.coerce.number().int().min(1),
+    '100000',
+    'Deleted sessions remembered (until their max lifetime); when full, sessions issued before the oldest tenth end too.',
+  ],
+  peers: [
+    z
+      .string()
+      .optional()
+      .transform((text, ctx) => {
+        const peers = (text ?? '')
+          .split(',')
+          .map((p) => p.trim())
+          .filter((p) => p !== '');
+        for (const peer of peers) {
+          if (!/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(peer)) {
+            ctx.addIssue({ code: 'custom', message: `"${peer}" is not host:port` });
+          }
+        }
+        return peers;
+      }),
+    undefined,
+    'Admin addresses (host:port, comma-separated) of the other replicas: they exchange deleted sessions.',
+  ],
+  'peer-service': [
+    z.string().optional(),
+    undefined,
+    "Kubernetes mode: the Service (in POD_NAMESPACE) whose EndpointSlices list the replicas' admin ports, to exchange deleted sessions.",
   ],
   'max-body-bytes': [bytes, '4MiB', 'Largest request body accepted (413 above).'],
   'max-batch-size': [

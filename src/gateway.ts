@@ -7,13 +7,18 @@
  * startGateway() is what main.ts runs and what end-to-end tests start in-process.
  */
 import { readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { type Config, ConfigError } from './config.js';
 import { Reconciler } from './control/reconciler.js';
 import { FileSource } from './control/sources/files.js';
 import { ResourceStore } from './control/sources/store.js';
+import { servicePeers } from './peer-discovery.js';
 import { createAdminApp, type Readiness } from './proxy/admin.js';
 import { ListenerManager } from './proxy/listeners.js';
-import { KeyRing, McpService } from './proxy/mcp/index.js';
+import { KeyRing, McpService, Revocations } from './proxy/mcp/index.js';
+import { PeerAuth } from './proxy/peers/peer-auth.js';
+import { peerEndpoint } from './proxy/peers/peer-endpoint.js';
+import { PeerSync } from './proxy/peers/peer-sync.js';
 import { type HttpServer, listen } from './proxy/server.js';
 import { shutdownReason } from './proxy/upstream/errors.js';
 import { formatDuration } from './shared/deadline.js';
@@ -69,6 +74,8 @@ async function loadKeyRing(config: Config, logger: Logger): Promise<KeyRing> {
 
 interface Source {
   readonly synced: boolean;
+  /** Kubernetes mode with --peer-service: the other replicas' admin addresses, from EndpointSlices. */
+  readonly peers?: () => readonly string[];
   readiness(): Record<string, string>;
   /** Where translate()'s statuses go: the status writer in Kubernetes mode, nowhere standalone. */
   onStatuses?(statuses: readonly ObjectStatus[]): void;
@@ -119,11 +126,13 @@ async function startKubernetes(
     logger,
     metrics,
   });
-  const namespace =
-    config.leaseNamespace ??
+  const podNamespace =
     process.env.POD_NAMESPACE ??
     kubeConfig.getContextObject(kubeConfig.getCurrentContext())?.namespace ??
     'default';
+  const namespace = config.leaseNamespace ?? podNamespace;
+  const self = config.podName ?? process.env.POD_NAME ?? hostname();
+  const peers = config.peerService ? servicePeers(store, podNamespace, config.peerService, self) : undefined;
   const elector = config.leaderElect
     ? new LeaderElector({
         kubeConfig,
@@ -142,6 +151,7 @@ async function startKubernetes(
     get synced() {
       return kube.synced;
     },
+    ...(peers ? { peers } : {}),
     readiness: () => kube.readiness(),
     onStatuses: (statuses) => {
       writer.update(statuses);
@@ -163,6 +173,30 @@ async function startKubernetes(
   };
 }
 
+/** Peers need the shared key (they authenticate with it); --peer-service needs the Kubernetes source. */
+function checkPeerFlags(config: Config, keyRing: KeyRing): void {
+  const wanted = config.peers.length > 0 || config.peerService !== undefined;
+  if (wanted && keyRing.ephemeral) {
+    throw new ConfigError(
+      '--peers/--peer-service: replicas exchange deleted sessions only with a shared --session-key or --session-key-file',
+    );
+  }
+  if (config.peerService !== undefined && config.manifests) {
+    throw new ConfigError(
+      '--peer-service: needs Kubernetes mode; standalone, list the replicas with --peers',
+    );
+  }
+}
+
+/** Both --peers and --peer-service may be given: the union, or undefined for no peers at all. */
+function peersOf(config: Config, source: Source): (() => readonly string[]) | undefined {
+  const fixed = config.peers;
+  const discovered = source.peers;
+  if (!discovered) return fixed.length > 0 ? () => fixed : undefined;
+  if (fixed.length === 0) return discovered;
+  return () => [...new Set([...fixed, ...discovered()])];
+}
+
 export async function startGateway(
   config: Config,
   logger: Logger,
@@ -171,12 +205,29 @@ export async function startGateway(
   const store = new ResourceStore();
   const publisher = new TablePublisher();
   const keyRing = await loadKeyRing(config, logger);
+  checkPeerFlags(config, keyRing);
+  const revocations = new Revocations({
+    maxEntries: config.maxRevokedSessions,
+    lifetimeMs: config.sessionMaxLifetime,
+    onSize: (size) => metrics.revokedSessions.set(size),
+  });
+  revocations.onChange(({ floorRaised, floor, origin }) => {
+    if (!floorRaised) return;
+    const notIssuedBefore = new Date(floor).toISOString();
+    logger.warn(
+      { notIssuedBefore, origin },
+      '--max-revoked-sessions is full: sessions issued before this time end, so that no deleted one comes back',
+    );
+  });
   const mcp = new McpService({
     logger,
     metrics,
     keyRing,
+    revocations,
     sessionIdleTtlMs: config.sessionIdleTtl,
+    sessionMaxLifetimeMs: config.sessionMaxLifetime,
     maxSessions: config.maxSessions,
+    maxInitializeBytes: config.maxInitializeBytes,
     maxBodyBytes: config.maxBodyBytes,
     fanoutTimeoutMs: config.fanoutTimeout,
     sseKeepAliveMs: config.sseKeepalive,
@@ -221,16 +272,26 @@ export async function startGateway(
   const source = config.manifests
     ? await startFileSource(config, store, logger, metrics)
     : await startKubernetes(config, store, logger, metrics);
+  // Replicas sharing a key exchange deleted sessions: --peers, and/or --peer-service's endpoints.
+  const auth = keyRing.ephemeral ? undefined : new PeerAuth(keyRing);
+  const peerList = peersOf(config, source);
+  const sync =
+    auth && peerList ? new PeerSync({ auth, revocations, peers: peerList, logger, metrics }) : undefined;
   const readiness = (): Readiness => {
     const details: Record<string, string> = { ...source.readiness() };
     if (!publisher.ready) details.table = 'not built yet';
     else if (!listeners.synced) details.listeners = 'opening ports';
     for (const [port, reason] of listeners.failures) details[`port ${port}`] = `cannot listen: ${reason}`;
+    if (sync && !sync.ready) details.peers = 'pulling deleted sessions from peers';
     if (draining) details.shutdown = 'draining';
-    return { ready: !draining && source.synced && publisher.ready && listeners.synced, details };
+    const peersReady = sync?.ready ?? true;
+    return {
+      ready: !draining && source.synced && publisher.ready && listeners.synced && peersReady,
+      details,
+    };
   };
   const admin: HttpServer = await listen(
-    createAdminApp(metrics, readiness).fetch,
+    createAdminApp(metrics, readiness, auth && peerEndpoint({ auth, revocations, logger, metrics })).fetch,
     config.adminPort,
     config.adminAddress,
     {
@@ -240,6 +301,13 @@ export async function startGateway(
     },
   );
   logger.info({ port: admin.port, address: config.adminAddress }, 'admin server: /metrics /healthz /readyz');
+  // Once the admin port answers peers and (Kubernetes) the EndpointSlices naming them have synced.
+  const startPeers = () => {
+    if (draining || !sync) return;
+    if (source.synced) void sync.start();
+    else setTimeout(startPeers, 20).unref();
+  };
+  startPeers();
 
   // Hold the first build until the source has synced: a table from a partial view would flap routes.
   const startReconciler = () => {
@@ -285,6 +353,9 @@ export async function startGateway(
         // McpService.close() closes the upstream pools on its own timer, which ends now too.
         await Promise.race([drained, new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
       }
+      // Deletions answered during the drain still reach the peers.
+      await sync?.stop();
+      revocations.close();
       clearTimeout(cut);
       await sourceStopped;
       admin.destroy();

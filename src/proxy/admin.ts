@@ -1,6 +1,7 @@
 /**
- * The admin port (separate from listener ports): /metrics for Prometheus, /healthz for liveness and
- * /readyz for readiness, which explains itself when not ready.
+ * The admin port (separate from listener ports): /metrics for Prometheus, /healthz for liveness,
+ * /readyz for readiness, which explains itself when not ready, and /peer/revocations where replicas
+ * exchange deleted sessions (authenticated: src/proxy/peers/).
  */
 import { Hono } from 'hono';
 import type { Metrics } from '../shared/metrics.js';
@@ -11,7 +12,11 @@ export interface Readiness {
   readonly details: Readonly<Record<string, string>>;
 }
 
-export function createAdminApp(metrics: Metrics, readiness: () => Readiness): Hono {
+export function createAdminApp(
+  metrics: Metrics,
+  readiness: () => Readiness,
+  peers?: (request: Request) => Promise<Response>,
+): Hono {
   const app = new Hono();
   app.get('/metrics', async () => {
     const body = await metrics.registry.metrics();
@@ -22,6 +27,7 @@ export function createAdminApp(metrics: Metrics, readiness: () => Readiness): Ho
     const state = readiness();
     return c.json({ ready: state.ready, ...state.details }, state.ready ? 200 : 503);
   });
+  if (peers) app.all('/peer/revocations', (c) => peers(c.req.raw));
   app.notFound((c) => c.text('mcplane admin: /metrics, /healthz, /readyz\n', 404));
   return app;
 }

@@ -16,6 +16,7 @@ export const LIMITS = [
   'initialize_bytes',
   'sessions',
   'session_lifetime',
+  'revoked_sessions',
   'session_inflight',
   'session_target_calls',
   'stream_buffer',
@@ -110,6 +111,17 @@ export function createMetrics(registry = new Registry(), options: { processMetri
     limitRejected(limit: LimitName, n = 1): void {
       limitRejections.labels(limit).inc(n);
     },
+    revokedSessions: new Gauge({
+      name: 'mcplane_revoked_sessions',
+      help: 'Deleted sessions this replica remembers (--max-revoked-sessions), until their max lifetime.',
+      registers,
+    }),
+    peerRequests: new Counter({
+      name: 'mcplane_peer_requests_total',
+      help: 'Revocation exchange with peer replicas, by op (push, pull: sent; receive: served) and result (ok, error, unauthorized, invalid).',
+      labelNames: ['op', 'result'] as const,
+      registers,
+    }),
     listenersOpen: new Gauge({
       name: 'mcplane_listeners_open',
       help: 'Listener ports currently open.',

@@ -30,6 +30,7 @@ describe('default install (helm install agentgateway charts/mcplane)', () => {
       'RoleBinding/agentgateway-leader-election',
       'Service/agentgateway',
       'Service/agentgateway-metrics',
+      'Service/agentgateway-peers',
       'Deployment/agentgateway',
       'GatewayClass/agentgateway',
     ]);
@@ -72,6 +73,7 @@ describe('default install (helm install agentgateway charts/mcplane)', () => {
       '--lease-namespace=$(POD_NAMESPACE)',
       '--gateway-address=agentgateway.mcp-system.svc.cluster.local',
       '--session-key-file=/etc/mcplane/session-key/session-keys',
+      '--peer-service=agentgateway-peers',
     ]);
     expect(container(deployment).command).toBeUndefined(); // the image's ENTRYPOINT runs node dist/main.js
     const env = container(deployment).env as Obj[];
@@ -128,6 +130,26 @@ describe('default install (helm install agentgateway charts/mcplane)', () => {
     expect(find(manifests, 'Service', 'agentgateway-metrics') as Obj).toMatchObject({
       spec: { ports: [{ name: 'admin', port: 9091 }] },
     });
+  });
+
+  it('replicas find each other through a headless peers Service on the admin port, not-ready pods included', () => {
+    const deployment = find(manifests, 'Deployment') as Obj;
+    const peers = find(manifests, 'Service', 'agentgateway-peers') as Obj;
+    expect(peers.spec).toMatchObject({
+      clusterIP: 'None',
+      publishNotReadyAddresses: true,
+      ports: [{ name: 'admin', port: 9091, targetPort: 'admin', protocol: 'TCP' }],
+    });
+    const podLabels = deployment.spec.template.metadata.labels;
+    for (const [k, v] of Object.entries(peers.spec.selector)) expect(podLabels[k]).toBe(v);
+    // The binary takes the slice port named `admin` (src/peer-discovery.ts).
+    expect(container(deployment).ports.map((p: Obj) => p.name)).toContain('admin');
+    // Without a shared session key there is nothing to authenticate peers with: no Service, no flag.
+    for (const values of [{ sessionKey: { enabled: false } }, { peers: { enabled: false } }]) {
+      const off = renderManifests({ values });
+      expect(off.some((m) => m.metadata.name === 'agentgateway-peers')).toBe(false);
+      expect(args(find(off, 'Deployment')).some((a) => a.startsWith('--peer-service'))).toBe(false);
+    }
   });
 
   it('the GatewayClass points at the controller name the binary serves by default', async () => {

@@ -174,7 +174,7 @@ describe('Dockerfile production path (no Docker engine: its steps run here)', ()
 /**
  * The container args of the chart's default Deployment, as the pod would run them, except what a test must
  * change: addresses bound to 127.0.0.1, a free admin port, the session key file written to a temp dir
- * from the chart's own generated Secret, and a short drain.
+ * from the chart's own generated Secret, a short drain, and no --peer-service (nothing to discover).
  */
 function chartArgs(dir: string, adminPort: number): string[] {
   const manifests = renderManifests();
@@ -182,19 +182,22 @@ function chartArgs(dir: string, adminPort: number): string[] {
   const keyFile = join(dir, 'session-keys');
   writeFileSync(keyFile, Buffer.from(secret.data['session-keys'], 'base64'));
   const args = (find(manifests, 'Deployment') as any).spec.template.spec.containers[0].args as string[];
-  return args.map((arg) => {
-    const [flag] = arg.split('=');
-    const replaced: Record<string, string> = {
-      '--bind-address': '127.0.0.1',
-      '--admin-address': '127.0.0.1',
-      '--admin-port': String(adminPort),
-      '--session-key-file': keyFile,
-      '--drain-timeout': '2s',
-      '--log-level': 'warn',
-    };
-    if (flag! in replaced) return `${flag}=${replaced[flag!]}`;
-    return arg.replace('$(POD_NAME)', 'agentgateway-0').replace('$(POD_NAMESPACE)', 'mcp-system');
-  });
+  // Standalone (--manifests) has no EndpointSlices to find peers in: the binary refuses --peer-service.
+  return args
+    .filter((arg) => !arg.startsWith('--peer-service='))
+    .map((arg) => {
+      const [flag] = arg.split('=');
+      const replaced: Record<string, string> = {
+        '--bind-address': '127.0.0.1',
+        '--admin-address': '127.0.0.1',
+        '--admin-port': String(adminPort),
+        '--session-key-file': keyFile,
+        '--drain-timeout': '2s',
+        '--log-level': 'warn',
+      };
+      if (flag! in replaced) return `${flag}=${replaced[flag!]}`;
+      return arg.replace('$(POD_NAME)', 'agentgateway-0').replace('$(POD_NAMESPACE)', 'mcp-system');
+    });
 }
 
 /** Bare specifiers of the value imports in src/ (not `import type`), e.g. `@modelcontextprotocol/sdk/server/mcp.js`. */

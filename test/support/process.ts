@@ -22,9 +22,9 @@ export interface GatewayProcess {
 
 export async function spawnGateway(
   args: readonly string[],
-  options: { bindAddress?: string } = {},
+  options: { bindAddress?: string; adminPort?: number } = {},
 ): Promise<GatewayProcess> {
-  const adminPort = await freePort();
+  const adminPort = options.adminPort ?? (await freePort());
   const child = spawn(
     process.execPath,
     [

@@ -17,6 +17,8 @@
  * `misbehave` makes every request of one method misbehave the same way (for fan-outs). With
  * `events`, a GET opens the session's event stream and floods it the same way (else GET is 405).
  */
+
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -30,6 +32,8 @@ export interface RawUpstreamOptions {
   readonly events?: { readonly count: number; readonly bytes: number };
   /** How long the server keeps an idle keep-alive connection (Node's default: 5 s). */
   readonly keepAliveMs?: number;
+  /** A new UUID Mcp-Session-Id per initialize (as SDK servers do) instead of `<name>-session`. */
+  readonly uuidSessions?: boolean;
 }
 
 export interface RawUpstream {
@@ -157,7 +161,10 @@ export async function startRawUpstream(options: RawUpstreamOptions = {}): Promis
     const how = options.misbehave?.[method];
     if (how) return misbehave(res, how);
     const json = (result: unknown) => {
-      res.writeHead(200, { 'content-type': 'application/json', 'mcp-session-id': `${name}-session` });
+      const given = req.headers['mcp-session-id'];
+      const sessionId =
+        method === 'initialize' && options.uuidSessions ? randomUUID() : (given ?? `${name}-session`);
+      res.writeHead(200, { 'content-type': 'application/json', 'mcp-session-id': sessionId });
       res.end(JSON.stringify({ jsonrpc: '2.0', id, result }));
     };
     if (method === 'initialize') {

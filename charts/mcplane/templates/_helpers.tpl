@@ -55,6 +55,13 @@ app.kubernetes.io/component: gateway
 {{- default (printf "%s-status-writer" (include "mcplane.fullname" .)) .Values.leaderElection.leaseName -}}
 {{- end -}}
 
+{{/* Peers exchange deleted sessions only with a shared session key (they authenticate with it). */}}
+{{- define "mcplane.peerService" -}}
+{{- if and .Values.peers.enabled .Values.sessionKey.enabled -}}
+{{- printf "%s-peers" (include "mcplane.fullname" .) -}}
+{{- end -}}
+{{- end -}}
+
 {{- define "mcplane.sessionKeySecretName" -}}
 {{- default (printf "%s-session-key" (include "mcplane.fullname" .)) .Values.sessionKey.existingSecret -}}
 {{- end -}}

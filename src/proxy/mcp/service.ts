@@ -20,13 +20,14 @@ import { attachUpstreamStreams, streamsReady } from './hop/upstream-streams.js';
 import { Upstreams } from './hop/upstreams.js';
 import { serveBatch } from './mux/batch.js';
 import { dispatchRequest } from './mux/dispatch.js';
-import { initializeSession } from './mux/initialize.js';
+import { initializeSession, type SessionStart } from './mux/initialize.js';
 import { dispatchNotification, dispatchResponse } from './mux/notify.js';
 import { type Finished, logRequest } from './request-log.js';
 import type { KeyRing } from './session/key-ring.js';
+import { Revocations } from './session/revocations.js';
 import type { Session } from './session/session.js';
-import { SessionStore } from './session/session-store.js';
-import { JsonRpcCode, rpcErrorReply, sessionNotFound } from './wire/errors.js';
+import { type Lookup, SessionStore, sessionsFull } from './session/session-store.js';
+import { JsonRpcCode, limitReply, rpcErrorReply, sessionNotFound } from './wire/errors.js';
 import { checkGetHeaders, checkPostHeaders, readBody } from './wire/http.js';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from './wire/json-depth.js';
 import { type Classified, classify, type JsonRpcRequest } from './wire/jsonrpc.js';
@@ -40,8 +41,16 @@ export interface McpServiceOptions {
   readonly metrics: Metrics;
   /** Session sealing keys (KeyRing.fromSpec or KeyRing.random). */
   readonly keyRing: KeyRing;
+  /** Idle sessions leave this replica's memory after this long (they reopen from their tokens). */
   readonly sessionIdleTtlMs: number;
+  /** Sessions held in memory, busy ones included. */
   readonly maxSessions: number;
+  /** Sessions end this long after their issue time (default 24 h). */
+  readonly sessionMaxLifetimeMs?: number;
+  /** Largest serialized `initialize` params (default 64 KiB). */
+  readonly maxInitializeBytes?: number;
+  /** Revoked sessions, shared with the peer exchange (gateway.ts); made here when absent. */
+  readonly revocations?: Revocations;
   readonly maxBodyBytes: number;
   readonly fanoutTimeoutMs: number;
   readonly sseKeepAliveMs: number;
@@ -73,6 +82,13 @@ const missingSession = (): Outcome => ({
   ),
 });
 
+/** Defaults of the session bounds when a caller (tests, the bench) leaves them out. */
+const SESSION_DEFAULTS = {
+  maxLifetimeMs: 24 * 3_600_000,
+  maxInitializeBytes: 64 * 1024,
+  maxRevokedSessions: 100_000,
+} as const;
+
 const shuttingDown = (id: JsonRpcRequest['id'] | null = null): Outcome => ({
   reply: rpcErrorReply(503, JsonRpcCode.InternalError, 'The gateway is shutting down', id),
 });
@@ -90,7 +106,9 @@ interface Pending {
 export class McpService {
   readonly #deps: Deps;
   readonly #store: SessionStore;
-  readonly #keyRing: KeyRing;
+  readonly #start: SessionStart;
+  /** The service made it (no peers): it stops it. */
+  readonly #ownRevocations: Revocations | undefined;
   readonly #maxBodyBytes: number;
   #closing = false;
   #active = 0;
@@ -111,17 +129,30 @@ export class McpService {
       },
       ...streamLimits(options.metrics, options.maxStreamBufferBytes, options.sessionBufferBytes),
     };
-    this.#keyRing = options.keyRing;
     this.#maxBodyBytes = options.maxBodyBytes;
-    this.#store = new SessionStore(
+    const maxLifetimeMs = options.sessionMaxLifetimeMs ?? SESSION_DEFAULTS.maxLifetimeMs;
+    if (!options.revocations) {
+      this.#ownRevocations = new Revocations({
+        maxEntries: SESSION_DEFAULTS.maxRevokedSessions,
+        lifetimeMs: maxLifetimeMs,
+      });
+    }
+    const store = new SessionStore(
       options.keyRing,
-      options.sessionIdleTtlMs,
-      options.maxSessions,
+      { idleTtlMs: options.sessionIdleTtlMs, maxSessions: options.maxSessions, maxLifetimeMs },
+      options.revocations ?? this.#ownRevocations!,
       (session) => {
         session.close();
-        options.metrics.sessionsActive.set(this.#store.size);
+        options.metrics.sessionsActive.set(store.size);
       },
     );
+    this.#store = store;
+    this.#start = {
+      keyRing: options.keyRing,
+      store,
+      maxSessions: options.maxSessions,
+      maxInitializeBytes: options.maxInitializeBytes ?? SESSION_DEFAULTS.maxInitializeBytes,
+    };
   }
 
   /** Serve one HTTP request that route matching sent to an MCP backend (any path). */
@@ -243,7 +274,7 @@ export class McpService {
     pending.method = kind === 'response' ? RESPONSE_LABEL : methodLabel(message.method);
     if (kind === 'request' && message.method === 'initialize') {
       if (this.#closing) return shuttingDown(message.id);
-      return initializeSession(cx, this.#keyRing, this.#store, message);
+      return initializeSession(cx, this.#start, message);
     }
     const found = this.#session(request, cx);
     if ('reply' in found) return found;
@@ -292,15 +323,30 @@ export class McpService {
     return dispatchRequest(sx, message, raw);
   }
 
-  #session(request: Request, cx: Context): SessionContext | Outcome {
+  /** The request's session; `hold: false` (DELETE) does not take a place in memory for it. */
+  #session(request: Request, cx: Context, hold = true): SessionContext | Outcome {
     const token = request.headers.get('mcp-session-id');
     if (token === null || token === '') return missingSession();
-    const size = this.#store.size;
-    const found = this.#store.get(token, cx.backend.id);
-    // A session opened from its token (issued by another process, or evicted here) joins the map.
-    if (this.#store.size !== size) this.#deps.metrics.sessionsActive.set(this.#store.size);
+    const found = this.#store.get(token, cx.backend, hold);
+    // A session opened from its token (issued elsewhere, or dropped here) may have taken another's place.
+    this.#deps.metrics.sessionsActive.set(this.#store.size);
     if ('session' in found) return { ...cx, session: found.session };
-    this.#deps.logger.debug({ backend: cx.backend.id, reason: found.missing }, 'session not found');
+    return this.#notFound(cx, found);
+  }
+
+  #notFound(cx: Context, found: Exclude<Lookup, { session: Session }>): Outcome {
+    const { metrics, logger } = this.#deps;
+    if ('full' in found) {
+      countLimit(metrics, 'sessions');
+      return {
+        reply: limitReply(503, sessionsFull(this.#start.maxSessions), null, 1),
+        rpcError: JsonRpcCode.LimitExceeded,
+      };
+    }
+    // Expired, revoked or below the revocation floor: 404 like any unknown id, so clients start over.
+    if (found.missing === 'expired') countLimit(metrics, 'session_lifetime');
+    else if (found.missing === 'floor') countLimit(metrics, 'revoked_sessions');
+    logger.debug({ backend: cx.backend.id, reason: found.missing }, 'session not found');
     return { reply: sessionNotFound() };
   }
 
@@ -335,8 +381,9 @@ export class McpService {
     return { reply: stream.reply };
   }
 
+  /** DELETE ends the session on every replica (a revocation) and its upstream sessions. */
   async #delete(request: Request, cx: Context): Promise<Outcome> {
-    const sx = this.#session(request, cx);
+    const sx = this.#session(request, cx, false);
     if ('reply' in sx) return sx;
     this.#store.delete(sx.session);
     await terminateTargets(cx, sx.session);
@@ -378,6 +425,7 @@ export class McpService {
       });
     }
     this.#store.close();
+    this.#ownRevocations?.close();
     await this.#deps.upstreams.close(this.#active > 0);
   }
 }

@@ -53,8 +53,14 @@ export async function initializeTarget(
   const reply = await post(deps, backendId, target, hop, 'initialize', body, signal);
   const response = await awaitResponse(reply, target.name);
   const result = response.result;
-  if (response.error || !result || typeof result.protocolVersion !== 'string') {
-    const reason = response.error?.message ?? 'no protocolVersion in its result';
+  // A version is a short date; a longer one could not be sealed into the session id either.
+  if (
+    response.error ||
+    !result ||
+    typeof result.protocolVersion !== 'string' ||
+    result.protocolVersion.length > 64
+  ) {
+    const reason = response.error?.message ?? 'no protocolVersion (of at most 64 characters) in its result';
     throw new UpstreamError(target.name, 'protocol', `target "${target.name}" refused initialize: ${reason}`);
   }
   const state: TargetSession = {

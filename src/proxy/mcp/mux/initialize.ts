@@ -1,7 +1,9 @@
 /**
- * `initialize` without a session: fan the client's params out to every target, merge (or pass
- * through for a transparent backend) and seal the new session into its Mcp-Session-Id.
+ * `initialize` without a session: check the params' size and that a place is free, fan the client's
+ * params out to every target, merge (or pass through for a transparent backend) and seal the new
+ * session into its Mcp-Session-Id (the session keeps only a bounded part of the params).
  */
+import { countLimit } from '../../../shared/metrics.js';
 import type { Context } from '../hop/context.js';
 import { answered, type Outcome } from '../hop/outcome.js';
 import { initializeTarget } from '../hop/targets.js';
@@ -9,17 +11,24 @@ import { mergeInitialize } from '../rewrite/merge.js';
 import { isTransparent } from '../rewrite/naming.js';
 import type { KeyRing } from '../session/key-ring.js';
 import { Session } from '../session/session.js';
-import type { SessionStore } from '../session/session-store.js';
-import { errorResponse, JsonRpcCode, RpcError, rpcErrorReply } from '../wire/errors.js';
+import { type SessionStore, sessionsFull } from '../session/session-store.js';
+import { errorResponse, JsonRpcCode, limitReply, RpcError, rpcErrorReply } from '../wire/errors.js';
 import { type JsonRpcRequest, resultResponse } from '../wire/jsonrpc.js';
 import { negotiateVersion } from '../wire/protocol-version.js';
 import { jsonReply } from '../wire/reply.js';
 import { fanOut } from './fanout.js';
 
+/** What starting a session needs from the service. */
+export interface SessionStart {
+  readonly keyRing: KeyRing;
+  readonly store: SessionStore;
+  readonly maxSessions: number;
+  readonly maxInitializeBytes: number;
+}
+
 export async function initializeSession(
   cx: Context,
-  keyRing: KeyRing,
-  store: SessionStore,
+  start: SessionStart,
   message: JsonRpcRequest,
 ): Promise<Outcome> {
   const { id, params } = message;
@@ -33,6 +42,19 @@ export async function initializeSession(
     return { reply, rpcError: JsonRpcCode.InvalidParams };
   }
   const { backend, deps } = cx;
+  const size = Buffer.byteLength(JSON.stringify(params));
+  if (size > start.maxInitializeBytes) {
+    countLimit(deps.metrics, 'initialize_bytes');
+    const text = `initialize params are ${size} bytes, over --max-initialize-bytes (${start.maxInitializeBytes})`;
+    return { reply: limitReply(400, text, id), rpcError: JsonRpcCode.LimitExceeded };
+  }
+  // Before any target is asked: a refused session must not leave upstream sessions behind.
+  if (!start.store.reserve()) {
+    countLimit(deps.metrics, 'sessions');
+    deps.metrics.sessionsActive.set(start.store.size);
+    const reply = limitReply(503, sessionsFull(start.maxSessions), id, 1);
+    return { reply, rpcError: JsonRpcCode.LimitExceeded };
+  }
   let answers: Awaited<ReturnType<typeof initializeTarget>>[];
   try {
     const settled = await fanOut(cx, backend.targets, (target, signal) =>
@@ -40,6 +62,7 @@ export async function initializeSession(
     );
     answers = settled.map((answer) => answer.value);
   } catch (error) {
+    start.store.release();
     if (error instanceof RpcError) return answered(errorResponse(id, error.code, error.message));
     throw error;
   }
@@ -49,15 +72,10 @@ export async function initializeSession(
         answers.map(({ state, result }) => ({ target: state.name, result })),
         negotiateVersion(params.protocolVersion),
       );
-  const session = Session.create(
-    keyRing,
-    backend.id,
-    result.protocolVersion as string,
-    params,
-    answers.map((answer) => answer.state),
-  );
-  store.add(session);
+  const states = answers.map((answer) => answer.state);
+  const session = Session.create(start.keyRing, backend, result.protocolVersion as string, params, states);
+  start.store.add(session);
   deps.metrics.sessionsCreated.inc();
-  deps.metrics.sessionsActive.set(store.size);
+  deps.metrics.sessionsActive.set(start.store.size);
   return { reply: jsonReply(resultResponse(id, result), 200, { 'mcp-session-id': session.token }) };
 }

@@ -2,18 +2,51 @@
  * Session sealing keys (docs/design.md section 5). AES-256-GCM with a random 96-bit nonce per token;
  * the key id travels in clear in front of the ciphertext and is bound as AAD. The first key seals,
  * every key opens, so a key rotates by prepending the new one and dropping the old one later.
+ *
+ * A token has exactly one spelling: `<kid>.<base64url>` with the strict alphabet, no padding, and
+ * canonical trailing bits. Node's base64url decoder skips invalid characters and a partial last
+ * chunk, so without the check `<id>=` or `<id>\tx` would open the same session as `<id>`.
  */
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 
 const NONCE_BYTES = 12;
 const TAG_BYTES = 16;
+/** 12 nonce bytes are exactly 16 base64url characters: the id is a prefix of the token's body. */
+const ID_CHARS = 16;
 const KID_PATTERN = /^[A-Za-z0-9-]{1,32}$/;
 const HEX_KEY = /^[0-9a-fA-F]{64}$/;
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
 
 interface Key {
   readonly id: string;
   readonly secret: Buffer;
   readonly aad: Buffer;
+}
+
+/** A token's parts once its spelling is known to be canonical (nothing is authenticated yet). */
+export interface TokenParts {
+  readonly kid: string;
+  /** The nonce in base64url: unique per token, what revocations name. */
+  readonly id: string;
+  readonly body: Buffer;
+}
+
+/** Split a token and check its spelling; undefined for anything but the one canonical form. */
+export function parseToken(token: string): TokenParts | undefined {
+  const dot = token.indexOf('.');
+  if (dot <= 0) return undefined;
+  const kid = token.slice(0, dot);
+  const text = token.slice(dot + 1);
+  if (!KID_PATTERN.test(kid) || !BASE64URL.test(text) || text.length % 4 === 1) return undefined;
+  const body = Buffer.from(text, 'base64url');
+  if (body.length < NONCE_BYTES + TAG_BYTES || body.toString('base64url') !== text) return undefined;
+  return { kid, id: text.slice(0, ID_CHARS), body };
+}
+
+/** A MAC key derived from one sealing key (HKDF-SHA256), for a purpose other than sealing. */
+export interface DerivedKey {
+  readonly kid: string;
+  readonly key: Buffer;
 }
 
 export class KeyRing {
@@ -59,40 +92,52 @@ export class KeyRing {
     return new KeyRing([{ id, secret: randomBytes(32), aad: Buffer.from(id, 'utf8') }], true);
   }
 
+  /** Characters a token adds around a plaintext of `plainBytes` bytes (key id, nonce, tag, base64). */
+  tokenLength(plainBytes: number): number {
+    return this.#sealing.id.length + 1 + Math.ceil(((NONCE_BYTES + plainBytes + TAG_BYTES) * 4) / 3);
+  }
+
   /** `<kid>.<base64url(nonce | ciphertext | tag)>`: visible ASCII, as Mcp-Session-Id requires. */
-  seal(plaintext: string): string {
+  seal(plaintext: Uint8Array | string): string {
     const key = this.#sealing;
     const nonce = randomBytes(NONCE_BYTES);
     const cipher = createCipheriv('aes-256-gcm', key.secret, nonce);
     cipher.setAAD(key.aad);
-    const body = Buffer.concat([
-      nonce,
-      cipher.update(plaintext, 'utf8'),
-      cipher.final(),
-      cipher.getAuthTag(),
-    ]);
+    const data = typeof plaintext === 'string' ? Buffer.from(plaintext, 'utf8') : plaintext;
+    const body = Buffer.concat([nonce, cipher.update(data), cipher.final(), cipher.getAuthTag()]);
     return `${key.id}.${body.toString('base64url')}`;
   }
 
-  /** The plaintext, or undefined for an unknown key id, a malformed or a tampered token. */
-  open(token: string): string | undefined {
-    const dot = token.indexOf('.');
-    if (dot <= 0) return undefined;
-    const key = this.#keys.get(token.slice(0, dot));
+  /** The plaintext, or undefined for an unknown key id, a non-canonical, malformed or tampered token. */
+  open(token: string | TokenParts): Buffer | undefined {
+    const parts = typeof token === 'string' ? parseToken(token) : token;
+    if (!parts) return undefined;
+    const key = this.#keys.get(parts.kid);
     if (!key) return undefined;
-    const body = Buffer.from(token.slice(dot + 1), 'base64url');
-    if (body.length < NONCE_BYTES + TAG_BYTES) return undefined;
+    const { body } = parts;
     try {
       const decipher = createDecipheriv('aes-256-gcm', key.secret, body.subarray(0, NONCE_BYTES));
       decipher.setAAD(key.aad);
       decipher.setAuthTag(body.subarray(body.length - TAG_BYTES));
-      const plain = Buffer.concat([
+      return Buffer.concat([
         decipher.update(body.subarray(NONCE_BYTES, body.length - TAG_BYTES)),
         decipher.final(),
       ]);
-      return plain.toString('utf8');
     } catch {
       return undefined;
     }
+  }
+
+  /**
+   * Keys for another purpose (`info` names it), derived from every sealing key with HKDF-SHA256 so
+   * that the sealing secrets themselves are used for nothing else: the first derives from the
+   * sealing key, and every key of the ring is accepted.
+   */
+  derive(info: string): { readonly current: DerivedKey; readonly all: ReadonlyMap<string, Buffer> } {
+    const all = new Map<string, Buffer>();
+    for (const key of this.#keys.values()) {
+      all.set(key.id, Buffer.from(hkdfSync('sha256', key.secret, Buffer.alloc(0), info, 32)));
+    }
+    return { current: { kid: this.#sealing.id, key: all.get(this.#sealing.id)! }, all };
   }
 }

@@ -1,115 +1,174 @@
 /**
- * Sessions held in this process: a bounded map token → Session in least-recently-used order
- * (Map insertion order; a use moves the entry to the end), so idle expiry and the size cap both
- * evict from the front. A token this process has not seen is opened once and cached: any replica
- * with the key can serve any session. Tokens deleted or expired here are remembered (bounded) and
- * get 404 from this process; a session evicted only for capacity reopens from its token.
+ * Sessions held in this process: at most --max-sessions of them, every one counted (those with an
+ * open GET stream or a call in flight too), in least-recently-used order (Map insertion order; a use
+ * moves the entry to the end). Memory is a cache of the sealed tokens: a session dropped here (idle
+ * past --session-idle-ttl, or the oldest idle one when room is needed) reopens from its token on its
+ * next use, here or on any replica. A session ends only by DELETE (a revocation every replica
+ * learns, revocations.ts) or its maximum lifetime, counted from the issue time inside the token.
+ * When every held session is busy, a new one (or the reopening of a token not held) is refused.
  */
-import type { KeyRing } from './key-ring.js';
+import type { McpBackend } from '../../../shared/table.js';
+import { type KeyRing, parseToken } from './key-ring.js';
+import type { RevocationChange, Revocations } from './revocations.js';
 import { Session } from './session.js';
+
+export type Missing = 'unknown' | 'revoked' | 'floor' | 'expired' | 'other-backend';
 
 export type Lookup =
   | { readonly session: Session }
-  | { readonly missing: 'unknown' | 'deleted' | 'expired' | 'other-backend' };
+  | { readonly missing: Missing }
+  /** The token is valid but the store is full of busy sessions: refuse with 503. */
+  | { readonly full: true };
 
-/** Busy sessions skipped per add() when the cache is over its cap. */
-const MAX_BUSY_MOVES = 16;
+export type EvictReason = 'idle' | 'capacity' | 'deleted' | 'revoked' | 'expired' | 'closed';
+
+/** What a client hears when every place for a session is taken by a busy one (HTTP 503). */
+export function sessionsFull(maxSessions: number): string {
+  return `Too many sessions: this gateway already holds --max-sessions (${maxSessions}) sessions, all in use; retry later`;
+}
+
+export interface SessionStoreOptions {
+  readonly idleTtlMs: number;
+  readonly maxSessions: number;
+  readonly maxLifetimeMs: number;
+}
 
 export class SessionStore {
+  /** Session id (the token's nonce) → session; the token itself is compared on every lookup. */
   readonly #sessions = new Map<string, Session>();
-  /** Tokens ended here (DELETE, or idle past the TTL) → why; bounded, oldest forgotten first. */
-  readonly #ended = new Map<string, 'deleted' | 'expired'>();
+  /** Places promised to initializes still talking to their targets. */
+  #reserved = 0;
   readonly #sweeper: NodeJS.Timeout;
+  readonly #unsubscribe: () => void;
 
   constructor(
     private readonly keyRing: KeyRing,
-    private readonly idleTtlMs: number,
-    private readonly maxSessions: number,
-    private readonly onEvict: (session: Session, reason: 'idle' | 'capacity' | 'deleted' | 'closed') => void,
+    private readonly options: SessionStoreOptions,
+    private readonly revocations: Revocations,
+    private readonly onEvict: (session: Session, reason: EvictReason) => void,
   ) {
-    this.#sweeper = setInterval(() => this.sweep(), Math.max(1000, Math.min(idleTtlMs, 30_000)));
+    this.#sweeper = setInterval(() => this.sweep(), Math.max(1000, Math.min(options.idleTtlMs, 30_000)));
     this.#sweeper.unref();
+    this.#unsubscribe = revocations.onChange((change) => this.#revoked(change));
   }
 
   get size(): number {
     return this.#sessions.size;
   }
 
-  add(session: Session): void {
-    this.#sessions.set(session.token, session);
-    if (this.#sessions.size <= this.maxSessions) return;
-    // Over the cap: drop the least recently used idle sessions (they reopen from their tokens). A
-    // session with an open stream or a call in flight moves to the back instead, a bounded number
-    // of times per add so that a cache full of busy sessions costs no more than a short scan.
-    let moves = 0;
-    for (const oldest of this.#sessions.values()) {
-      if (this.#sessions.size <= this.maxSessions || oldest === session) break;
-      if (oldest.busy) {
-        if (++moves > MAX_BUSY_MOVES) break;
-        this.#sessions.delete(oldest.token);
-        this.#sessions.set(oldest.token, oldest);
-        continue;
-      }
-      this.#remove(oldest, 'capacity');
-    }
+  /**
+   * Hold a place for a session about to be created: false when the store is full and every held
+   * session is busy. Either add() the session or release() the place.
+   */
+  reserve(): boolean {
+    if (!this.#makeRoom()) return false;
+    this.#reserved += 1;
+    return true;
   }
 
-  get(token: string, backendId: string): Lookup {
-    let session = this.#sessions.get(token);
+  release(): void {
+    this.#reserved = Math.max(0, this.#reserved - 1);
+  }
+
+  /** A session created by initialize, into the place reserve() held. */
+  add(session: Session): void {
+    this.release();
+    this.#sessions.set(session.id, session);
+  }
+
+  /**
+   * The session a token names, for the backend a request arrived for. `hold: false` (DELETE) opens
+   * a token not held without taking a place for it.
+   */
+  get(token: string, backend: McpBackend, hold = true): Lookup {
+    const parts = parseToken(token);
+    if (!parts) return { missing: 'unknown' };
+    let session = this.#sessions.get(parts.id);
+    if (session && session.token !== token) return { missing: 'unknown' };
     if (session) {
-      this.#sessions.delete(token);
+      if (session.backendId !== backend.id) return { missing: 'other-backend' };
+      if (this.#expired(session)) {
+        this.#remove(session, 'expired');
+        return { missing: 'expired' };
+      }
+      this.#sessions.delete(parts.id);
     } else {
-      const ended = this.#ended.get(token);
-      if (ended) return { missing: ended };
-      session = Session.open(this.keyRing, token);
-      if (!session) return { missing: 'unknown' };
+      if (this.revocations.has(parts.id)) return { missing: 'revoked' };
+      const opened = Session.open(this.keyRing, token, backend);
+      if (opened === undefined) return { missing: 'unknown' };
+      if (opened === 'other-backend') return { missing: opened };
+      if (this.#expired(opened)) return { missing: 'expired' };
+      const refused = this.revocations.refuses(opened.id, opened.issuedAt);
+      if (refused) return { missing: refused };
+      if (!hold) return { session: opened };
+      if (!this.#makeRoom()) return { full: true };
+      session = opened;
     }
-    if (session.backendId !== backendId) return { missing: 'other-backend' };
     session.lastUsed = performance.now();
-    this.add(session);
+    this.#sessions.set(parts.id, session);
     return { session };
   }
 
-  /** Forget a session for good on this replica (DELETE). */
+  /** DELETE: revoke the session (every replica learns it) and forget it here. */
   delete(session: Session): void {
     this.#remove(session, 'deleted');
-    this.#end(session.token, 'deleted');
-  }
-
-  #end(token: string, why: 'deleted' | 'expired'): void {
-    this.#ended.set(token, why);
-    if (this.#ended.size > this.maxSessions) {
-      const first = this.#ended.keys().next().value;
-      if (first !== undefined) this.#ended.delete(first);
-    }
+    this.revocations.revoke(session.id, session.issuedAt);
   }
 
   all(): IterableIterator<Session> {
     return this.#sessions.values();
   }
 
+  /** Drop sessions idle past the TTL from memory (their tokens still open) and those past their lifetime. */
   sweep(now = performance.now()): void {
+    const idle = now - this.options.idleTtlMs;
     for (const session of this.#sessions.values()) {
-      if (now - session.lastUsed < this.idleTtlMs) break;
-      // An open GET stream, or a request still in flight (a long tool call), means the client is still there.
-      if (session.busy) {
-        session.lastUsed = now;
-        this.#sessions.delete(session.token);
-        this.#sessions.set(session.token, session);
-        continue;
-      }
-      this.#remove(session, 'idle');
-      this.#end(session.token, 'expired');
+      if (this.#expired(session)) this.#remove(session, 'expired');
+      else if (session.lastUsed <= idle && !session.busy) this.#remove(session, 'idle');
     }
   }
 
   close(): void {
     clearInterval(this.#sweeper);
+    this.#unsubscribe();
     for (const session of [...this.#sessions.values()]) this.#remove(session, 'closed');
   }
 
-  #remove(session: Session, reason: 'idle' | 'capacity' | 'deleted' | 'closed'): void {
-    if (this.#sessions.get(session.token) === session) this.#sessions.delete(session.token);
+  #expired(session: Session): boolean {
+    return Date.now() - session.issuedAt >= this.options.maxLifetimeMs;
+  }
+
+  /**
+   * Room for one more: drop the least recently used idle sessions until there is. Busy ones are
+   * passed over (and keep their place); when every session is busy there is no room.
+   */
+  #makeRoom(): boolean {
+    let excess = this.#sessions.size + this.#reserved + 1 - this.options.maxSessions;
+    if (excess <= 0) return true;
+    for (const session of this.#sessions.values()) {
+      if (session.busy) continue;
+      this.#remove(session, 'capacity');
+      excess -= 1;
+      if (excess <= 0) return true;
+    }
+    return false;
+  }
+
+  /** A peer's DELETE (or a raised floor): those sessions end here too, streams and all. */
+  #revoked(change: RevocationChange): void {
+    for (const [id] of change.revoked) {
+      const session = this.#sessions.get(id);
+      if (session) this.#remove(session, 'revoked');
+    }
+    if (!change.floorRaised) return;
+    for (const session of this.#sessions.values()) {
+      if (session.issuedAt < change.floor) this.#remove(session, 'revoked');
+    }
+  }
+
+  #remove(session: Session, reason: EvictReason): void {
+    if (this.#sessions.get(session.id) !== session) return;
+    this.#sessions.delete(session.id);
     this.onEvict(session, reason);
   }
 }

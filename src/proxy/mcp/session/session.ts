@@ -1,33 +1,23 @@
 /**
- * One client session: what the sealed Mcp-Session-Id carries (per target: upstream session id,
- * pinned endpoint, negotiated version, capabilities) plus what only this process knows (the GET
- * stream, targets added after the token was issued, in-flight request owners).
+ * One client session: what the sealed Mcp-Session-Id carries (token-codec.ts: per target upstream
+ * session id, pinned endpoint, negotiated version, capabilities; the issue time; the kept client
+ * params) plus what only this process knows (the GET stream, targets added after the token was
+ * issued or left out of it, in-flight request owners).
  */
-import { z } from 'zod';
-import type { Endpoint } from '../../../shared/table.js';
+import type { McpBackend } from '../../../shared/table.js';
 import type { JsonObject, JsonRpcId } from '../wire/jsonrpc.js';
-import type { KeyRing } from './key-ring.js';
+import { keptClientParams } from './client-params.js';
+import { type KeyRing, parseToken } from './key-ring.js';
 import { type EventSink, SessionEvents } from './session-events.js';
+import { decodeToken, encodeToken, type TargetSession } from './token-codec.js';
 
-export interface TargetSession {
-  readonly name: string;
-  /** The upstream's own Mcp-Session-Id (undefined for stateless upstreams). */
-  sessionId: string | undefined;
-  readonly endpoint: Endpoint;
-  readonly protocolVersion: string;
-  /** capabilityFlags() of the upstream's initialize result. */
-  readonly flags: string;
-}
+export type { TargetSession } from './token-codec.js';
 
-const TokenSchema = z.object({
-  b: z.string(),
-  t: z.number(),
-  v: z.string(),
-  c: z.record(z.string(), z.unknown()),
-  g: z.array(
-    z.object({ n: z.string(), s: z.string().optional(), e: z.string(), v: z.string(), f: z.string() }),
-  ),
-});
+/**
+ * The most characters a session id may have: under 4 KiB, so that it passes proxies' and Node's
+ * default header limits (nginx's 8 KiB line buffers, Node's 16 KiB for all headers) with room to spare.
+ */
+export const TOKEN_BUDGET_CHARS = 4000;
 
 export class Session {
   readonly targets = new Map<string, TargetSession>();
@@ -90,12 +80,18 @@ export class Session {
 
   constructor(
     readonly token: string,
+    /** The token's nonce: names the session in revocations (parseToken). */
+    readonly id: string,
+    /** The backend it belongs to: a token opens only for the backend it was issued for. */
     readonly backendId: string,
     readonly protocolVersion: string,
-    /** The client's initialize params, replayed to targets that join later. */
+    /** keptClientParams(): what is replayed to targets that join later; bounded whatever the client sent. */
     readonly clientParams: JsonObject,
+    /** Date.now() when the session started: its lifetime counts from here. */
     readonly issuedAt: number,
     targets: readonly TargetSession[],
+    /** How many of the targets the token carries (the others live in this process only). */
+    readonly sealedTargets = targets.length,
   ) {
     for (const target of targets) this.targets.set(target.name, target);
   }
@@ -110,56 +106,43 @@ export class Session {
     return this.#serverRequests;
   }
 
+  /** Seal a new session: the client's `initialize` params are kept bounded (client-params.ts). */
   static create(
     keyRing: KeyRing,
-    backendId: string,
+    backend: McpBackend,
     protocolVersion: string,
-    clientParams: JsonObject,
+    params: JsonObject,
     targets: readonly TargetSession[],
+    issuedAt = Date.now(),
   ): Session {
-    const issuedAt = Date.now();
-    const payload = {
-      b: backendId,
-      t: issuedAt,
-      v: protocolVersion,
-      c: clientParams,
-      g: targets.map((t) => ({
-        n: t.name,
-        ...(t.sessionId === undefined ? {} : { s: t.sessionId }),
-        e: `${t.endpoint.address}:${t.endpoint.port}`,
-        v: t.protocolVersion,
-        f: t.flags,
-      })),
-    };
-    const token = keyRing.seal(JSON.stringify(payload));
-    return new Session(token, backendId, protocolVersion, clientParams, issuedAt, targets);
+    const clientParams = keptClientParams(params, protocolVersion);
+    const content = { issuedAt, protocolVersion, clientParams, targets };
+    const { plain, sealed } = encodeToken(content, backend, maxPlainBytes(keyRing));
+    const token = keyRing.seal(plain);
+    const id = parseToken(token)!.id;
+    return new Session(token, id, backend.id, protocolVersion, clientParams, issuedAt, targets, sealed.size);
   }
 
-  /** Rebuild a session from its token, or undefined when it cannot be opened or parsed. */
-  static open(keyRing: KeyRing, token: string): Session | undefined {
-    const plain = keyRing.open(token);
-    if (plain === undefined) return undefined;
-    let parsed: z.infer<typeof TokenSchema>;
-    try {
-      const result = TokenSchema.safeParse(JSON.parse(plain));
-      if (!result.success) return undefined;
-      parsed = result.data;
-    } catch {
-      return undefined;
-    }
-    const targets: TargetSession[] = [];
-    for (const entry of parsed.g) {
-      const colon = entry.e.lastIndexOf(':');
-      const port = Number(entry.e.slice(colon + 1));
-      if (colon <= 0 || !Number.isInteger(port)) return undefined;
-      targets.push({
-        name: entry.n,
-        sessionId: entry.s,
-        endpoint: { address: entry.e.slice(0, colon), port },
-        protocolVersion: entry.v,
-        flags: entry.f,
-      });
-    }
-    return new Session(token, parsed.b, parsed.v, parsed.c, parsed.t, targets);
+  /**
+   * Rebuild a session from its token for the backend a request arrived for: undefined when the
+   * token does not open (unknown key, tampered, not canonical), 'other-backend' when it was issued
+   * for another backend.
+   */
+  static open(keyRing: KeyRing, token: string, backend: McpBackend): Session | 'other-backend' | undefined {
+    const parts = parseToken(token);
+    if (!parts) return undefined;
+    const plain = keyRing.open(parts);
+    if (!plain) return undefined;
+    const content = decodeToken(plain, backend);
+    if (content === undefined || content === 'other-backend') return content;
+    const { protocolVersion, clientParams, issuedAt, targets } = content;
+    return new Session(token, parts.id, backend.id, protocolVersion, clientParams, issuedAt, targets);
   }
+}
+
+/** The largest payload whose token stays within TOKEN_BUDGET_CHARS with this ring's sealing key. */
+function maxPlainBytes(keyRing: KeyRing): number {
+  let bytes = Math.floor((TOKEN_BUDGET_CHARS * 3) / 4);
+  while (keyRing.tokenLength(bytes) > TOKEN_BUDGET_CHARS) bytes -= 1;
+  return bytes;
 }
