@@ -13,7 +13,7 @@ import { Session } from '../../src/proxy/mcp/session/session.js';
 import { startTestGateway } from '../support/gateway.js';
 import { MCP_HEADERS, messagesOf } from '../support/mcp-harness.js';
 import { freePort } from '../support/ports.js';
-import { type RawUpstream, startRawUpstream } from '../support/raw-upstream.js';
+import { type RawUpstream, startRawUpstream, TOOLS } from '../support/raw-upstream.js';
 import { writeManifests } from '../support/standalone.js';
 
 const KEY = `k1:${'7c'.repeat(32)}`;
@@ -98,7 +98,7 @@ describe('a session over 128 targets', () => {
       body: JSON.stringify({ jsonrpc: '2.0', id: 4, method: 'tools/list' }),
     });
     expect(listed.status).toBe(200);
-    expect((await messagesOf(listed)).at(-1).result.tools).toHaveLength(TARGETS * 9);
+    expect((await messagesOf(listed)).at(-1).result.tools).toHaveLength(TARGETS * TOOLS.length);
     expect(initializes()).toBe(TARGETS);
     // The upstream saw each call under the session id the target's initialize gave.
     const calls = upstream.received.filter((m) => m.method === 'tools/call');

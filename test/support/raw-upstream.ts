@@ -57,7 +57,8 @@ export interface RawUpstream {
   close(): Promise<void>;
 }
 
-const TOOLS = [
+/** The tools every raw upstream lists. */
+export const TOOLS = [
   'silent_sse',
   'silent_json',
   'hang',
