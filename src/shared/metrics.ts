@@ -202,8 +202,3 @@ export function createMetrics(registry = new Registry(), options: { processMetri
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
-
-/** Count one refusal at a bound (a typed label, so no client string ever becomes one). */
-export function countLimit(metrics: Metrics, limit: LimitName): void {
-  metrics.limitRejected(limit);
-}

@@ -8,7 +8,7 @@
  *                                                         ─▶ session, rewrite ─▶ wire
  */
 import type { Logger } from '../../shared/logger.js';
-import { countLimit, type Metrics } from '../../shared/metrics.js';
+import type { Metrics } from '../../shared/metrics.js';
 import type { TableChange } from '../../shared/publisher.js';
 import type { McpBackend, RoutingTable } from '../../shared/table.js';
 import { child } from '../metric-children.js';
@@ -232,11 +232,11 @@ export class McpService {
     const body = await readBody(request, this.#maxBodyBytes);
     if ('reply' in body) {
       if (body.reply.kind === 'json' && body.reply.status === 413)
-        countLimit(this.#deps.metrics, 'body_bytes');
+        this.#deps.metrics.limitRejected('body_bytes');
       return { reply: body.reply };
     }
     if (nestsDeeperThan(body.text, MAX_JSON_DEPTH)) {
-      countLimit(this.#deps.metrics, 'json_depth');
+      this.#deps.metrics.limitRejected('json_depth');
       const message = `Invalid Request: the message nests objects and arrays more than ${MAX_JSON_DEPTH} levels deep`;
       return invalid(400, JsonRpcCode.InvalidRequest, message);
     }
@@ -312,7 +312,7 @@ export class McpService {
     }
     const max = this.#deps.limits.maxSessionInflight;
     if (ids.size >= max) {
-      countLimit(this.#deps.metrics, 'session_inflight');
+      this.#deps.metrics.limitRejected('session_inflight');
       return limited(sessionInflightLimit(max), id);
     }
     ids.add(id);
@@ -337,15 +337,15 @@ export class McpService {
   #notFound(cx: Context, found: Exclude<Lookup, { session: Session }>): Outcome {
     const { metrics, logger } = this.#deps;
     if ('full' in found) {
-      countLimit(metrics, 'sessions');
+      metrics.limitRejected('sessions');
       return {
         reply: limitReply(503, sessionsFull(this.#start.maxSessions), null, 1),
         rpcError: JsonRpcCode.LimitExceeded,
       };
     }
     // Expired, revoked or below the revocation floor: 404 like any unknown id, so clients start over.
-    if (found.missing === 'expired') countLimit(metrics, 'session_lifetime');
-    else if (found.missing === 'floor') countLimit(metrics, 'revoked_sessions');
+    if (found.missing === 'expired') metrics.limitRejected('session_lifetime');
+    else if (found.missing === 'floor') metrics.limitRejected('revoked_sessions');
     logger.debug({ backend: cx.backend.id, reason: found.missing }, 'session not found');
     return { reply: sessionNotFound() };
   }

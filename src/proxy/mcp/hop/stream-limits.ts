@@ -3,7 +3,7 @@
  * stream's cap (`--max-stream-buffer`) and a session's buffer while no GET stream is open
  * (`--session-buffer-bytes`), with the metrics they report to.
  */
-import { countLimit, type Metrics } from '../../../shared/metrics.js';
+import type { Metrics } from '../../../shared/metrics.js';
 import {
   DEFAULT_SESSION_BUFFER_BYTES,
   EVENT_BUFFER_LIMIT,
@@ -20,13 +20,13 @@ export function streamLimits(
     sse: {
       maxBytes: maxStreamBufferBytes,
       queued: (delta) => metrics.sseQueuedBytes.inc(delta),
-      overflowed: () => countLimit(metrics, 'stream_buffer'),
+      overflowed: () => metrics.limitRejected('stream_buffer'),
     },
     sessionBuffer: {
       messages: EVENT_BUFFER_LIMIT,
       // What a session kept goes into its next GET stream at once: more would overflow that stream.
       bytes: Math.min(sessionBufferBytes, maxStreamBufferBytes),
-      dropped: () => countLimit(metrics, 'session_buffer'),
+      dropped: () => metrics.limitRejected('session_buffer'),
     },
   };
 }

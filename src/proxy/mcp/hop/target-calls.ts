@@ -5,7 +5,6 @@
  * The counts live beside the session (a WeakMap, so session.ts stays as it is): one small Map per
  * session that has called upstream, gone with the session.
  */
-import { countLimit } from '../../../shared/metrics.js';
 import type { McpTarget } from '../../../shared/table.js';
 import type { Rewrite } from '../rewrite/outbound.js';
 import type { Session, TargetSession } from '../session/session.js';
@@ -27,7 +26,7 @@ function acquireCall(cx: SessionContext, target: string): LimitError | undefined
   const count = calls.get(target) ?? 0;
   const max = cx.deps.limits.maxSessionTargetCalls;
   if (count >= max) {
-    countLimit(cx.deps.metrics, 'session_target_calls');
+    cx.deps.metrics.limitRejected('session_target_calls');
     return new LimitError(
       'session_target_calls',
       `Too many calls in flight from this session to target "${target}": at most ${max} at once (--max-session-target-calls); retry when one has finished`,

@@ -9,7 +9,6 @@
  * BATCH_CONCURRENCY at a time, each request holding its id (and its place in the session's
  * in-flight count) until its answer is in.
  */
-import { countLimit } from '../../../shared/metrics.js';
 import type { SessionContext } from '../hop/context.js';
 import { limited, type Outcome } from '../hop/outcome.js';
 import { errorResponse, JsonRpcCode, limitReply, rpcErrorReply } from '../wire/errors.js';
@@ -50,7 +49,7 @@ export async function serveBatch(cx: SessionContext, items: unknown[]): Promise<
   if (items.length === 0) return invalid('empty batch');
   const { maxBatchSize, maxSessionInflight } = deps.limits;
   if (items.length > maxBatchSize) {
-    countLimit(deps.metrics, 'batch_size');
+    deps.metrics.limitRejected('batch_size');
     const message = `Batch too long: ${items.length} messages, at most ${maxBatchSize} (--max-batch-size); send it in parts`;
     return { reply: limitReply(400, message), rpcError: JsonRpcCode.LimitExceeded };
   }
@@ -61,7 +60,7 @@ export async function serveBatch(cx: SessionContext, items: unknown[]): Promise<
     if (typeof item === 'string' || item.kind !== 'request') continue;
     const { id } = item.message;
     if (ids.has(id)) {
-      countLimit(deps.metrics, 'batch_duplicate_id');
+      deps.metrics.limitRejected('batch_duplicate_id');
       return invalid(
         `request id ${quoted(id)} appears more than once in this batch; answers are matched by id, so give each request its own`,
       );
@@ -72,7 +71,7 @@ export async function serveBatch(cx: SessionContext, items: unknown[]): Promise<
     ids.add(id);
   }
   if (session.requestIds.size + ids.size > maxSessionInflight) {
-    countLimit(deps.metrics, 'session_inflight');
+    deps.metrics.limitRejected('session_inflight');
     return limited(sessionInflightLimit(maxSessionInflight, ids.size), null);
   }
   for (const id of ids) session.requestIds.add(id);

@@ -5,6 +5,7 @@
  * too many calls open to it) fails the same way; when only bounds failed, the request gets the
  * limit answer (429, -32003) naming each target and the flag, since retrying helps.
  */
+import { setMaxListeners } from 'node:events';
 import { withDeadline } from '../../../shared/deadline.js';
 import type { McpTarget } from '../../../shared/table.js';
 import { toUpstreamError } from '../../upstream/errors.js';
@@ -23,6 +24,8 @@ export async function fanOut<T>(
   run: (target: McpTarget, signal: AbortSignal) => Promise<T>,
 ): Promise<Answer<T>[]> {
   const deadline = withDeadline(cx.signal, cx.deps.fanoutTimeoutMs);
+  // Each target's request listens on the deadline: up to 128 of them is by design, not a leak.
+  if (targets.length > 8) setMaxListeners(targets.length + 8, deadline.signal);
   const settled = await Promise.allSettled(
     targets.map((target) =>
       run(target, deadline.signal).catch((error: unknown) => {

@@ -3,7 +3,6 @@
  * params out to every target, merge (or pass through for a transparent backend) and seal the new
  * session into its Mcp-Session-Id (the session keeps only a bounded part of the params).
  */
-import { countLimit } from '../../../shared/metrics.js';
 import type { Context } from '../hop/context.js';
 import { answered, type Outcome } from '../hop/outcome.js';
 import { initializeTarget } from '../hop/targets.js';
@@ -44,13 +43,13 @@ export async function initializeSession(
   const { backend, deps } = cx;
   const size = Buffer.byteLength(JSON.stringify(params));
   if (size > start.maxInitializeBytes) {
-    countLimit(deps.metrics, 'initialize_bytes');
+    deps.metrics.limitRejected('initialize_bytes');
     const text = `initialize params are ${size} bytes, over --max-initialize-bytes (${start.maxInitializeBytes})`;
     return { reply: limitReply(400, text, id), rpcError: JsonRpcCode.LimitExceeded };
   }
   // Before any target is asked: a refused session must not leave upstream sessions behind.
   if (!start.store.reserve()) {
-    countLimit(deps.metrics, 'sessions');
+    deps.metrics.limitRejected('sessions');
     deps.metrics.sessionsActive.set(start.store.size);
     const reply = limitReply(503, sessionsFull(start.maxSessions), id, 1);
     return { reply, rpcError: JsonRpcCode.LimitExceeded };
