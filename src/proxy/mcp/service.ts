@@ -171,7 +171,9 @@ export class McpService {
     try {
       outcome = await this.#serve(request, cx, pending);
     } catch (error) {
-      this.#deps.logger.error({ err: error, backend: backend.id, route: route.id }, 'MCP request failed');
+      // A client that went away is not the gateway's failure (and its answer goes nowhere).
+      const level = signal.aborted ? 'debug' : 'error';
+      this.#deps.logger[level]({ err: error, backend: backend.id, route: route.id }, 'MCP request failed');
       outcome = { reply: rpcErrorReply(500, JsonRpcCode.InternalError, 'Internal error') };
     }
     const { reply } = outcome;
