@@ -3,6 +3,13 @@
  * session's view of one target. Everything the upstream says arrives here and is routed: a
  * response to the request with its id, progress to the request that asked for it, anything else
  * (server requests, logging, list_changed) to the session's listener, else to the latest request.
+ *
+ * Backpressure: each destination (a request's streamed answer, a listener) is a Readable with a
+ * high-water mark. When one is full, the stream is read no further until every full destination
+ * has been read from or has gone; the upstream body then pauses, and so does its TCP stream. This
+ * holds back the target's other answers to the same session too: the transport carries a whole
+ * client session on one event stream, so that is what the client would see talking to the target
+ * directly, and it is what keeps the gateway's memory bounded.
  */
 import { Readable } from 'node:stream';
 import type { Endpoint } from '../../shared/table.js';
@@ -12,6 +19,9 @@ import { classifyIncoming, frame, idKey, type RpcId, resolveEndpoint } from './l
 import { MAX_UPSTREAM_MESSAGE_BYTES } from './read.js';
 import { type SseEvent, SseEventTooLarge, SseParser } from './sse-parser.js';
 import type { UpstreamReply } from './transport.js';
+
+/** What one destination holds before the stream waits for its reader (as the downstream streams). */
+export const DESTINATION_HIGH_WATER_MARK = 64 * 1024;
 
 interface Pending {
   /** The id the client used; the upstream saw `upstreamId` (different only on a collision). */
@@ -49,6 +59,12 @@ export class LegacySseConnection {
   readonly #pending = new Map<string, Pending>();
   readonly #progress = new Map<string, Pending>();
   readonly #listeners = new Set<Readable>();
+  /**
+   * Destinations at their high-water mark: the stream is not read while any is here (waiting for
+   * only one of them to be read would let a stalled one grow by a message at a time).
+   */
+  readonly #full = new Set<Readable>();
+  #room: (() => void) | undefined;
   #closed: UpstreamError | undefined;
   #nextId = 0;
   #ready!: { resolve: () => void; reject: (error: UpstreamError) => void };
@@ -93,6 +109,9 @@ export class LegacySseConnection {
       for await (const chunk of body) {
         for (const event of parser.feed(decoder.decode(chunk as Buffer, { stream: true }))) {
           this.#onEvent(event);
+          // A field read per message; a promise only while a reader is behind.
+          if (this.#full.size > 0) await this.#roomy();
+          if (this.closed) break;
         }
         if (this.closed) break;
       }
@@ -152,7 +171,7 @@ export class LegacySseConnection {
     }
     const listener = [...this.#listeners].at(-1);
     if (listener) {
-      listener.push(frame(raw));
+      this.#push(listener, frame(raw));
       return;
     }
     const latest = [...this.#pending.values()].at(-1);
@@ -170,17 +189,55 @@ export class LegacySseConnection {
         });
         return;
       }
-      pending.body = new Readable({
-        read() {},
-        destroy: (error, callback) => {
-          this.#abandon(pending);
-          callback(error);
-        },
-      });
+      pending.body = this.#destination(() => this.#abandon(pending));
       pending.resolve({ kind: 'sse', sessionId: this.key, body: pending.body });
     }
-    pending.body.push(frame(text));
-    if (final) pending.body.push(null);
+    this.#push(pending.body, frame(text));
+    if (final) this.#end(pending.body);
+  }
+
+  /** A Readable for one reader whose reads (and going away) let a stream held for it go on. */
+  #destination(onDestroy?: () => void): Readable {
+    const readable: Readable = new Readable({
+      highWaterMark: DESTINATION_HIGH_WATER_MARK,
+      // Called when the reader takes bytes and wants more: its buffer is going below the mark.
+      read: () => this.#roomIn(readable),
+      destroy: (error, callback) => {
+        onDestroy?.();
+        this.#roomIn(readable);
+        callback(error);
+      },
+    });
+    return readable;
+  }
+
+  #push(readable: Readable, bytes: Buffer): void {
+    if (readable.destroyed) return;
+    readable.push(bytes);
+    if (readable.readableLength >= readable.readableHighWaterMark) this.#full.add(readable);
+  }
+
+  /** Nothing more goes into `readable`: what it holds is bounded already; the stream need not wait for it. */
+  #end(readable: Readable): void {
+    readable.push(null);
+    this.#roomIn(readable);
+  }
+
+  #roomIn(readable: Readable): void {
+    if (this.#full.delete(readable) && this.#full.size === 0) this.#wake();
+  }
+
+  /** Settles when no destination is full any more (or the connection closed). */
+  #roomy(): Promise<void> {
+    return new Promise((resolve) => {
+      this.#room = resolve;
+    });
+  }
+
+  #wake(): void {
+    const room = this.#room;
+    this.#room = undefined;
+    room?.();
   }
 
   /**
@@ -227,14 +284,16 @@ export class LegacySseConnection {
   /** Serve the session's server→client messages to a new listener until `signal` aborts. */
   listen(signal: AbortSignal): Readable {
     this.lastUsed = performance.now();
-    const listener = new Readable({ read() {} });
+    const listener = this.#destination();
     if (this.#closed || signal.aborted) {
       listener.push(null);
       return listener;
     }
+    // Only the newest listener is sent anything: the stream no longer waits for the older ones.
+    for (const older of this.#listeners) this.#roomIn(older);
     this.#listeners.add(listener);
     const end = () => {
-      if (this.#listeners.delete(listener)) listener.push(null);
+      if (this.#listeners.delete(listener)) this.#end(listener);
     };
     signal.addEventListener('abort', end, { once: true });
     listener.once('close', () => {
@@ -259,14 +318,16 @@ export class LegacySseConnection {
       this.#forget(pending);
       if (pending.body) {
         const error = { code: JsonRpcCode.UpstreamUnavailable, message: failed.message };
-        pending.body.push(frame(JSON.stringify({ jsonrpc: '2.0', id: pending.original, error })));
-        pending.body.push(null);
+        this.#push(pending.body, frame(JSON.stringify({ jsonrpc: '2.0', id: pending.original, error })));
+        this.#end(pending.body);
       } else {
         pending.reject(failed);
       }
     }
-    for (const listener of this.#listeners) listener.push(null);
+    for (const listener of this.#listeners) this.#end(listener);
     this.#listeners.clear();
+    this.#full.clear();
+    this.#wake(); // the read loop sees `closed` and stops
     this.#options.onClose(this);
   }
 
@@ -276,6 +337,8 @@ export class LegacySseConnection {
       this.#progress.delete(pending.progressKey);
     }
     pending.detach();
+    // Nothing more goes to a forgotten request (an answer ends its body; an abandoned one gets nothing).
+    if (pending.body) this.#roomIn(pending.body);
   }
 
   /** The client stopped waiting before the answer: forget it, and cancel what only we can name. */
