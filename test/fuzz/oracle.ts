@@ -1,8 +1,11 @@
 /**
- * Judges one answer against the contract the hardened gateway keeps (batches of at most 32 items,
- * no duplicate ids in a batch, numeric ids safe integers, unknown methods -32601, session ids only
- * in their canonical spelling, the body limit). A violation is a finding to report, not a test
- * failure: the fuzz test asserts only what must hold already (no crash, no 5xx, liveness, RSS).
+ * Judges one answer against the contract the gateway keeps (batches of at most 32 items, refused
+ * whole with -32003; no duplicate ids in a batch; numeric ids safe integers; unknown methods -32601
+ * on a multiplexed backend, and on a transparent one whatever the target answers, since the message
+ * is forwarded as it is; session ids only in their canonical spelling; the body limit). A message
+ * refused whole before its method is looked at (too deeply nested, an id outside the rules) is
+ * answered with `id: null`, as JSON-RPC asks. A violation is a finding to report, not a test
+ * failure: the fuzz test asserts only what must hold (no crash, no 5xx, liveness, RSS).
  */
 import {
   type Backend,
@@ -31,6 +34,9 @@ export interface Violation {
 
 const METHOD_NOT_FOUND = -32601;
 const INVALID_REQUEST = -32600;
+const LIMIT_EXCEEDED = -32003;
+/** The transparent backend forwards an unknown method; the target refusing the message (HTTP 400). */
+const UPSTREAM_REFUSED = -32002;
 const SESSION_ISSUED_LIMIT = 8 * 1024;
 
 type Message = Record<string, unknown>;
@@ -186,6 +192,8 @@ function judgeMessage(backend: Backend, sent: Sent, answer: Answer, messages: Me
     return out;
   }
   if (!/^(-?\d|")/.test(sent.idText)) return out; // null, objects, arrays: -32600 by today's code too
+  // Refused whole before its method mattered (nesting, id length): the error names no id.
+  if (answer.status === 400 && response !== undefined && response.id === null) return out;
   if (response && !sameId(sent.idText, response.id)) {
     out.push({
       rule: 'id-changed',
@@ -193,7 +201,8 @@ function judgeMessage(backend: Backend, sent: Sent, answer: Answer, messages: Me
       why: `request id ${clip(sent.idText, 60)} answered with id ${clip(JSON.stringify(response.id) ?? 'undefined', 60)}`,
     });
   }
-  if (!isKnownMethod(sent.method) && codeOf(response) !== METHOD_NOT_FOUND) {
+  const forwarded = backend === 'solo' && codeOf(response) === UPSTREAM_REFUSED;
+  if (!isKnownMethod(sent.method) && codeOf(response) !== METHOD_NOT_FOUND && !forwarded) {
     out.push({
       rule: 'unknown-method',
       key: `${backend} ${methodClass(sent.method)}`,
@@ -212,11 +221,11 @@ function judgeBatch(
   const out: Violation[] = [];
   const answered = answer.status === 200 ? messages : [];
   if (items.length > MAX_BATCH) {
-    if (answer.status !== 400 || codeOf(messages[0]) !== INVALID_REQUEST) {
+    if (answer.status !== 400 || codeOf(messages[0]) !== LIMIT_EXCEEDED) {
       out.push({
         rule: 'batch-too-long',
         key: backend,
-        why: `a batch of ${items.length} messages (limit ${MAX_BATCH}) answered HTTP ${answer.status} with ${answered.length} responses (${answer.text.length} bytes); expected one -32600 error with HTTP 400`,
+        why: `a batch of ${items.length} messages (limit ${MAX_BATCH}) answered HTTP ${answer.status} with ${answered.length} responses (${answer.text.length} bytes); expected one -32003 error with HTTP 400`,
       });
     }
     return out;
@@ -253,7 +262,8 @@ function judgeBatch(
     }
     if (!/^(-?\d|")/.test(r.idText) || isKnownMethod(r.method)) continue;
     const response = answered.find((m) => isResponse(m) && sameId(r.idText, m.id));
-    if (response && codeOf(response) !== METHOD_NOT_FOUND) {
+    const forwarded = backend === 'solo' && codeOf(response) === UPSTREAM_REFUSED;
+    if (response && codeOf(response) !== METHOD_NOT_FOUND && !forwarded) {
       out.push({
         rule: 'unknown-method',
         key: `${backend} ${methodClass(r.method)} (batch)`,
