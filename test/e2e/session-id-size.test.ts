@@ -11,7 +11,7 @@ import type { Gateway } from '../../src/gateway.js';
 import { KeyRing } from '../../src/proxy/mcp/index.js';
 import { Session } from '../../src/proxy/mcp/session/session.js';
 import { startTestGateway } from '../support/gateway.js';
-import { MCP_HEADERS, messagesOf } from '../support/mcp-harness.js';
+import { MCP_HEADERS, messagesOf, postInitialize } from '../support/mcp-harness.js';
 import { freePort } from '../support/ports.js';
 import { type RawUpstream, startRawUpstream, TOOLS } from '../support/raw-upstream.js';
 import { writeManifests } from '../support/standalone.js';
@@ -58,20 +58,7 @@ async function call(url: string, session: string, id: number, tool: string) {
 
 describe('a session over 128 targets', () => {
   it('has an id under 4 KiB that carries every target, and works on both gateways', async () => {
-    const response = await fetch(urls[0]!, {
-      method: 'POST',
-      headers: MCP_HEADERS,
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 1,
-        method: 'initialize',
-        params: {
-          protocolVersion: '2025-06-18',
-          capabilities: {},
-          clientInfo: { name: 'wide', version: '1' },
-        },
-      }),
-    });
+    const response = await postInitialize(urls[0]!);
     expect(response.status).toBe(200);
     await response.text();
     const session = response.headers.get('mcp-session-id')!;

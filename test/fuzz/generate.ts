@@ -6,6 +6,8 @@
  * everything but the part under test is valid: a bad header and a bad body in one request would
  * leave the answer's meaning open.
  */
+import { NOTIFICATION_METHODS, REQUEST_METHODS } from '../../src/proxy/mcp/wire/methods.js';
+import { PROTOTYPE_NAMES } from '../support/hostile.js';
 import type { Rng } from './prng.js';
 
 /** The gateway is started with this limit (`--max-body-bytes`). */
@@ -81,47 +83,14 @@ export type Case = HttpCase | FlowCase;
 export const FLOW_REQUESTS = 5;
 export const requestsOf = (c: Case) => (c.kind === 'flow' ? FLOW_REQUESTS : 1);
 
-export const MCP_REQUEST_METHODS = [
-  'initialize',
-  'ping',
-  'tools/list',
-  'tools/call',
-  'prompts/list',
-  'prompts/get',
-  'resources/list',
-  'resources/read',
-  'resources/templates/list',
-  'resources/subscribe',
-  'resources/unsubscribe',
-  'completion/complete',
-  'logging/setLevel',
-  'tasks/list',
-  'tasks/get',
-  'tasks/result',
-  'tasks/cancel',
-] as const;
+// The gateway's own list: what the oracle calls unknown is what the gateway must refuse.
+export const MCP_REQUEST_METHODS = REQUEST_METHODS;
 const KNOWN: ReadonlySet<string> = new Set(MCP_REQUEST_METHODS);
 export const isKnownMethod = (method: string) => KNOWN.has(method);
 
-const NOTIFICATIONS = [
-  'notifications/initialized',
-  'notifications/cancelled',
-  'notifications/progress',
-  'notifications/roots/list_changed',
-];
+const NOTIFICATIONS = NOTIFICATION_METHODS;
 
-export const PROTOTYPE_NAMES = [
-  '__proto__',
-  'constructor',
-  'toString',
-  'hasOwnProperty',
-  'valueOf',
-  'isPrototypeOf',
-  'propertyIsEnumerable',
-  'toLocaleString',
-  '__defineGetter__',
-  '__lookupSetter__',
-];
+export { PROTOTYPE_NAMES };
 
 const TOOLS: Record<Backend, readonly string[]> = {
   solo: ['echo', 'add', 'whoami', 'count', 'sleep', 'link_readme', 'nope', '', 'alpha_echo'],

@@ -1,26 +1,12 @@
-/**
- * Backpressure from a legacy HTTP+SSE target's one event stream: a reader that stops reading a
- * call's answer (or the session's listener) stops the gateway reading the target's stream, so the
- * target is held back instead of the gateway's memory growing. The raw legacy fixture writes as fast
- * as it is let and counts what it managed to write; the transport's own Readables are measured
- * directly, and through the gateway the clients are `node:http` requests left paused.
- */
-import { type IncomingMessage, request } from 'node:http';
 import type { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { LegacySseTransport } from '../../../src/proxy/upstream/legacy-sse.js';
 import { DESTINATION_HIGH_WATER_MARK } from '../../../src/proxy/upstream/legacy-sse-connection.js';
 import type { UpstreamReply } from '../../../src/proxy/upstream/transport.js';
 import type { McpTarget } from '../../../src/shared/table.js';
-import {
-  backendOf,
-  type Gateway,
-  MCP_HEADERS,
-  rawInitialize,
-  targetOf,
-  testGateways,
-} from '../../support/mcp-harness.js';
+import { backendOf, type Gateway, rawInitialize, targetOf, testGateways } from '../../support/mcp-harness.js';
 import { type RawLegacySse, startRawLegacySse } from '../../support/raw-legacy-sse.js';
+import { sessionHeaders, settled, unread } from '../../support/unread.js';
 
 /** ~1 KB events, several times more than every buffer on the way (kernel socket buffers included). */
 const EVENT_BYTES = 1000;
@@ -52,21 +38,6 @@ afterAll(async () => {
 
 const sseTarget = (server: RawLegacySse): McpTarget =>
   targetOf(server.name, server.port, { protocol: 'SSE', path: '/sse' });
-
-/** Wait until `count()` stops moving (unchanged for 600 ms), then return it. */
-async function settled(count: () => number, limitMs = 20_000): Promise<number> {
-  const deadline = Date.now() + limitMs;
-  let last = -1;
-  let still = 0;
-  while (Date.now() < deadline) {
-    const now = count();
-    still = now === last ? still + 1 : 0;
-    if (still >= 6) return now;
-    last = now;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return count();
-}
 
 /** The JSON-RPC messages of SSE text. */
 const messagesIn = (text: string): any[] =>
@@ -209,24 +180,6 @@ describe('LegacySseTransport on its own', () => {
       result: { content: [{ text: `flooded ${EVENTS}` }] },
     });
   });
-});
-
-/** A request whose response is left unread (paused) until the test reads it. */
-function unread(url: string, headers: Record<string, string>, body?: unknown): Promise<IncomingMessage> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method: body === undefined ? 'GET' : 'POST', headers }, (response) => {
-      response.pause();
-      resolve(response);
-    });
-    req.on('error', reject);
-    req.end(body === undefined ? undefined : JSON.stringify(body));
-  });
-}
-
-const sessionHeaders = (session: string) => ({
-  ...MCP_HEADERS,
-  'mcp-session-id': session,
-  'mcp-protocol-version': '2025-06-18',
 });
 
 async function gauge(gateway: Gateway, name: string): Promise<number | undefined> {

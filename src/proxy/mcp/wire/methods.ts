@@ -4,7 +4,8 @@
  * label; anything else is `other`. The entry (service.ts) and the hop layer (upstream calls) both
  * label through methodLabel().
  */
-export const KNOWN_METHODS: ReadonlySet<string> = new Set([
+/** The requests a client may send (2025 revisions). */
+export const REQUEST_METHODS = [
   'initialize',
   'ping',
   'tools/list',
@@ -22,11 +23,17 @@ export const KNOWN_METHODS: ReadonlySet<string> = new Set([
   'tasks/get',
   'tasks/result',
   'tasks/cancel',
+] as const;
+
+/** The notifications a client may send. */
+export const NOTIFICATION_METHODS = [
   'notifications/initialized',
   'notifications/cancelled',
   'notifications/progress',
   'notifications/roots/list_changed',
-]);
+] as const;
+
+export const KNOWN_METHODS: ReadonlySet<string> = new Set([...REQUEST_METHODS, ...NOTIFICATION_METHODS]);
 
 /** The label of a client's JSON-RPC response (its answer to a server request). */
 export const RESPONSE_LABEL = 'response';

@@ -4,17 +4,18 @@
  * they are let and count what they managed to write; the clients are plain `node:http` requests
  * whose responses stay paused until the test reads them.
  */
-import { type IncomingMessage, request } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import {
   backendOf,
   type Gateway,
-  MCP_HEADERS,
+  limitCount,
   rawInitialize,
   targetOf,
   testGateways,
 } from '../../../support/mcp-harness.js';
 import { type RawUpstream, startRawUpstream } from '../../../support/raw-upstream.js';
+import { sessionHeaders, settled, unread } from '../../../support/unread.js';
 
 /** ~1 KB events, several times more than every buffer on the way (kernel socket buffers included). */
 const EVENT_BYTES = 1000;
@@ -57,59 +58,27 @@ interface Unread {
   readAll(): Promise<{ messages: any[]; text: string }>;
 }
 
-function unread(url: string, headers: Record<string, string>, body?: unknown): Promise<Unread> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method: body === undefined ? 'GET' : 'POST', headers }, (response) => {
-      response.pause();
-      resolve({
-        response,
-        readAll: async () => {
-          const chunks: Buffer[] = [];
-          for await (const chunk of response) chunks.push(chunk as Buffer);
-          const text = Buffer.concat(chunks).toString('utf8');
-          const messages = text
-            .split('\n')
-            .filter((line) => line.startsWith('data: '))
-            .map((line) => JSON.parse(line.slice(6)));
-          return { messages, text };
-        },
-      });
-    });
-    req.on('error', reject);
-    req.end(body === undefined ? undefined : JSON.stringify(body));
-  });
-}
-
-/** Wait until `count()` stops moving (unchanged for 600 ms), then return it. */
-async function settled(count: () => number, limitMs = 20_000): Promise<number> {
-  const deadline = Date.now() + limitMs;
-  let last = -1;
-  let still = 0;
-  while (Date.now() < deadline) {
-    const now = count();
-    still = now === last ? still + 1 : 0;
-    if (still >= 6) return now;
-    last = now;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return count();
+async function unreadCall(url: string, headers: Record<string, string>, body?: unknown): Promise<Unread> {
+  const response = await unread(url, headers, body);
+  return {
+    response,
+    readAll: async () => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of response) chunks.push(chunk as Buffer);
+      const text = Buffer.concat(chunks).toString('utf8');
+      const messages = text
+        .split('\n')
+        .filter((line) => line.startsWith('data: '))
+        .map((line) => JSON.parse(line.slice(6)));
+      return { messages, text };
+    },
+  };
 }
 
 async function gauge(gateway: Gateway, name: string): Promise<number | undefined> {
   const metric = await gateway.metrics.registry.getSingleMetric(name)?.get();
   return metric?.values[0]?.value;
 }
-
-async function limitCount(gateway: Gateway, limit: string): Promise<number> {
-  const metric = await gateway.metrics.limitRejections.get();
-  return metric.values.find((v) => v.labels.limit === limit)?.value ?? 0;
-}
-
-const sessionHeaders = (session: string) => ({
-  ...MCP_HEADERS,
-  'mcp-session-id': session,
-  'mcp-protocol-version': '2025-06-18',
-});
 
 /** The `data.seq` of each flood event the client got from one logger, in arrival order. */
 const seqs = (messages: any[], logger: string) =>
@@ -126,7 +95,7 @@ describe('backpressure on the multiplexed path', () => {
       { name: 'quiet', port: quiet.port },
     ]);
     const session = await rawInitialize(gateway.url);
-    const call = await unread(gateway.url, sessionHeaders(session), {
+    const call = await unreadCall(gateway.url, sessionHeaders(session), {
       jsonrpc: '2.0',
       id: 7,
       method: 'tools/call',
@@ -157,7 +126,7 @@ describe('backpressure on the multiplexed path', () => {
       { name: 'b', port: eventsB.port },
     ]);
     const session = await rawInitialize(gateway.url);
-    const stream = await unread(gateway.url, { ...sessionHeaders(session), accept: 'text/event-stream' });
+    const stream = await unreadCall(gateway.url, { ...sessionHeaders(session), accept: 'text/event-stream' });
     expect(stream.response.headers['content-type']).toBe('text/event-stream');
 
     const written = await settled(() => eventsA.written + eventsB.written);
@@ -203,13 +172,13 @@ describe('the stream cap (--max-stream-buffer)', () => {
     const gateway = await gateways.start(backend, { maxStreamBufferBytes: 32 * 1024 });
     const session = await rawInitialize(gateway.url);
     const headers = { ...sessionHeaders(session), accept: 'text/event-stream' };
-    const stream = await unread(gateway.url, headers);
+    const stream = await unreadCall(gateway.url, headers);
     await settled(() => a.written + b.written);
     // Unread, the queue sits at its high-water mark (the cap, this small): the targets wait, and
     // the gateway's own list_changed (sent to every listening session when targets change) does not fit.
-    expect(await limitCount(gateway, 'stream_buffer')).toBe(0);
+    expect(await limitCount(gateway.metrics, 'stream_buffer')).toBe(0);
     gateway.swap(backendOf([targetOf('a', a.port), targetOf('b', b.port), targetOf('q', quiet.port)]));
-    expect(await limitCount(gateway, 'stream_buffer')).toBe(1);
+    expect(await limitCount(gateway.metrics, 'stream_buffer')).toBe(1);
 
     const { messages } = await stream.readAll(); // the stream has ended
     const last = messages.at(-1);
@@ -256,10 +225,10 @@ describe('the session buffer (--session-buffer-bytes)', () => {
     // 20 events of ~1 KB, 4 KiB kept: the newest 4 stay, the 16 before them are counted as dropped
     // (well within the 2 s a session's first request keeps the streams open for its GET).
     const deadline = Date.now() + 1_500;
-    while ((await limitCount(gateway, 'session_buffer')) < 16 && Date.now() < deadline) {
+    while ((await limitCount(gateway.metrics, 'session_buffer')) < 16 && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
-    const dropped = await limitCount(gateway, 'session_buffer');
+    const dropped = await limitCount(gateway.metrics, 'session_buffer');
     expect(dropped).toBe(16);
 
     const stream = await fetch(gateway.url, {

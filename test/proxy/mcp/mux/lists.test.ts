@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectFeatureClient, VERSIONS } from '../../../support/mcp-clients.js';
-import { connectClient, MCP_HEADERS, testGateways, textOf } from '../../../support/mcp-harness.js';
+import { connectClient, postInitialize, testGateways, textOf } from '../../../support/mcp-harness.js';
 import { type FixtureServer, type SeenRequest, startFixture } from '../../../support/mcp-servers.js';
 
 let pagedA: FixtureServer;
@@ -107,16 +107,7 @@ describe('protocol versions', () => {
 
   it('a client asking for an unknown revision gets the newest the gateway speaks', async () => {
     const gateway = await gateways.over([old, toolsOnly]);
-    const response = await fetch(gateway.url, {
-      method: 'POST',
-      headers: MCP_HEADERS,
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 1,
-        method: 'initialize',
-        params: { protocolVersion: '2099-01-01', capabilities: {}, clientInfo: { name: 'x', version: '1' } },
-      }),
-    });
+    const response = await postInitialize(gateway.url, '2099-01-01');
     expect(response.status).toBe(200);
     expect(((await response.json()) as { result: { protocolVersion: string } }).result.protocolVersion).toBe(
       '2025-11-25',

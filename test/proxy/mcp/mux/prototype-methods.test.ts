@@ -3,6 +3,7 @@
  * `__proto__`… are unknown methods like any other, not the prototype's members.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PROTOTYPE_NAMES } from '../../../support/hostile.js';
 import { MCP_HEADERS, messagesOf, rawInitialize, testGateways } from '../../../support/mcp-harness.js';
 import { type FixtureServer, startFixture } from '../../../support/mcp-servers.js';
 
@@ -16,19 +17,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all([alpha.close(), beta.close()]);
 });
-
-const PROTOTYPE_NAMES = [
-  'toString',
-  'constructor',
-  '__proto__',
-  'hasOwnProperty',
-  'valueOf',
-  'isPrototypeOf',
-  'propertyIsEnumerable',
-  'toLocaleString',
-  '__defineGetter__',
-  '__lookupSetter__',
-];
 
 async function call(url: string, session: string, id: number, method: string) {
   const response = await fetch(url, {

@@ -12,6 +12,7 @@ import {
   connectClient,
   MCP_HEADERS,
   messagesOf,
+  postInitialize,
   startGateway,
   TEST_KEYS,
   targetOf,
@@ -192,16 +193,7 @@ describe('close()', () => {
       alpha.seen.some((r) => (r.body as { params?: { name?: string } })?.params?.name === 'sleep'),
     );
     const closing = gw.service.close(5000);
-    const refused = await fetch(gw.url, {
-      method: 'POST',
-      headers: MCP_HEADERS,
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 1,
-        method: 'initialize',
-        params: { protocolVersion: '2025-06-18' },
-      }),
-    });
+    const refused = await postInitialize(gw.url);
     expect(refused.status).toBe(503);
     expect(textOf(await call)).toBe('slept 300');
     await closing;

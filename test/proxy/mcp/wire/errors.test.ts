@@ -9,6 +9,7 @@ import {
   type Gateway,
   limitCount,
   MCP_HEADERS,
+  postInitialize,
   rawInitialize,
   startGateway,
   targetOf,
@@ -217,16 +218,7 @@ describe('backends that cannot serve', () => {
   it('zero targets → 503 naming the backend', async () => {
     const empty = await startGateway(backendOf([], { name: 'empty-backend' }));
     try {
-      const response = await fetch(empty.url, {
-        method: 'POST',
-        headers: MCP_HEADERS,
-        body: JSON.stringify({
-          jsonrpc: '2.0',
-          id: 1,
-          method: 'initialize',
-          params: { protocolVersion: '2025-06-18' },
-        }),
-      });
+      const response = await postInitialize(empty.url);
       expect(response.status).toBe(503);
       expect(((await response.json()) as any).error.message).toContain('default/empty-backend');
     } finally {
