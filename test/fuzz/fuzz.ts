@@ -112,6 +112,8 @@ export interface FuzzReport {
     readonly bytes: number;
     readonly upstreamSeries: number;
     readonly sessionsActive: number;
+    /** mcplane_limit_rejections_total by limit, where not 0: which bounds the run hit. */
+    readonly limits: Readonly<Record<string, number>>;
   };
   /** Upstream sessions still open in the fixtures after every session the fuzzer saw was deleted. */
   readonly upstreamSessionsLeft: number;
@@ -603,6 +605,11 @@ export async function runFuzz(partial: Partial<FuzzOptions> = {}): Promise<FuzzR
       upstreamSeries: metricsText.split('\n').filter((l) => l.startsWith('mcplane_upstream_requests_total{'))
         .length,
       sessionsActive: Number(/^mcplane_sessions_active (\d+)/m.exec(metricsText)?.[1] ?? -1),
+      limits: Object.fromEntries(
+        [...metricsText.matchAll(/^mcplane_limit_rejections_total\{limit="(\w+)"\} (\d+)/gm)]
+          .filter((m) => m[2] !== '0')
+          .map((m) => [m[1]!, Number(m[2])]),
+      ),
     },
     upstreamSessionsLeft,
     gatewayErrors,

@@ -221,7 +221,9 @@ function judgeBatch(
   const out: Violation[] = [];
   const answered = answer.status === 200 ? messages : [];
   if (items.length > MAX_BATCH) {
-    if (answer.status !== 400 || codeOf(messages[0]) !== LIMIT_EXCEEDED) {
+    // Refused whole: for its length (-32003), or first for its nesting (-32600), with id null.
+    const refused = answer.status === 400 && messages.length === 1 && messages[0]?.id === null;
+    if (!refused || ![LIMIT_EXCEEDED, INVALID_REQUEST].includes(codeOf(messages[0]) as number)) {
       out.push({
         rule: 'batch-too-long',
         key: backend,

@@ -46,6 +46,11 @@ function summary(r: FuzzReport): string {
     `liveness: ${r.liveness.checks} checks, ${r.liveness.failures.length} failed, p50 ${r.liveness.p50Ms} ms, p99 ${r.liveness.p99Ms} ms, max ${r.liveness.maxMs} ms`,
     `/healthz under load: p50 ${r.healthz.p50Ms} ms, p99 ${r.healthz.p99Ms} ms, max ${r.healthz.maxMs} ms (${r.healthz.samples} samples)`,
     `/metrics: HTTP ${r.metrics.status}, ${r.metrics.bytes} bytes, ${r.metrics.upstreamSeries} mcplane_upstream_requests_total series, ${r.metrics.sessionsActive} sessions held`,
+    `limits hit: ${
+      Object.entries(r.metrics.limits)
+        .map(([limit, n]) => `${limit} ${n}`)
+        .join(', ') || 'none'
+    }`,
     `upstream sessions left open: ${r.upstreamSessionsLeft}`,
   ];
   for (const failure of r.liveness.failures)
