@@ -5,6 +5,7 @@
  * --headers-timeout); idle keep-alive sockets are closed a little after typical load-balancer idle
  * limits.
  */
+import { setMaxListeners } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
@@ -52,6 +53,8 @@ export const IDLE_GRACE_MS = 1000;
 
 /** How often Node checks request/headers deadlines (its default, 30 s, would make a 10 s limit 40 s). */
 const DEADLINE_CHECK_MS = 500;
+/** Listeners one connection's abort signal may hold before Node warns of a leak. */
+const CONNECTION_SIGNAL_LISTENERS = 256;
 
 /** Retry-After of a connection refused for --max-client-connections. */
 const RETRY_AFTER_S = 5;
@@ -210,6 +213,9 @@ export function listen(
     }
     const address = clients ? remote : undefined;
     const controller = new AbortController();
+    // Every upstream call of the connection's request listens on it: a batch or a fan-out adds
+    // several at once, by design (bounded by --max-batch-size and the backend's targets).
+    setMaxListeners(CONNECTION_SIGNAL_LISTENERS, controller.signal);
     const state: ConnectionState = {
       controller,
       signal: controller.signal,
