@@ -329,9 +329,10 @@ export class McpService {
   #session(request: Request, cx: Context, hold = true): SessionContext | Outcome {
     const token = request.headers.get('mcp-session-id');
     if (token === null || token === '') return missingSession();
+    const size = this.#store.size;
     const found = this.#store.get(token, cx.backend, hold);
-    // A session opened from its token (issued elsewhere, or dropped here) may have taken another's place.
-    this.#deps.metrics.sessionsActive.set(this.#store.size);
+    // A session opened from its token (issued elsewhere, or dropped here) joins the map.
+    if (this.#store.size !== size) this.#deps.metrics.sessionsActive.set(this.#store.size);
     if ('session' in found) return { ...cx, session: found.session };
     return this.#notFound(cx, found);
   }

@@ -31,6 +31,15 @@ export interface TokenParts {
   readonly body: Buffer;
 }
 
+/**
+ * The id part of a token as spelled, unchecked: enough to find a session this process holds, whose
+ * own (canonical) token the caller then compares whole. Anything else goes through parseToken().
+ */
+export function tokenId(token: string): string {
+  const dot = token.indexOf('.');
+  return dot > 0 ? token.slice(dot + 1, dot + 1 + ID_CHARS) : '';
+}
+
 /** Split a token and check its spelling; undefined for anything but the one canonical form. */
 export function parseToken(token: string): TokenParts | undefined {
   const dot = token.indexOf('.');

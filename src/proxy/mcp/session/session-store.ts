@@ -8,7 +8,7 @@
  * When every held session is busy, a new one (or the reopening of a token not held) is refused.
  */
 import type { McpBackend } from '../../../shared/table.js';
-import { type KeyRing, parseToken } from './key-ring.js';
+import { type KeyRing, parseToken, tokenId } from './key-ring.js';
 import type { RevocationChange, Revocations } from './revocations.js';
 import { Session } from './session.js';
 
@@ -81,9 +81,9 @@ export class SessionStore {
    * a token not held without taking a place for it.
    */
   get(token: string, backend: McpBackend, hold = true): Lookup {
-    const parts = parseToken(token);
-    if (!parts) return { missing: 'unknown' };
-    let session = this.#sessions.get(parts.id);
+    // A session held here is found by its exact (canonical) token without decoding it: the usual case.
+    const id = tokenId(token);
+    let session = this.#sessions.get(id);
     if (session && session.token !== token) return { missing: 'unknown' };
     if (session) {
       if (session.backendId !== backend.id) return { missing: 'other-backend' };
@@ -91,8 +91,10 @@ export class SessionStore {
         this.#remove(session, 'expired');
         return { missing: 'expired' };
       }
-      this.#sessions.delete(parts.id);
+      this.#sessions.delete(id);
     } else {
+      const parts = parseToken(token);
+      if (!parts) return { missing: 'unknown' };
       if (this.revocations.has(parts.id)) return { missing: 'revoked' };
       const opened = Session.open(this.keyRing, token, backend);
       if (opened === undefined) return { missing: 'unknown' };
@@ -105,7 +107,7 @@ export class SessionStore {
       session = opened;
     }
     session.lastUsed = performance.now();
-    this.#sessions.set(parts.id, session);
+    this.#sessions.set(session.id, session);
     return { session };
   }
 
