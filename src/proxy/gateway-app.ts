@@ -73,9 +73,13 @@ export function createGatewayApp(deps: GatewayAppDeps): {
     deps.metrics.limitRejected('origin');
     return gatewayError(403, message, JsonRpcCode.InvalidRequest);
   };
+  let loopbackHost: string | null = null;
   const serve = (request: Request, connection: Connection): Promise<Response> | Response => {
     if (deps.loopback) {
-      const problem = hostProblem(request.headers.get('host'));
+      const host = request.headers.get('host');
+      // Clients send the same Host on every request: decide it once (a bad one is never kept).
+      const problem = host !== null && host === loopbackHost ? undefined : hostProblem(host);
+      if (problem === undefined) loopbackHost = host;
       if (problem) {
         return refuse(
           `DNS-rebinding protection: ${problem}; this listener is bound to loopback, so address it as localhost, 127.0.0.1 or [::1]`,

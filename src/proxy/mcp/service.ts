@@ -112,6 +112,8 @@ export class McpService {
   readonly #maxBodyBytes: number;
   #closing = false;
   #active = 0;
+  /** The sessions count last written to mcplane_sessions_active (a gauge write per request costs). */
+  #reportedSessions = -1;
   #drained: (() => void) | undefined;
 
   constructor(options: McpServiceOptions) {
@@ -143,7 +145,7 @@ export class McpService {
       options.revocations ?? this.#ownRevocations!,
       (session) => {
         session.close();
-        options.metrics.sessionsActive.set(store.size);
+        this.#reportSessions();
       },
     );
     this.#store = store;
@@ -152,7 +154,15 @@ export class McpService {
       store,
       maxSessions: options.maxSessions,
       maxInitializeBytes: options.maxInitializeBytes ?? SESSION_DEFAULTS.maxInitializeBytes,
+      reportSessions: () => this.#reportSessions(),
     };
+  }
+
+  #reportSessions(): void {
+    const size = this.#store.size;
+    if (size === this.#reportedSessions) return;
+    this.#reportedSessions = size;
+    this.#deps.metrics.sessionsActive.set(size);
   }
 
   /** Serve one HTTP request that route matching sent to an MCP backend (any path). */
@@ -329,10 +339,9 @@ export class McpService {
   #session(request: Request, cx: Context, hold = true): SessionContext | Outcome {
     const token = request.headers.get('mcp-session-id');
     if (token === null || token === '') return missingSession();
-    const size = this.#store.size;
     const found = this.#store.get(token, cx.backend, hold);
-    // A session opened from its token (issued elsewhere, or dropped here) joins the map.
-    if (this.#store.size !== size) this.#deps.metrics.sessionsActive.set(this.#store.size);
+    // A session opened from its token (issued elsewhere, or dropped here) may have joined the map.
+    this.#reportSessions();
     if ('session' in found) return { ...cx, session: found.session };
     return this.#notFound(cx, found);
   }

@@ -32,6 +32,8 @@ export async function forward(
   body: string,
   id: JsonRpcId | undefined,
   rewrite?: Rewrite,
+  /** Called once when the answer is complete (for a stream: when it ends), whatever happened. */
+  release?: () => void,
 ): Promise<Outcome> {
   const pending = postToTarget(cx, target, state, method, body, cx.signal, rewrite === undefined);
   // An upstream that sends no headers (a JSON-mode server working on a long call) would leave the
@@ -39,25 +41,31 @@ export async function forward(
   // us would cut it. So a request still waiting after one keep-alive interval is answered as SSE at
   // once: keep-alive comments now, the upstream's messages when they come.
   if (id !== undefined && !(await settledWithin(pending, cx.deps.sseKeepAliveMs))) {
-    return earlySse(cx, pending, target, state, id, rewrite);
+    return earlySse(cx, pending, target, state, id, rewrite, release);
   }
   let reply: UpstreamReply;
   try {
     reply = await pending;
   } catch (error) {
     if (id !== undefined && cx.signal.aborted) cancelUpstream(cx, target, state, id);
+    release?.();
     return upstreamFailure(toUpstreamError(target.name, error, cx.signal), id, target.name);
   }
   if (reply.kind === 'accepted') {
+    release?.();
     if (id === undefined) return { reply: accepted(), target: target.name };
     return upstreamFailure(acceptedUnanswered(target.name), id, target.name);
   }
   if (id !== undefined) trackInflight(cx, target, id);
-  if (reply.kind === 'json') return json(cx, reply.body, target, id, rewrite);
+  if (reply.kind === 'json') {
+    release?.();
+    return json(cx, reply.body, target, id, rewrite);
+  }
   const done = (end: End): End => {
     return (outcome) => {
       if (id !== undefined) cx.session.forgetInflight(id);
       if (id !== undefined && cx.signal.aborted) cancelUpstream(cx, target, state, id);
+      release?.();
       end(outcome);
     };
   };
@@ -117,6 +125,7 @@ function earlySse(
   state: TargetSession,
   id: JsonRpcId,
   rewrite: Rewrite | undefined,
+  release: (() => void) | undefined,
 ): Outcome {
   trackInflight(cx, target, id);
   const { metrics } = cx.deps;
@@ -127,6 +136,7 @@ function earlySse(
   const end: End = (outcome) => {
     cx.session.forgetInflight(id);
     if (cx.signal.aborted) cancelUpstream(cx, target, state, id);
+    release?.();
     stream.end(outcome);
   };
   void relay(cx, sse, target, id, end, () => relayLate(pending, sse, target, id, rewrite ?? ((m) => m)));

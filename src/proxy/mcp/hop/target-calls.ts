@@ -67,19 +67,7 @@ export function forwardCounted(
 ): Promise<Outcome> {
   const refused = acquireCall(cx, target.name);
   if (refused) return Promise.resolve(limited(refused, id));
-  return held(cx.session, target.name, forward(cx, target, state, method, body, id, rewrite));
-}
-
-async function held(session: Session, target: string, pending: Promise<Outcome>): Promise<Outcome> {
-  let outcome: Outcome;
-  try {
-    outcome = await pending;
-  } catch (error) {
-    releaseCall(session, target);
-    throw error;
-  }
-  const { reply } = outcome;
-  if (reply.kind === 'stream') void reply.ended.then(() => releaseCall(session, target));
-  else releaseCall(session, target);
-  return outcome;
+  const { session } = cx;
+  // forward() never rejects (an upstream failure is an Outcome) and releases on every path.
+  return forward(cx, target, state, method, body, id, rewrite, () => releaseCall(session, target.name));
 }

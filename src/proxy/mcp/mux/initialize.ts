@@ -23,6 +23,8 @@ export interface SessionStart {
   readonly store: SessionStore;
   readonly maxSessions: number;
   readonly maxInitializeBytes: number;
+  /** The store's size changed (or may have): mcplane_sessions_active follows it. */
+  readonly reportSessions: () => void;
 }
 
 export async function initializeSession(
@@ -50,7 +52,7 @@ export async function initializeSession(
   // Before any target is asked: a refused session must not leave upstream sessions behind.
   if (!start.store.reserve()) {
     deps.metrics.limitRejected('sessions');
-    deps.metrics.sessionsActive.set(start.store.size);
+    start.reportSessions();
     const reply = limitReply(503, sessionsFull(start.maxSessions), id, 1);
     return { reply, rpcError: JsonRpcCode.LimitExceeded };
   }
@@ -75,6 +77,6 @@ export async function initializeSession(
   const session = Session.create(start.keyRing, backend, result.protocolVersion as string, params, states);
   start.store.add(session);
   deps.metrics.sessionsCreated.inc();
-  deps.metrics.sessionsActive.set(start.store.size);
+  start.reportSessions();
   return { reply: jsonReply(resultResponse(id, result), 200, { 'mcp-session-id': session.token }) };
 }
