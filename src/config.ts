@@ -4,6 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { isAddressOrCidr } from './proxy/policy/forwarded.js';
 import { LOG_LEVELS } from './shared/logger.js';
 
 /** `10s`, `250ms`, `30m`, `1h` or a plain number of milliseconds. */
@@ -49,6 +50,25 @@ const port = z.coerce.number().int().min(0).max(65535);
 const ORIGIN = /^[a-z][a-z0-9+.-]*:\/\/[^/?#\s]+$/;
 
 /** A comma-separated list of exact origins, `null`, or `*`. */
+const addresses = z
+  .string()
+  .optional()
+  .transform((text, ctx) => {
+    const list = (text ?? '')
+      .split(',')
+      .map((entry) => entry.trim())
+      .filter((entry) => entry.length > 0);
+    for (const entry of list) {
+      if (!isAddressOrCidr(entry)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `"${entry}" is not an IP address or a CIDR (10.0.0.0/8, ::1/128)`,
+        });
+      }
+    }
+    return list;
+  });
+
 const origins = z
   .string()
   .optional()
@@ -215,6 +235,11 @@ export const FLAGS = {
     origins,
     undefined,
     'Browser origins allowed besides loopback ones (comma-separated, exact: `https://app.example.com`; `*` for any); a request with another Origin gets 403.',
+  ],
+  'trusted-proxies': [
+    addresses,
+    undefined,
+    'Proxies (comma-separated addresses or CIDRs) whose X-Forwarded-Proto and X-Forwarded-Host name the URL clients used, in OAuth protected-resource metadata and 401 challenges; from any other peer they are ignored.',
   ],
   debounce: [
     duration,

@@ -19,6 +19,8 @@ import { KeyRing, McpService, Revocations } from './proxy/mcp/index.js';
 import { PeerAuth } from './proxy/peers/peer-auth.js';
 import { peerEndpoint } from './proxy/peers/peer-endpoint.js';
 import { PeerSync } from './proxy/peers/peer-sync.js';
+import { TrustedProxies } from './proxy/policy/forwarded.js';
+import { Guards } from './proxy/policy/guards.js';
 import { type HttpServer, listen } from './proxy/server.js';
 import { shutdownReason } from './proxy/upstream/errors.js';
 import { formatDuration } from './shared/deadline.js';
@@ -238,6 +240,7 @@ export async function startGateway(
     maxStreamBufferBytes: config.maxStreamBuffer,
     sessionBufferBytes: config.sessionBufferBytes,
   });
+  const guards = new Guards({ logger, metrics, trustedProxies: new TrustedProxies(config.trustedProxies) });
   const listeners = new ListenerManager({
     bindAddress: config.bindAddress,
     requestTimeoutMs: config.requestTimeout,
@@ -246,12 +249,14 @@ export async function startGateway(
     allowedOrigins: config.allowedOrigins,
     table: () => publisher.current,
     mcp,
+    guards,
     logger,
     metrics,
   });
   publisher.onChange((change) => {
     void listeners.sync(change.next);
     mcp.onTableChange(change);
+    guards.retain(change.next);
   });
 
   let draining = false;
@@ -356,6 +361,7 @@ export async function startGateway(
       // Deletions answered during the drain still reach the peers.
       await sync?.stop();
       revocations.close();
+      guards.close();
       clearTimeout(cut);
       await sourceStopped;
       admin.destroy();

@@ -53,6 +53,7 @@ const WRITABLE: ReadonlySet<KindName> = new Set([
   'HTTPRoute',
   'Backend',
   'AgentgatewayBackend',
+  'AgentgatewayPolicy',
 ]);
 
 interface Desired {

@@ -6,8 +6,12 @@
 import type { Logger } from '../shared/logger.js';
 import type { Metrics } from '../shared/metrics.js';
 import type { McpBackend, RoutingTable } from '../shared/table.js';
+import type { Access } from './mcp/hop/context.js';
 import { JsonRpcCode, rpcErrorReply } from './mcp/wire/errors.js';
 import { toResponse } from './mcp/wire/reply.js';
+import { publicOrigin } from './policy/forwarded.js';
+import type { Guards } from './policy/guards.js';
+import { METADATA_PREFIX, metadataPreflight, metadataResponse } from './policy/resource-metadata.js';
 import { hostProblem, type OriginPolicy, originProblem } from './rebinding.js';
 import { hostOf, matchRoute } from './route-match.js';
 import type { Connection } from './server.js';
@@ -20,6 +24,8 @@ export interface McpHandler {
     route: { id: string; routeName: string },
     /** Aborted when the client goes away. */
     signal: AbortSignal,
+    /** What the route's policies decided about the caller (absent: no policy). */
+    access?: Access,
   ): Promise<Response>;
 }
 
@@ -31,6 +37,8 @@ export interface GatewayAppDeps {
   readonly origins: OriginPolicy;
   readonly table: () => RoutingTable;
   readonly mcp: McpHandler;
+  /** The routing table's AgentgatewayPolicies, ready to run. */
+  readonly guards: Guards;
   readonly logger: Logger;
   readonly metrics: Metrics;
 }
@@ -86,15 +94,20 @@ export function createGatewayApp(deps: GatewayAppDeps): {
         );
       }
     }
+    const table = deps.table(); // one snapshot for the whole request
+    const { path, query } = pathAndQuery(request.url);
+    // RFC 9728 metadata is public and read by browser clients before they hold a token: any Origin.
+    if (path.startsWith(METADATA_PREFIX) && (request.method === 'GET' || request.method === 'OPTIONS')) {
+      const served = protectedResource(request, table, path.slice(METADATA_PREFIX.length) || '/', connection);
+      if (served) return served;
+    }
     const origin = request.headers.get('origin');
     if (origin !== null) {
       const problem = originProblem(origin, deps.origins);
       if (problem) return refuse(problem);
     }
-    const table = deps.table(); // one snapshot for the whole request
     const listener = table.listeners.find((l) => l.port === deps.port);
     if (!listener) return gatewayError(404, `no Gateway listener is configured on port ${deps.port}`);
-    const { path, query } = pathAndQuery(request.url);
     const route = matchRoute(listener, {
       host: hostOf(request.headers.get('host')),
       path,
@@ -121,7 +134,35 @@ export function createGatewayApp(deps: GatewayAppDeps): {
       return gatewayError(route.action.status, `route ${route.routeName}: ${route.action.message}`);
     }
     const { backend } = route.action;
-    return deps.mcp.handle(request, backend, { id: route.id, routeName: route.routeName }, connection.signal);
+    const target = { id: route.id, routeName: route.routeName };
+    if (!route.policy) return deps.mcp.handle(request, backend, target, connection.signal);
+    const guarded = { routeName: route.routeName, backendId: backend.id };
+    const admitted = deps.guards.admit(request, route.policy, guarded, path, query, connection.remoteAddress);
+    const handle = (a: Access | Response) =>
+      a instanceof Response ? a : deps.mcp.handle(request, backend, target, connection.signal, a);
+    return admitted instanceof Promise ? admitted.then(handle) : handle(admitted);
+  };
+  /** The metadata of the protected route at `path`, if one is there (else the request goes on). */
+  const protectedResource = (
+    request: Request,
+    table: RoutingTable,
+    path: string,
+    connection: Connection,
+  ): Response | undefined => {
+    const listener = table.listeners.find((l) => l.port === deps.port);
+    if (!listener) return undefined;
+    const route = matchRoute(listener, {
+      host: hostOf(request.headers.get('host')),
+      path,
+      method: 'POST',
+      headers: request.headers,
+      query: new URLSearchParams(),
+    });
+    const jwt = route?.policy?.jwt;
+    if (!jwt) return undefined;
+    if (request.method === 'OPTIONS') return metadataPreflight();
+    const origin = publicOrigin(request, connection.remoteAddress, deps.guards.options.trustedProxies);
+    return metadataResponse(jwt, `${origin}${path}`);
   };
   const failed = (err: unknown): Response => {
     deps.logger.error({ err, port: deps.port }, 'unhandled error while serving a request');

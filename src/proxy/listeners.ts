@@ -6,6 +6,7 @@ import type { Logger } from '../shared/logger.js';
 import type { Metrics } from '../shared/metrics.js';
 import type { RoutingTable } from '../shared/table.js';
 import { createGatewayApp, type McpHandler } from './gateway-app.js';
+import type { Guards } from './policy/guards.js';
 import { isLoopbackAddress, originPolicy } from './rebinding.js';
 import { ClientConnections, type HttpServer, listen, type ServerOptions } from './server.js';
 
@@ -20,6 +21,7 @@ export interface ListenerManagerOptions {
   readonly allowedOrigins: readonly string[];
   readonly table: () => RoutingTable;
   readonly mcp: McpHandler;
+  readonly guards: Guards;
   readonly logger: Logger;
   readonly metrics: Metrics;
 }
@@ -102,13 +104,14 @@ export class ListenerManager {
   }
 
   async #open(port: number): Promise<void> {
-    const { bindAddress, table, mcp, logger, metrics } = this.options;
+    const { bindAddress, table, mcp, guards, logger, metrics } = this.options;
     const app = createGatewayApp({
       port,
       loopback: isLoopbackAddress(bindAddress),
       origins: originPolicy(this.options.allowedOrigins),
       table,
       mcp,
+      guards,
       logger,
       metrics,
     });

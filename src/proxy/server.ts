@@ -22,6 +22,8 @@ export interface Connection {
    * per-request AbortController costs more than the rest of the request bookkeeping together.
    */
   readonly signal: AbortSignal;
+  /** The peer's address as the socket reports it (a proxy's, behind one); '' when unknown. */
+  readonly remoteAddress: string;
 }
 
 export type FetchHandler = (request: Request, connection: Connection) => Response | Promise<Response>;
@@ -165,7 +167,7 @@ export function listen(
   let draining = false;
   const serve = getRequestListener((request, env) => {
     const state = connections.get(env.incoming.socket);
-    return fetch(request, state ?? { signal: AbortSignal.abort() });
+    return fetch(request, state ?? { signal: AbortSignal.abort(), remoteAddress: '' });
   });
   const server = createServer(
     {
@@ -219,6 +221,7 @@ export function listen(
     const state: ConnectionState = {
       controller,
       signal: controller.signal,
+      remoteAddress: remote ?? '',
       inFlight: 0,
       idleSince: performance.now(),
       request: undefined,

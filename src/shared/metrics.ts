@@ -111,6 +111,24 @@ export function createMetrics(registry = new Registry(), options: { processMetri
     limitRejected(limit: LimitName, n = 1): void {
       limitRejections.labels(limit).inc(n);
     },
+    authentications: new Counter({
+      name: 'mcplane_authentications_total',
+      help: 'Credentials checked on routes with an AgentgatewayPolicy, by result (ok, missing, invalid, expired, audience, issuer, unknown_key, jwks_unavailable, insufficient_scope).',
+      labelNames: ['result'] as const,
+      registers,
+    }),
+    authorizationDenials: new Counter({
+      name: 'mcplane_authorization_denials_total',
+      help: 'Requests or items refused by authorization rules, by backend, stage (http, list, call) and tool (<target>_<name>; names outside 64 safe characters or past 1,000 distinct values count as other).',
+      labelNames: ['backend', 'stage', 'tool'] as const,
+      registers,
+    }),
+    rateLimitRejections: new Counter({
+      name: 'mcplane_rate_limit_rejections_total',
+      help: 'Requests refused by a rate limit, by backend, tool (as for denials; "none" for requests without one) and limit (local, global).',
+      labelNames: ['backend', 'tool', 'limit'] as const,
+      registers,
+    }),
     revokedSessions: new Gauge({
       name: 'mcplane_revoked_sessions',
       help: 'Deleted sessions this replica remembers (--max-revoked-sessions), until their max lifetime.',
@@ -202,3 +220,20 @@ export function createMetrics(registry = new Registry(), options: { processMetri
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+const SAFE_LABEL = /^[A-Za-z0-9_.:/-]{1,64}$/;
+const MAX_TOOL_LABELS = 1_000;
+const toolLabels = new Set<string>();
+
+/**
+ * A tool name as a label value. Tool names come from upstreams, not from the routing table, so the
+ * set of values is bounded here: safe characters, 64 at most, and 1,000 distinct values per process.
+ */
+export function toolLabel(target: string, name: string): string {
+  const label = `${target}_${name}`;
+  if (!SAFE_LABEL.test(label)) return 'other';
+  if (toolLabels.has(label)) return label;
+  if (toolLabels.size >= MAX_TOOL_LABELS) return 'other';
+  toolLabels.add(label);
+  return label;
+}

@@ -256,6 +256,29 @@ export const agentgatewayBackendSchema = z.object({
 });
 export type AgentgatewayBackend = z.infer<typeof agentgatewayBackendSchema>;
 
+/**
+ * agentgateway's policy kind. Parsed loosely here: translate() reads the subset mcplane implements
+ * with a strict schema (src/control/translate/policies/) and reports every other field by its path
+ * in the policy's status, instead of dropping the object.
+ */
+export const policyTargetRefSchema = z.object({
+  group: z.string(),
+  kind: z.string().min(1),
+  name: z.string().min(1),
+  sectionName: z.string().optional(),
+  port: z.number().int().optional(),
+});
+export type PolicyTargetRef = z.infer<typeof policyTargetRefSchema>;
+
+export const agentgatewayPolicySchema = z.object({
+  apiVersion: z.string(),
+  kind: z.literal('AgentgatewayPolicy'),
+  metadata: metadataSchema,
+  spec: z.record(z.string(), z.unknown()),
+  status: opaqueStatus,
+});
+export type AgentgatewayPolicy = z.infer<typeof agentgatewayPolicySchema>;
+
 // ---------------------------------------------------------------------------------------------
 // Core kinds
 
@@ -407,6 +430,16 @@ export const KINDS = {
     hasStatus: true,
     schema: agentgatewayBackendSchema,
   }),
+  AgentgatewayPolicy: kindInfo({
+    kind: 'AgentgatewayPolicy',
+    group: 'agentgateway.dev',
+    version: 'v1alpha1',
+    plural: 'agentgatewaypolicies',
+    namespaced: true,
+    optional: true,
+    hasStatus: true,
+    schema: agentgatewayPolicySchema,
+  }),
   Service: kindInfo({
     kind: 'Service',
     group: '',
@@ -449,6 +482,7 @@ export interface ResourceByKind {
   ReferenceGrant: ReferenceGrant;
   Backend: KgatewayBackend;
   AgentgatewayBackend: AgentgatewayBackend;
+  AgentgatewayPolicy: AgentgatewayPolicy;
   Service: Service;
   EndpointSlice: EndpointSlice;
   Namespace: Namespace;
@@ -465,6 +499,7 @@ export function emptySnapshot(): Snapshot {
     ReferenceGrant: [],
     Backend: [],
     AgentgatewayBackend: [],
+    AgentgatewayPolicy: [],
     Service: [],
     EndpointSlice: [],
     Namespace: [],

@@ -50,6 +50,9 @@ export const Reason = {
   InvalidTargetName: 'InvalidTargetName',
   UnknownAnnotation: 'UnknownAnnotation',
   NotMcpBackend: 'NotMcpBackend',
+  // AgentgatewayPolicy ancestors
+  TargetNotFound: 'TargetNotFound',
+  Unsupported: 'Unsupported',
 } as const;
 export type ReasonName = (typeof Reason)[keyof typeof Reason];
 

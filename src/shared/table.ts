@@ -65,6 +65,88 @@ export interface PathMatch {
   readonly value: string;
 }
 
+/** Where a credential is read from the request (agentgateway's `location`). */
+export type CredentialLocation =
+  | { readonly header: string; readonly prefix: string }
+  | { readonly cookie: string }
+  | { readonly query: string };
+
+export interface JwtProviderSpec {
+  readonly issuer: string;
+  /** Empty: any audience. */
+  readonly audiences: readonly string[];
+  readonly jwks: { readonly inline: string } | { readonly url: string; readonly cacheDurationMs: number };
+}
+
+/** JWT authentication of a route: `traffic.jwtAuthentication` or `backend.mcp.authentication`. */
+export interface JwtAuthentication {
+  /** Strict: a valid token is required. Optional: a present token must be valid. Permissive: never refuses. */
+  readonly mode: 'Strict' | 'Optional' | 'Permissive';
+  readonly location: CredentialLocation;
+  readonly providers: readonly JwtProviderSpec[];
+  /** Extra RFC 9728 metadata (keys in snake_case), served at /.well-known/oauth-protected-resource. */
+  readonly resourceMetadata: Readonly<Record<string, unknown>>;
+}
+
+/** One authorization rule: every expression true makes it match (agentgateway's `matchExpressions`). */
+export interface AuthorizationRule {
+  readonly action: 'Allow' | 'Deny' | 'Require';
+  readonly expressions: readonly string[];
+  /** `<namespace>/<policy>`, for logs. */
+  readonly policy: string;
+}
+
+export interface LocalRateLimit {
+  readonly requests: number;
+  readonly unitMs: number;
+  readonly burst: number;
+}
+
+/** One descriptor of a global limit: a bucket per distinct value of its entries, counted in Redis. */
+export interface GlobalRateLimit {
+  readonly entries: readonly { readonly name: string; readonly expression: string }[];
+  readonly limit: LocalRateLimit;
+  readonly failureMode: 'FailOpen' | 'FailClosed';
+}
+
+/** A rate-limit policy: the first entry whose condition holds (or has none) applies. */
+export interface RateLimitEntry {
+  readonly condition?: string;
+  readonly local: readonly LocalRateLimit[];
+  readonly global: readonly GlobalRateLimit[];
+}
+
+export interface RateLimit {
+  /** `<namespace>/<policy>`: buckets are per policy and route. */
+  readonly policy: string;
+  readonly entries: readonly RateLimitEntry[];
+}
+
+export interface CorsPolicy {
+  readonly allowOrigins: readonly string[];
+  readonly allowMethods: readonly string[];
+  readonly allowHeaders: readonly string[];
+  readonly exposeHeaders: readonly string[];
+  readonly allowCredentials: boolean;
+  readonly maxAgeSec?: number;
+}
+
+/**
+ * Everything the AgentgatewayPolicies attached to a route (through its Gateway, listener, HTTPRoute
+ * or backend) ask of its requests, merged by precedence. Absent when no policy applies.
+ */
+export interface RoutePolicy {
+  /** `<namespace>/<policy>` of every policy that contributed, sorted. */
+  readonly policies: readonly string[];
+  readonly jwt?: JwtAuthentication;
+  /** `traffic.authorization`: checked once per HTTP request (403 when refused). */
+  readonly authorization: readonly AuthorizationRule[];
+  /** `backend.mcp.authorization`: what each identity sees in lists and may call, get or read. */
+  readonly mcpAuthorization: readonly AuthorizationRule[];
+  readonly rateLimit?: RateLimit;
+  readonly cors?: CorsPolicy;
+}
+
 export interface Route {
   /** `<namespace>/<httproute>/<rule index>/<match index>`: stable, used as the metrics label. */
   readonly id: string;
@@ -80,6 +162,7 @@ export interface Route {
   readonly queryParams: readonly HeaderMatch[];
   readonly method?: string;
   readonly action: RouteAction;
+  readonly policy?: RoutePolicy;
 }
 
 export interface Listener {

@@ -15,6 +15,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../src/gateway.js';
 import { createGatewayApp } from '../../src/proxy/gateway-app.js';
 import { McpService } from '../../src/proxy/mcp/index.js';
+import { TrustedProxies } from '../../src/proxy/policy/forwarded.js';
+import { Guards } from '../../src/proxy/policy/guards.js';
 import { originPolicy } from '../../src/proxy/rebinding.js';
 import { type HttpServer, listen } from '../../src/proxy/server.js';
 import { silentLogger } from '../../src/shared/logger.js';
@@ -137,6 +139,7 @@ describe('a listener not bound to loopback (0.0.0.0, the chart) checks Origin, n
       origins: originPolicy(allowedOrigins),
       table: () => table,
       mcp: service,
+      guards: new Guards({ logger: silentLogger, metrics, trustedProxies: new TrustedProxies([]) }),
       logger: silentLogger,
       metrics,
     });

@@ -2,7 +2,9 @@
  * Faults between the reflectors and the API server. After each, the store must equal what a fresh
  * start would build, with no duplicate work and bounded request rates.
  */
+
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { KIND_NAMES } from '../../src/shared/resources.js';
 import { KubeApiServer } from '../support/kube/api-server.js';
 import { gateway, httpRoute, seedAll, service } from './fixtures.js';
 import { delay, expectConverged, type Harness, metricValue, startSource, waitFor } from './harness.js';
@@ -12,7 +14,7 @@ let h: Harness | undefined;
 
 async function startSynced(timings = {}) {
   h = startSource(server, timings);
-  await waitFor(() => h!.source.synced && server.watchCount() === 9, 'synced and watching');
+  await waitFor(() => h!.source.synced && server.watchCount() === KIND_NAMES.length, 'synced and watching');
   return h;
 }
 
@@ -107,7 +109,7 @@ describe('network failures and server errors', () => {
     h!.store.onChange((kind) => changes.push(kind));
     server.clearRequests();
     server.destroyWatches();
-    await waitFor(() => server.watchCount() === 9, 're-watching');
+    await waitFor(() => server.watchCount() === KIND_NAMES.length, 're-watching');
     expect(server.requestsFor(undefined, 'list')).toHaveLength(0);
     expect(changes).toEqual([]);
     server.apply(gateway('gw-new'));
@@ -188,7 +190,7 @@ describe('network failures and server errors', () => {
     expect(Number(failed.time) - Number(listed.time)).toBeGreaterThanOrEqual(95);
     server.apply(gateway('after-hang'));
     await waitFor(() => h!.store.get('Gateway', 'default/after-hang') !== undefined, 'events after timeout');
-    await waitFor(() => server.watchCount() === 9, 'hung request released');
+    await waitFor(() => server.watchCount() === KIND_NAMES.length, 'hung request released');
   });
 
   it('a hung list is cut at the list timeout and retried', async () => {

@@ -2,8 +2,9 @@
  * The Kubernetes source against the in-process API server with real @kubernetes/client-node:
  * initial sync, readiness, live events, validation, re-watch, optional CRDs, RBAC, stop().
  */
+
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { KINDS } from '../../src/shared/resources.js';
+import { KIND_NAMES, KINDS } from '../../src/shared/resources.js';
 import { KubeApiServer } from '../support/kube/api-server.js';
 import { agwBackend, gateway, httpRoute, seedAll, service } from './fixtures.js';
 import {
@@ -179,7 +180,7 @@ describe('initial sync and readiness', () => {
 
   it('stop() leaves no open sockets and writes nothing afterwards', async () => {
     h = startSource(server);
-    await waitFor(() => h!.source.synced && server.watchCount() === 9, 'all watching');
+    await waitFor(() => h!.source.synced && server.watchCount() === KIND_NAMES.length, 'all watching');
     expect(server.openConnections).toBeGreaterThanOrEqual(9);
     await h.source.stop();
     await waitFor(() => server.openConnections === 0, 'no connections', 2000);

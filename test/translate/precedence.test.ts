@@ -21,6 +21,7 @@ function entry(
     createdAt,
     rule,
     match,
+    listeners: [],
   };
 }
 

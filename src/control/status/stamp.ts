@@ -30,6 +30,8 @@ function identity(element: unknown, index: number): string {
     if (typeof element.name === 'string') return `name:${element.name}`;
     if (element.parentRef !== undefined)
       return `parent:${canonical(element.parentRef)}|${String(element.controllerName)}`;
+    if (element.ancestorRef !== undefined)
+      return `ancestor:${canonical(element.ancestorRef)}|${String(element.controllerName)}`;
   }
   return `#${index}`;
 }

@@ -13,6 +13,7 @@ import { writeGatewayStatuses } from './gateway-status.js';
 import { translateGateways } from './gateways.js';
 import { buildTable } from './listeners.js';
 import type { TranslateOptions, TranslateResult } from './options.js';
+import { attachPolicies } from './policies/index.js';
 import { translateRoutes } from './routes.js';
 import { buildWorld } from './world.js';
 
@@ -32,7 +33,9 @@ export function translate(snapshot: Snapshot, options: TranslateOptions): Transl
   // 5. Gateway status needs attachedRoutes from step 4; backend status needs the references from step 4.
   writeGatewayStatuses(gateways, routes.attachedRoutes, options.gatewayAddresses ?? [], book);
   backends.writeStatuses(book);
-  // 6. The table: one listener per served port, routes in Gateway API precedence order.
-  const table = buildTable(gateways, routes.entriesByPort);
+  // 6. AgentgatewayPolicies: validated, statused, and merged onto the route entries they reach.
+  const entriesByPort = attachPolicies(world, routes.entriesByPort, book);
+  // 7. The table: one listener per served port, routes in Gateway API precedence order.
+  const table = buildTable(gateways, entriesByPort);
   return { table, statuses: book.list() };
 }

@@ -14,6 +14,10 @@ export interface RouteEntry {
   readonly createdAt: string;
   readonly rule: number;
   readonly match: number;
+  /** Listener keys (`<ns>/<gateway>/<listener>`) on this port the route attached to: policies attach through them. */
+  readonly listeners: readonly string[];
+  /** The rule's `name`, which a policy's `sectionName` on an HTTPRoute names. */
+  readonly ruleName?: string;
 }
 
 function hostnameClass(hostname: string): number {

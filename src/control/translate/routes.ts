@@ -65,6 +65,7 @@ function emitEntries(
 ): void {
   const routeName = `${route.metadata.namespace}/${route.metadata.name}`;
   const hostsByPort = new Map<number, Set<string>>();
+  const listenersByPort = new Map<number, Set<string>>();
   for (const { listener, hostnames } of parents.flatMap((p) => p.attachments)) {
     const attached = step.attached.get(listener.key) ?? new Set<string>();
     attached.add(routeName);
@@ -72,10 +73,14 @@ function emitEntries(
     const hosts = hostsByPort.get(listener.spec.port) ?? new Set<string>();
     for (const h of hostnames) hosts.add(h);
     hostsByPort.set(listener.spec.port, hosts);
+    const keys = listenersByPort.get(listener.spec.port) ?? new Set<string>();
+    keys.add(listener.key);
+    listenersByPort.set(listener.spec.port, keys);
   }
   for (const [port, hosts] of hostsByPort) {
     const entries = step.entries.get(port) ?? [];
     step.entries.set(port, entries);
+    const listeners = [...(listenersByPort.get(port) ?? [])].sort();
     for (const hostname of hosts) {
       rules.forEach((rule, r) => {
         ruleMatches(rule).forEach((match, m) => {
@@ -87,6 +92,8 @@ function emitEntries(
             createdAt: route.metadata.creationTimestamp ?? '',
             rule: r,
             match: m,
+            listeners,
+            ...(rule.name === undefined ? {} : { ruleName: rule.name }),
           });
         });
       });

@@ -5,6 +5,7 @@
 import { objectKey } from '../../shared/object-key.js';
 import type {
   AgentgatewayBackend,
+  AgentgatewayPolicy,
   EndpointSlice,
   Gateway,
   HTTPRoute,
@@ -23,6 +24,7 @@ export interface World {
   /** Sorted by (creationTimestamp, namespace, name). */
   readonly gateways: readonly Gateway[];
   readonly routes: readonly HTTPRoute[];
+  readonly policies: readonly AgentgatewayPolicy[];
   readonly services: readonly Service[];
   /** `services` grouped by namespace (each list still oldest first): selectors scan only their scope. */
   readonly servicesByNamespace: ReadonlyMap<string, readonly Service[]>;
@@ -72,6 +74,7 @@ export function buildWorld(snapshot: Snapshot, options: TranslateOptions): World
     ),
     gateways: sortByAge(snapshot.Gateway),
     routes: sortByAge(snapshot.HTTPRoute),
+    policies: sortByAge(snapshot.AgentgatewayPolicy),
     services,
     servicesByNamespace: groupBy(services, (svc) => svc.metadata.namespace ?? ''),
     namespaceLabels,

@@ -12,7 +12,7 @@ import type { Metrics } from '../../shared/metrics.js';
 import type { TableChange } from '../../shared/publisher.js';
 import type { McpBackend, RoutingTable } from '../../shared/table.js';
 import { child } from '../metric-children.js';
-import type { Context, Deps, SessionContext } from './hop/context.js';
+import { type Access, type Context, type Deps, OPEN_ACCESS, type SessionContext } from './hop/context.js';
 import { limited, type Outcome } from './hop/outcome.js';
 import { streamLimits } from './hop/stream-limits.js';
 import { terminateTargets } from './hop/targets.js';
@@ -171,10 +171,11 @@ export class McpService {
     backend: McpBackend,
     route: McpRoute,
     signal: AbortSignal,
+    access: Access = OPEN_ACCESS,
   ): Promise<Response> {
     const started = performance.now();
     this.#active += 1;
-    const cx: Context = { deps: this.#deps, backend, signal };
+    const cx: Context = { deps: this.#deps, backend, signal, access };
     // The label until the body says more: GET, DELETE, POST (refused before it was read), or other.
     const pending: Pending = { method: HTTP_LABELS.has(request.method) ? request.method : 'other' };
     let outcome: Outcome;
@@ -339,7 +340,7 @@ export class McpService {
   #session(request: Request, cx: Context, hold = true): SessionContext | Outcome {
     const token = request.headers.get('mcp-session-id');
     if (token === null || token === '') return missingSession();
-    const found = this.#store.get(token, cx.backend, hold);
+    const found = this.#store.get(token, cx.backend, hold, cx.access.principal);
     // A session opened from its token (issued elsewhere, or dropped here) may have joined the map.
     this.#reportSessions();
     if ('session' in found) return { ...cx, session: found.session };

@@ -24,6 +24,7 @@ const STATUS_SUBRESOURCE = new Set([
   'HTTPRoute',
   'Backend',
   'AgentgatewayBackend',
+  'AgentgatewayPolicy',
   'Service',
   'Namespace',
 ]);

@@ -36,9 +36,50 @@ export interface RequestLimits {
   readonly maxSessionTargetCalls: number;
 }
 
+export type ItemKind = 'tool' | 'prompt' | 'resource';
+
+/** One tool, prompt or resource as a policy sees it: the target and the upstream's own name or URI. */
+export interface Item {
+  readonly kind: ItemKind;
+  readonly target: string;
+  readonly name: string;
+  /** A tool call's arguments (absent in lists). */
+  readonly args?: unknown;
+}
+
+/** A rate limit refused a request: retry after this long. */
+export interface RateLimited {
+  readonly retryAfterMs: number;
+  readonly policy: string;
+}
+
+/**
+ * What the route's AgentgatewayPolicies decided about the caller (src/proxy/policy implements it).
+ * The MCP layers ask it what an identity may see and call, and whether a request is within limits.
+ */
+export interface Access {
+  /** Who the caller is ('' when anonymous): a session belongs to the identity that started it. */
+  readonly principal: string;
+  /** The route filters lists or limits per message, so even one target cannot be passed through. */
+  readonly inspects: boolean;
+  /** Whether the caller may see (in lists) or call, get or read this item. */
+  allows(item: Item, stage: 'list' | 'call'): boolean;
+  /** Rate limits for one JSON-RPC request; undefined when admitted. */
+  limit(method: string, item?: Item): RateLimited | undefined | Promise<RateLimited | undefined>;
+}
+
+/** No policy on the route: everyone is anonymous and may do everything. */
+export const OPEN_ACCESS: Access = {
+  principal: '',
+  inspects: false,
+  allows: () => true,
+  limit: () => undefined,
+};
+
 export interface Context {
   readonly deps: Deps;
   readonly backend: McpBackend;
+  readonly access: Access;
   /** Aborts when the client goes away (or the service shuts down hard). */
   readonly signal: AbortSignal;
 }

@@ -5,7 +5,7 @@
  */
 import type { McpTarget } from '../../../shared/table.js';
 import { UpstreamError } from '../../upstream/errors.js';
-import type { SessionContext } from '../hop/context.js';
+import type { Item, SessionContext } from '../hop/context.js';
 import { answered, limited, type Outcome, upstreamFailure } from '../hop/outcome.js';
 import { outboundFor } from '../hop/session-rewrite.js';
 import { countedCall, forwardCounted } from '../hop/target-calls.js';
@@ -16,7 +16,7 @@ import { isTransparent, shouldPrefix, splitName, splitUri } from '../rewrite/nam
 import type { Rewrite } from '../rewrite/outbound.js';
 import { errorResponse, invalidParams, JsonRpcCode, RpcError } from '../wire/errors.js';
 import { asObject, type JsonObject, type JsonRpcRequest, resultResponse } from '../wire/jsonrpc.js';
-import { LimitError } from '../wire/limits.js';
+import { LimitError, RateLimitError } from '../wire/limits.js';
 import { fanOut } from './fanout.js';
 import { mergedList, resolveOwner } from './lists.js';
 import { taskRequest } from './tasks.js';
@@ -30,7 +30,9 @@ export async function dispatchRequest(
   if (method === 'ping') return answered(resultResponse(id, {}));
   const { backend } = cx;
   try {
-    if (isTransparent(backend.prefixMode, backend.targets.length)) {
+    // Requests about one item are limited once the item is known (checkItem); the rest here.
+    if (!ITEM_METHODS.has(method)) await checkLimit(cx, method);
+    if (!cx.access.inspects && isTransparent(backend.prefixMode, backend.targets.length)) {
       const target = backend.targets[0]!;
       const state = cx.session.targets.get(target.name);
       // The usual case needs no await: the session already talks to its one target.
@@ -41,10 +43,38 @@ export async function dispatchRequest(
   } catch (error) {
     // Before RpcError: a bound answers with its own status (429) and Retry-After.
     if (error instanceof LimitError) return limited(error, id);
+    if (error instanceof RateLimitError) return { reply: error.reply(id), rpcError: error.code };
     if (error instanceof RpcError) return answered(errorResponse(id, error.code, error.message, error.data));
     if (error instanceof UpstreamError) return upstreamFailure(error, id);
     throw error;
   }
+}
+
+/** Methods that name one tool, prompt or resource: authorized and limited per item. */
+const ITEM_METHODS: ReadonlySet<string> = new Set([
+  'tools/call',
+  'prompts/get',
+  'resources/read',
+  'resources/subscribe',
+  'resources/unsubscribe',
+  'completion/complete',
+]);
+
+async function checkLimit(cx: SessionContext, method: string, item?: Item): Promise<void> {
+  const refused = await cx.access.limit(method, item);
+  if (refused) throw new RateLimitError(refused.retryAfterMs, refused.policy);
+}
+
+/**
+ * The caller may not use this item: answered exactly as a name no target serves, so a policy does
+ * not reveal what exists. Then the request's rate limits, which know the item now.
+ */
+async function checkItem(cx: SessionContext, method: string, item: Item, shown: string): Promise<void> {
+  if (!cx.access.allows(item, 'call')) {
+    const what = item.kind === 'resource' ? 'resource' : item.kind;
+    throw invalidParams(`Unknown ${what}: ${shown.slice(0, 200)}`);
+  }
+  await checkLimit(cx, method, item);
 }
 
 async function multiplexed(cx: SessionContext, message: JsonRpcRequest): Promise<Outcome> {
@@ -187,6 +217,13 @@ async function byName(cx: SessionContext, message: JsonRpcRequest, listMethod: s
   const name = message.params?.name;
   if (typeof name !== 'string') throw invalidParams(`${message.method}: params.name must be a string`);
   const resolved = await resolveName(cx, listMethod, kind, name);
+  const item: Item = {
+    kind: kind === 'tool' ? 'tool' : 'prompt',
+    target: resolved.target.name,
+    name: resolved.name,
+    ...(kind === 'tool' ? { args: message.params?.arguments ?? {} } : {}),
+  };
+  await checkItem(cx, message.method, item, name);
   const params = { ...message.params, name: resolved.name };
   return send(cx, resolved.target, message, params, outboundFor(cx, resolved.target.name));
 }
@@ -195,6 +232,12 @@ async function byUri(cx: SessionContext, message: JsonRpcRequest) {
   const uri = message.params?.uri;
   if (typeof uri !== 'string') throw invalidParams(`${message.method}: params.uri must be a string`);
   const resolved = resolveUri(cx, uri);
+  await checkItem(
+    cx,
+    message.method,
+    { kind: 'resource', target: resolved.target.name, name: resolved.uri },
+    uri,
+  );
   const params = { ...message.params, uri: resolved.uri };
   const base = outboundFor(cx, resolved.target.name);
   const prefixed = shouldPrefix(cx.backend.prefixMode, cx.backend.targets.length);
@@ -215,11 +258,15 @@ async function completion(cx: SessionContext, message: JsonRpcRequest) {
   const ref = asObject(message.params?.ref);
   if (ref?.type === 'ref/prompt' && typeof ref.name === 'string') {
     const resolved = await resolveName(cx, 'prompts/list', 'prompt', ref.name);
+    const item: Item = { kind: 'prompt', target: resolved.target.name, name: resolved.name };
+    await checkItem(cx, message.method, item, ref.name);
     const params = { ...message.params, ref: { ...ref, name: resolved.name } };
     return send(cx, resolved.target, message, params, outboundFor(cx, resolved.target.name));
   }
   if (ref?.type === 'ref/resource' && typeof ref.uri === 'string') {
     const resolved = resolveUri(cx, ref.uri);
+    const item: Item = { kind: 'resource', target: resolved.target.name, name: resolved.uri };
+    await checkItem(cx, message.method, item, ref.uri);
     const params = { ...message.params, ref: { ...ref, uri: resolved.uri } };
     return send(cx, resolved.target, message, params, outboundFor(cx, resolved.target.name));
   }

@@ -67,14 +67,23 @@ export async function initializeSession(
     if (error instanceof RpcError) return answered(errorResponse(id, error.code, error.message));
     throw error;
   }
-  const result = isTransparent(backend.prefixMode, backend.targets.length)
-    ? answers[0]!.result
-    : mergeInitialize(
-        answers.map(({ state, result }) => ({ target: state.name, result })),
-        negotiateVersion(params.protocolVersion),
-      );
+  const result =
+    !cx.access.inspects && isTransparent(backend.prefixMode, backend.targets.length)
+      ? answers[0]!.result
+      : mergeInitialize(
+          answers.map(({ state, result }) => ({ target: state.name, result })),
+          negotiateVersion(params.protocolVersion),
+        );
   const states = answers.map((answer) => answer.state);
-  const session = Session.create(start.keyRing, backend, result.protocolVersion as string, params, states);
+  const session = Session.create(
+    start.keyRing,
+    backend,
+    result.protocolVersion as string,
+    params,
+    states,
+    Date.now(),
+    cx.access.principal,
+  );
   start.store.add(session);
   deps.metrics.sessionsCreated.inc();
   start.reportSessions();

@@ -8,7 +8,7 @@
  */
 import type { McpTarget } from '../../../shared/table.js';
 import { UpstreamError } from '../../upstream/errors.js';
-import type { SessionContext } from '../hop/context.js';
+import type { ItemKind, SessionContext } from '../hop/context.js';
 import { countedCall } from '../hop/target-calls.js';
 import { ensureTarget, postToTarget } from '../hop/targets.js';
 import { awaitResponse } from '../hop/upstream-call.js';
@@ -107,7 +107,13 @@ async function mergedPage(
     listPage(cx, spec, target, id, byTarget.get(target), signal),
   );
   const pages: TargetPage[] = [];
-  for (const { target, value } of answers) if (value) pages.push({ target: target.name, result: value });
+  for (const { target, value } of answers) {
+    if (value)
+      pages.push({
+        target: target.name,
+        result: cx.access.inspects ? visible(cx, spec, target.name, value) : value,
+      });
+  }
   const prefix = spec.alwaysPrefix === true || shouldPrefix(cx.backend.prefixMode, targets.length);
   const merged = mergeList(spec, pages, prefix);
   if (!prefix) rememberOwners(cx, spec, merged.owners, cursor !== undefined);
@@ -115,6 +121,28 @@ async function mergedPage(
   const next = encodeCursor(merged.pending);
   if (next !== undefined) result.nextCursor = next;
   return { result, owners: merged.owners };
+}
+
+const ITEM_KIND: Readonly<Record<string, ItemKind>> = {
+  tools: 'tool',
+  prompts: 'prompt',
+  resources: 'resource',
+  resourceTemplates: 'resource',
+};
+
+/**
+ * The page as the caller may see it: the items its policy allows, by the rules that gate calls, so
+ * that a list never shows what a call would refuse (the page may be a kept answer: never mutated).
+ */
+function visible(cx: SessionContext, spec: ListSpec, target: string, page: JsonObject): JsonObject {
+  const items = page[spec.key];
+  const kind = ITEM_KIND[spec.key];
+  if (!Array.isArray(items) || kind === undefined) return page;
+  const shown = items.filter((item) => {
+    const name = typeof item === 'object' && item !== null ? (item as JsonObject)[spec.field] : undefined;
+    return typeof name === 'string' && cx.access.allows({ kind, target, name }, 'list');
+  });
+  return shown.length === items.length ? page : { ...page, [spec.key]: shown };
 }
 
 function rememberOwners(

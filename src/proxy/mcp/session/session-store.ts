@@ -80,13 +80,14 @@ export class SessionStore {
    * The session a token names, for the backend a request arrived for. `hold: false` (DELETE) opens
    * a token not held without taking a place for it.
    */
-  get(token: string, backend: McpBackend, hold = true): Lookup {
+  get(token: string, backend: McpBackend, hold = true, principal = ''): Lookup {
     // A session held here is found by its exact (canonical) token without decoding it: the usual case.
     const id = tokenId(token);
     let session = this.#sessions.get(id);
     if (session && session.token !== token) return { missing: 'unknown' };
     if (session) {
-      if (session.backendId !== backend.id) return { missing: 'other-backend' };
+      if (session.backendId !== backend.id || session.principal !== principal)
+        return { missing: 'other-backend' };
       if (this.#expired(session)) {
         this.#remove(session, 'expired');
         return { missing: 'expired' };
@@ -96,7 +97,7 @@ export class SessionStore {
       const parts = parseToken(token);
       if (!parts) return { missing: 'unknown' };
       if (this.revocations.has(parts.id)) return { missing: 'revoked' };
-      const opened = Session.open(this.keyRing, token, backend);
+      const opened = Session.open(this.keyRing, token, backend, principal);
       if (opened === undefined) return { missing: 'unknown' };
       if (opened === 'other-backend') return { missing: opened };
       if (this.#expired(opened)) return { missing: 'expired' };

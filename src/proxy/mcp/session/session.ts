@@ -92,6 +92,8 @@ export class Session {
     targets: readonly TargetSession[],
     /** How many of the targets the token carries (the others live in this process only). */
     readonly sealedTargets = targets.length,
+    /** Who started it ('' when the route authenticates nobody): nobody else may use it. */
+    readonly principal = '',
   ) {
     for (const target of targets) this.targets.set(target.name, target);
   }
@@ -114,13 +116,24 @@ export class Session {
     params: JsonObject,
     targets: readonly TargetSession[],
     issuedAt = Date.now(),
+    principal = '',
   ): Session {
     const clientParams = keptClientParams(params, protocolVersion);
     const content = { issuedAt, protocolVersion, clientParams, targets };
-    const { plain, sealed } = encodeToken(content, backend, maxPlainBytes(keyRing));
+    const { plain, sealed } = encodeToken(content, backend, maxPlainBytes(keyRing), principal);
     const token = keyRing.seal(plain);
     const id = parseToken(token)!.id;
-    return new Session(token, id, backend.id, protocolVersion, clientParams, issuedAt, targets, sealed.size);
+    return new Session(
+      token,
+      id,
+      backend.id,
+      protocolVersion,
+      clientParams,
+      issuedAt,
+      targets,
+      sealed.size,
+      principal,
+    );
   }
 
   /**
@@ -128,15 +141,30 @@ export class Session {
    * token does not open (unknown key, tampered, not canonical), 'other-backend' when it was issued
    * for another backend.
    */
-  static open(keyRing: KeyRing, token: string, backend: McpBackend): Session | 'other-backend' | undefined {
+  static open(
+    keyRing: KeyRing,
+    token: string,
+    backend: McpBackend,
+    principal = '',
+  ): Session | 'other-backend' | undefined {
     const parts = parseToken(token);
     if (!parts) return undefined;
     const plain = keyRing.open(parts);
     if (!plain) return undefined;
-    const content = decodeToken(plain, backend);
+    const content = decodeToken(plain, backend, principal);
     if (content === undefined || content === 'other-backend') return content;
     const { protocolVersion, clientParams, issuedAt, targets } = content;
-    return new Session(token, parts.id, backend.id, protocolVersion, clientParams, issuedAt, targets);
+    return new Session(
+      token,
+      parts.id,
+      backend.id,
+      protocolVersion,
+      clientParams,
+      issuedAt,
+      targets,
+      targets.length,
+      principal,
+    );
   }
 }
 

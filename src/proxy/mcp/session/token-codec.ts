@@ -72,6 +72,12 @@ const SAME_VERSION = 1 << 4;
 const SAME_FLAGS = 1 << 5;
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest();
+/**
+ * The 8 bytes that bind a token to its backend and to the identity that started it ('' when the
+ * route authenticates nobody): a token opens only for the same backend and the same principal.
+ */
+const ownerHash = (backendId: string, principal: string) =>
+  sha256(principal === '' ? backendId : `${backendId}\n${principal}`).subarray(0, 8);
 const hashKey = (text: string) => sha256(text).subarray(0, 4).toString('hex');
 
 /** Per backend (tables are immutable): name hash → target, without hashes two targets share. */
@@ -166,11 +172,16 @@ export interface Encoded {
 }
 
 /** The format-2 payload of at most `maxBytes` bytes (the header alone always fits: it is bounded). */
-export function encodeToken(content: TokenContent, backend: McpBackend, maxBytes: number): Encoded {
+export function encodeToken(
+  content: TokenContent,
+  backend: McpBackend,
+  maxBytes: number,
+  principal = '',
+): Encoded {
   const { clientParams } = content;
   const client: JsonObject = { capabilities: clientParams.capabilities };
   if (clientParams.clientInfo !== undefined) client.clientInfo = clientParams.clientInfo;
-  const header = new ByteWriter().u8(FORMAT).u48(content.issuedAt).bytes(sha256(backend.id).subarray(0, 8));
+  const header = new ByteWriter().u8(FORMAT).u48(content.issuedAt).bytes(ownerHash(backend.id, principal));
   writeVersion(header, content.protocolVersion);
   header.text(JSON.stringify(client), 2);
   const resolvable = targetsByHash(backend);
@@ -227,11 +238,15 @@ function decodeTarget(
   return { state: { name: target.name, sessionId, endpoint, protocolVersion, flags }, flags };
 }
 
-function decodeCompact(plain: Buffer, backend: McpBackend): TokenContent | 'other-backend' | undefined {
+function decodeCompact(
+  plain: Buffer,
+  backend: McpBackend,
+  principal: string,
+): TokenContent | 'other-backend' | undefined {
   const input = new ByteReader(plain);
   input.u8(); // the format
   const issuedAt = input.u48();
-  if (!input.bytes(8).equals(sha256(backend.id).subarray(0, 8))) return 'other-backend';
+  if (!input.bytes(8).equals(ownerHash(backend.id, principal))) return 'other-backend';
   const protocolVersion = readVersion(input);
   const client = JSON.parse(input.text(2)) as unknown;
   if (typeof client !== 'object' || client === null || Array.isArray(client)) return undefined;
@@ -259,11 +274,16 @@ const LegacySchema = z.object({
   ),
 });
 
-function decodeLegacy(plain: Buffer, backend: McpBackend): TokenContent | 'other-backend' | undefined {
+function decodeLegacy(
+  plain: Buffer,
+  backend: McpBackend,
+  principal: string,
+): TokenContent | 'other-backend' | undefined {
   const parsed = LegacySchema.safeParse(JSON.parse(plain.toString('utf8')));
   if (!parsed.success) return undefined;
   const { b, t, v, c, g } = parsed.data;
-  if (b !== backend.id) return 'other-backend';
+  // Format 1 predates identities: it opens only where nobody is authenticated.
+  if (b !== backend.id || principal !== '') return 'other-backend';
   const targets: TargetSession[] = [];
   for (const entry of g) {
     const colon = entry.e.lastIndexOf(':');
@@ -276,10 +296,14 @@ function decodeLegacy(plain: Buffer, backend: McpBackend): TokenContent | 'other
 }
 
 /** The token's content for the backend the request arrived for, or why it cannot be used. */
-export function decodeToken(plain: Buffer, backend: McpBackend): TokenContent | 'other-backend' | undefined {
+export function decodeToken(
+  plain: Buffer,
+  backend: McpBackend,
+  principal = '',
+): TokenContent | 'other-backend' | undefined {
   try {
-    if (plain[0] === FORMAT) return decodeCompact(plain, backend);
-    if (plain[0] === 0x7b /* { */) return decodeLegacy(plain, backend);
+    if (plain[0] === FORMAT) return decodeCompact(plain, backend, principal);
+    if (plain[0] === 0x7b /* { */) return decodeLegacy(plain, backend, principal);
     return undefined;
   } catch {
     // A short payload or broken JSON: only a bug could seal one, but it must not take a request down.

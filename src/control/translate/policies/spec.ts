@@ -1,0 +1,129 @@
+/**
+ * The part of `AgentgatewayPolicy.spec` mcplane implements, as a strict schema: any other field is
+ * an `unrecognized_keys` issue with its path, which the policy's status reports (the policy is then
+ * not applied at all, never half-applied). Semantics follow agentgateway's CRD descriptions.
+ */
+import { z } from 'zod';
+import { policyTargetRefSchema } from '../../../shared/resources.js';
+
+const mode = z.enum(['Strict', 'Optional', 'Permissive']);
+
+const location = z
+  .strictObject({
+    header: z.strictObject({ name: z.string().min(1), prefix: z.string().optional() }).optional(),
+    cookie: z.strictObject({ name: z.string().min(1) }).optional(),
+    queryParameter: z.strictObject({ name: z.string().min(1) }).optional(),
+  })
+  .refine((l) => [l.header, l.cookie, l.queryParameter].filter(Boolean).length === 1, {
+    message: 'set exactly one of header, cookie, queryParameter',
+  });
+
+const duration = z.string().regex(/^(\d+(\.\d+)?(ms|s|m|h))+$/, 'a duration such as 5m, 1h or 30s');
+
+const provider = z.strictObject({
+  issuer: z.string().min(1),
+  audiences: z.array(z.string().min(1)).max(64).optional(),
+  jwks: z
+    .strictObject({
+      inline: z.string().min(1).optional(),
+      remote: z.strictObject({ url: z.url(), cacheDuration: duration.optional() }).optional(),
+    })
+    .refine((j) => (j.inline === undefined) !== (j.remote === undefined), {
+      message: 'set exactly one of inline, remote',
+    }),
+});
+
+const metadata = z.record(z.string(), z.unknown());
+
+const jwtAuthentication = z.strictObject({
+  mode: mode.optional(),
+  location: location.optional(),
+  providers: z.array(provider).min(1).max(16),
+  mcp: z.strictObject({ resourceMetadata: metadata.optional() }).optional(),
+});
+
+const authorization = z.strictObject({
+  action: z.enum(['Allow', 'Deny', 'Require']).optional(),
+  policy: z.strictObject({ matchExpressions: z.array(z.string().min(1)).min(1).max(64) }),
+});
+
+const localLimit = z.strictObject({
+  requests: z.number().int().min(1),
+  unit: z.enum(['Seconds', 'Minutes', 'Hours']),
+  burst: z.number().int().min(0).optional(),
+});
+
+const limits = z.strictObject({ local: z.array(localLimit).min(1).max(8) });
+
+const rateLimit = z
+  .strictObject({
+    local: z.array(localLimit).min(1).max(8).optional(),
+    conditional: z
+      .array(z.strictObject({ condition: z.string().min(1).optional(), policy: limits }))
+      .min(1)
+      .max(32)
+      .optional(),
+  })
+  .refine((r) => (r.local === undefined) !== (r.conditional === undefined), {
+    message: 'set exactly one of local, conditional',
+  });
+
+const mcpAuthentication = z.strictObject({
+  issuer: z.string().min(1),
+  audiences: z.array(z.string().min(1)).max(64).optional(),
+  jwks: z.strictObject({ url: z.url(), cacheDuration: duration.optional() }),
+  mode: mode.optional(),
+  resourceMetadata: metadata.optional(),
+});
+
+export const policySpecSchema = z.strictObject({
+  targetRefs: z.array(policyTargetRefSchema).min(1).max(16),
+  strategy: z.strictObject({ inheritance: z.enum(['Default', 'Override']).optional() }).optional(),
+  traffic: z
+    .strictObject({
+      phase: z.literal('PostRouting').optional(),
+      jwtAuthentication: jwtAuthentication.optional(),
+      authorization: authorization.optional(),
+      rateLimit: rateLimit.optional(),
+    })
+    .optional(),
+  backend: z
+    .strictObject({
+      mcp: z
+        .strictObject({
+          authorization: authorization.optional(),
+          authentication: mcpAuthentication.optional(),
+        })
+        .optional(),
+    })
+    .optional(),
+});
+export type PolicySpec = z.infer<typeof policySpecSchema>;
+export type JwtAuthenticationSpec = z.infer<typeof jwtAuthentication>;
+export type McpAuthenticationSpec = z.infer<typeof mcpAuthentication>;
+export type AuthorizationSpec = z.infer<typeof authorization>;
+export type RateLimitSpec = z.infer<typeof rateLimit>;
+export type LocalLimitSpec = z.infer<typeof localLimit>;
+
+/** `5m`, `1h30m`, `250ms` → milliseconds. */
+export function durationMs(text: string): number {
+  let total = 0;
+  for (const [, value, unit] of text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) {
+    const n = Number(value);
+    total += unit === 'ms' ? n : unit === 's' ? n * 1_000 : unit === 'm' ? n * 60_000 : n * 3_600_000;
+  }
+  return total;
+}
+
+/** zod's issues as `spec.<path>: <problem>` lines, unknown fields named as "not supported". */
+export function specProblems(error: z.ZodError): string[] {
+  return error.issues.map((issue) => {
+    const path = ['spec', ...issue.path.map(String)].join('.');
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys
+        .map((k) => `${path}.${k} is not supported by mcplane (the policy is not applied)`)
+        .join('; ');
+    }
+    return `${path}: ${issue.message}`;
+  });
+}

@@ -1,0 +1,347 @@
+/**
+ * The policies of the routing table, ready to run: per RoutePolicy (tables are immutable, so the
+ * object is its own cache key) the compiled rules, and per set of JWT providers one verifier, kept
+ * across table swaps so that a new table does not refetch keys or forget verified tokens.
+ *
+ * `admit()` runs once per HTTP request on a route with a policy: authentication (401 with an RFC
+ * 9728 challenge), `traffic.authorization` (403), rate limits of requests that carry no JSON-RPC
+ * call (429); it returns the caller's Access, which the MCP layers ask about lists, calls and the
+ * rate limits of each JSON-RPC request.
+ */
+import type { Logger } from '../../shared/logger.js';
+import { type Metrics, toolLabel } from '../../shared/metrics.js';
+import type { JwtAuthentication, RoutePolicy, RoutingTable } from '../../shared/table.js';
+import type { Access, Item, RateLimited } from '../mcp/hop/context.js';
+import { type CompiledRule, compileRules, decide } from './authorize.js';
+import { readCredential } from './credentials.js';
+import { publicOrigin, type TrustedProxies } from './forwarded.js';
+import { JwtVerifier } from './jwt-verifier.js';
+import { LocalBuckets } from './local-buckets.js';
+import { type CompiledRateLimit, compileRateLimit, takeLimits } from './rate-limits.js';
+import { metadataUrl } from './resource-metadata.js';
+
+export interface GuardsOptions {
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly trustedProxies: TrustedProxies;
+  /** Keys of local rate-limit buckets held (hostile clients can mint identities). */
+  readonly maxRateLimitKeys?: number;
+}
+
+interface CompiledPolicy {
+  readonly policy: RoutePolicy;
+  readonly jwt?: {
+    readonly spec: JwtAuthentication;
+    readonly verifier: JwtVerifier;
+    readonly scopes: readonly string[];
+  };
+  readonly authorization: readonly CompiledRule[];
+  readonly mcpAuthorization: readonly CompiledRule[];
+  readonly rateLimit?: CompiledRateLimit;
+  readonly inspects: boolean;
+}
+
+/** What the route the request matched is called, for buckets, metrics and logs. */
+export interface GuardedRoute {
+  readonly routeName: string;
+  readonly backendId: string;
+}
+
+type Claims = Readonly<Record<string, unknown>>;
+
+const EMPTY: Claims = Object.freeze({});
+
+function scopesOf(metadata: Readonly<Record<string, unknown>>): string[] {
+  const scopes = metadata.scopes_supported;
+  return Array.isArray(scopes) ? scopes.filter((s): s is string => typeof s === 'string') : [];
+}
+
+function tokenScopes(claims: Claims): Set<string> {
+  const { scope, scp } = claims;
+  if (typeof scope === 'string') return new Set(scope.split(' ').filter(Boolean));
+  if (Array.isArray(scp)) return new Set(scp.filter((s): s is string => typeof s === 'string'));
+  return new Set();
+}
+
+/** `Bearer` challenge parameters: quoted, with quotes and backslashes escaped. */
+function challenge(params: Record<string, string | undefined>): string {
+  const parts = Object.entries(params)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${k}="${v!.replace(/["\\]/g, '\\$&')}"`);
+  return `Bearer ${parts.join(', ')}`;
+}
+
+function oauthError(status: 401 | 403, message: string, authenticate: string): Response {
+  const body = { jsonrpc: '2.0', id: null, error: { code: -32001, message } };
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { 'content-type': 'application/json', 'www-authenticate': authenticate },
+  });
+}
+
+function forbidden(message: string): Response {
+  const body = { jsonrpc: '2.0', id: null, error: { code: -32600, message } };
+  return new Response(JSON.stringify(body), { status: 403, headers: { 'content-type': 'application/json' } });
+}
+
+function tooMany(refused: RateLimited): Response {
+  const seconds = Math.max(1, Math.ceil(refused.retryAfterMs / 1000));
+  const body = {
+    jsonrpc: '2.0',
+    id: null,
+    error: {
+      code: -32003,
+      message: `Rate limit exceeded (AgentgatewayPolicy ${refused.policy}); retry in ${seconds} s`,
+      data: { retryAfterMs: Math.ceil(refused.retryAfterMs) },
+    },
+  };
+  return new Response(JSON.stringify(body), {
+    status: 429,
+    headers: { 'content-type': 'application/json', 'retry-after': String(seconds) },
+  });
+}
+
+/** Headers as a CEL map: lower-case names, at most 64 of them, values cut at 1 KiB. */
+function headerMap(headers: Headers): Record<string, string> {
+  const out: Record<string, string> = {};
+  let n = 0;
+  for (const [name, value] of headers) {
+    if (name === 'authorization' || name === 'cookie') continue; // credentials stay out of rules
+    if (++n > 64) break;
+    out[name] = value.length > 1024 ? value.slice(0, 1024) : value;
+  }
+  return out;
+}
+
+export class Guards {
+  readonly #compiled = new WeakMap<RoutePolicy, CompiledPolicy>();
+  readonly #verifiers = new Map<string, JwtVerifier>();
+  readonly #buckets: LocalBuckets;
+
+  constructor(readonly options: GuardsOptions) {
+    this.#buckets = new LocalBuckets({ maxKeys: options.maxRateLimitKeys ?? 100_000 });
+  }
+
+  #verifier(jwt: JwtAuthentication): JwtVerifier {
+    const key = JSON.stringify(jwt.providers);
+    let verifier = this.#verifiers.get(key);
+    if (!verifier) {
+      const { metrics } = this.options;
+      verifier = new JwtVerifier(jwt.providers, {
+        onJwksFetch: (_url, outcome) => {
+          if (outcome === 'error') metrics.authentications.labels('jwks_unavailable').inc(0);
+        },
+      });
+      this.#verifiers.set(key, verifier);
+    }
+    return verifier;
+  }
+
+  #compile(policy: RoutePolicy): CompiledPolicy {
+    let compiled = this.#compiled.get(policy);
+    if (compiled) return compiled;
+    const rateLimit = policy.rateLimit ? compileRateLimit(policy.rateLimit) : undefined;
+    compiled = {
+      policy,
+      ...(policy.jwt
+        ? {
+            jwt: {
+              spec: policy.jwt,
+              verifier: this.#verifier(policy.jwt),
+              scopes: scopesOf(policy.jwt.resourceMetadata),
+            },
+          }
+        : {}),
+      authorization: compileRules(policy.authorization),
+      mcpAuthorization: compileRules(policy.mcpAuthorization),
+      ...(rateLimit ? { rateLimit } : {}),
+      inspects: policy.mcpAuthorization.length > 0 || rateLimit !== undefined,
+    };
+    this.#compiled.set(policy, compiled);
+    return compiled;
+  }
+
+  /** After a table swap: stop the verifiers (and their key refreshes) no route uses any more. */
+  retain(table: RoutingTable): void {
+    const used = new Set<string>();
+    for (const listener of table.listeners) {
+      for (const route of listener.routes) {
+        if (route.policy?.jwt) used.add(JSON.stringify(route.policy.jwt.providers));
+      }
+    }
+    for (const [key, verifier] of this.#verifiers) {
+      if (used.has(key)) continue;
+      verifier.close();
+      this.#verifiers.delete(key);
+    }
+  }
+
+  close(): void {
+    for (const verifier of this.#verifiers.values()) verifier.close();
+    this.#verifiers.clear();
+  }
+
+  /** The JWT configuration of a policy, for the metadata endpoint. */
+  jwtOf(policy: RoutePolicy): JwtAuthentication | undefined {
+    return policy.jwt;
+  }
+
+  admit(
+    request: Request,
+    policy: RoutePolicy,
+    route: GuardedRoute,
+    path: string,
+    query: URLSearchParams,
+    remoteAddress: string,
+  ): Access | Response | Promise<Access | Response> {
+    const compiled = this.#compile(policy);
+    const { jwt } = compiled;
+    if (!jwt) return this.#authorize(request, compiled, route, path, remoteAddress, EMPTY, '');
+    const { metrics } = this.options;
+    const resourceMetadata = () =>
+      metadataUrl(publicOrigin(request, remoteAddress, this.options.trustedProxies), path);
+    const scope = jwt.scopes.length > 0 ? jwt.scopes.join(' ') : undefined;
+    const token = readCredential(request, query, jwt.spec.location);
+    if (token === undefined) {
+      metrics.authentications.labels('missing').inc();
+      if (jwt.spec.mode === 'Strict') {
+        return oauthError(
+          401,
+          'Unauthorized: this MCP endpoint requires an OAuth access token (see the WWW-Authenticate header)',
+          challenge({ resource_metadata: resourceMetadata(), scope }),
+        );
+      }
+      return this.#authorize(request, compiled, route, path, remoteAddress, EMPTY, '');
+    }
+    const finish = (
+      result: Awaited<ReturnType<JwtVerifier['verify']>>,
+    ): Access | Response | Promise<Access | Response> => {
+      if (!result.ok) {
+        metrics.authentications.labels(result.failure.replace('-', '_')).inc();
+        if (jwt.spec.mode === 'Permissive')
+          return this.#authorize(request, compiled, route, path, remoteAddress, EMPTY, '');
+        return oauthError(
+          401,
+          `Unauthorized: ${result.message}`,
+          challenge({
+            error: 'invalid_token',
+            error_description: result.message,
+            resource_metadata: resourceMetadata(),
+            scope,
+          }),
+        );
+      }
+      const claims = result.claims;
+      if (jwt.scopes.length > 0) {
+        const held = tokenScopes(claims);
+        if (!jwt.scopes.every((s) => held.has(s))) {
+          metrics.authentications.labels('insufficient_scope').inc();
+          return oauthError(
+            403,
+            `Forbidden: the token lacks a required scope (${scope})`,
+            challenge({ error: 'insufficient_scope', scope, resource_metadata: resourceMetadata() }),
+          );
+        }
+      }
+      metrics.authentications.labels('ok').inc();
+      const sub = typeof claims.sub === 'string' ? claims.sub : '';
+      return this.#authorize(
+        request,
+        compiled,
+        route,
+        path,
+        remoteAddress,
+        claims,
+        `${result.issuer}\n${sub}`,
+      );
+    };
+    const verified = jwt.verifier.verify(token);
+    return verified instanceof Promise ? verified.then(finish) : finish(verified);
+  }
+
+  #authorize(
+    request: Request,
+    compiled: CompiledPolicy,
+    route: GuardedRoute,
+    path: string,
+    remoteAddress: string,
+    claims: Claims,
+    principal: string,
+  ): Access | Response | Promise<Access | Response> {
+    const { metrics, logger } = this.options;
+    let requestVars: Record<string, unknown> | undefined;
+    const base = (): Record<string, unknown> => {
+      requestVars ??= { method: request.method, path, headers: headerMap(request.headers) };
+      return { jwt: claims, request: requestVars, source: { address: remoteAddress }, apiKey: EMPTY };
+    };
+    if (compiled.authorization.length > 0) {
+      const decision = decide(compiled.authorization, base());
+      if (!decision.allowed) {
+        metrics.authorizationDenials.labels(route.backendId, 'http', 'none').inc();
+        logger.info(
+          { route: route.routeName, policy: decision.policy, stage: 'http' },
+          'request denied by policy',
+        );
+        return forbidden(`Forbidden: AgentgatewayPolicy ${decision.policy} does not allow this request`);
+      }
+    }
+    const access = this.#access(compiled, route, principal, base);
+    // Requests that carry no JSON-RPC call (GET streams, DELETE) are limited here, as HTTP.
+    if (compiled.rateLimit && request.method !== 'POST') {
+      const refused = access.limit(request.method);
+      const answer = (r: RateLimited | undefined): Access | Response => (r ? tooMany(r) : access);
+      return refused instanceof Promise ? refused.then(answer) : answer(refused);
+    }
+    return access;
+  }
+
+  #access(
+    compiled: CompiledPolicy,
+    route: GuardedRoute,
+    principal: string,
+    base: () => Record<string, unknown>,
+  ): Access {
+    const { metrics, logger } = this.options;
+    const buckets = this.#buckets;
+    const mcpVars = (method: string, item?: Item) => {
+      const mcp: Record<string, unknown> = { method };
+      if (item) {
+        mcp[item.kind] = {
+          target: item.target,
+          name: item.name,
+          ...(item.args === undefined ? {} : { arguments: item.args }),
+        };
+      }
+      return { ...base(), mcp };
+    };
+    return {
+      principal,
+      inspects: compiled.inspects,
+      allows(item, stage) {
+        if (compiled.mcpAuthorization.length === 0) return true;
+        const method =
+          item.kind === 'tool' ? 'tools/call' : item.kind === 'prompt' ? 'prompts/get' : 'resources/read';
+        const decision = decide(compiled.mcpAuthorization, mcpVars(method, item));
+        if (decision.allowed) return true;
+        metrics.authorizationDenials.labels(route.backendId, stage, toolLabel(item.target, item.name)).inc();
+        if (stage === 'call') {
+          logger.info(
+            { route: route.routeName, policy: decision.policy, target: item.target, kind: item.kind },
+            'call denied by policy',
+          );
+        }
+        return false;
+      },
+      limit(method, item) {
+        const limit = compiled.rateLimit;
+        if (!limit) return undefined;
+        const refused = takeLimits(limit, buckets, route.routeName, mcpVars(method, item));
+        if (refused) {
+          const tool = item ? toolLabel(item.target, item.name) : 'none';
+          metrics.rateLimitRejections.labels(route.backendId, tool, 'local').inc();
+        }
+        return refused;
+      },
+    };
+  }
+}

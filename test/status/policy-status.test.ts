@@ -1,0 +1,176 @@
+/**
+ * AgentgatewayPolicies in Kubernetes mode: watched like every other kind, and their status written
+ * per ancestor on the in-process API server by the elected writer: Accepted for a valid policy,
+ * Invalid with the expression and the parse error for bad CEL, nothing at all for a policy that
+ * only targets another controller's Gateway.
+ */
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { LeaderElector } from '../../src/control/leader.js';
+import { Reconciler } from '../../src/control/reconciler.js';
+import { type KubeSource, startKubeSource } from '../../src/control/sources/kubernetes/index.js';
+import { StatusWriter } from '../../src/control/status-writer.js';
+import { silentLogger } from '../../src/shared/logger.js';
+import { TablePublisher } from '../../src/shared/publisher.js';
+import { KubeApiServer } from '../support/kube/api-server.js';
+import { kubeConfigFor } from '../support/kube/kubeconfig.js';
+import { CONTROLLER, newStore, testMetrics, waitFor } from './helpers.js';
+
+let server: KubeApiServer;
+let stopAll: () => Promise<void>;
+
+beforeEach(async () => {
+  server = await KubeApiServer.start();
+});
+
+afterEach(async () => {
+  await stopAll?.();
+  await server.close();
+});
+
+const gateway = (name: string, className: string) => ({
+  apiVersion: 'gateway.networking.k8s.io/v1',
+  kind: 'Gateway',
+  metadata: { name, namespace: 'default' },
+  spec: {
+    gatewayClassName: className,
+    listeners: [
+      { name: 'http', port: 8080, protocol: 'HTTP', allowedRoutes: { namespaces: { from: 'All' } } },
+    ],
+  },
+});
+
+const policy = (name: string, spec: Record<string, unknown>) => ({
+  apiVersion: 'agentgateway.dev/v1alpha1',
+  kind: 'AgentgatewayPolicy',
+  metadata: { name, namespace: 'default', generation: 1 },
+  spec,
+});
+
+const objects = [
+  {
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    kind: 'GatewayClass',
+    metadata: { name: 'mcplane' },
+    spec: { controllerName: CONTROLLER },
+  },
+  gateway('gw', 'mcplane'),
+  gateway('their-gw', 'someone-else'),
+  {
+    apiVersion: 'agentgateway.dev/v1alpha1',
+    kind: 'AgentgatewayBackend',
+    metadata: { name: 'tools', namespace: 'default' },
+    spec: { mcp: { targets: [{ name: 'docs', static: { host: 'docs.example', port: 80 } }] } },
+  },
+  {
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    kind: 'HTTPRoute',
+    metadata: { name: 'mcp', namespace: 'default' },
+    spec: {
+      parentRefs: [{ name: 'gw' }],
+      rules: [{ backendRefs: [{ group: 'agentgateway.dev', kind: 'AgentgatewayBackend', name: 'tools' }] }],
+    },
+  },
+  policy('jwt', {
+    targetRefs: [{ group: 'gateway.networking.k8s.io', kind: 'Gateway', name: 'gw' }],
+    traffic: {
+      jwtAuthentication: {
+        providers: [{ issuer: 'https://idp.example', jwks: { remote: { url: 'https://idp.example/jwks' } } }],
+      },
+    },
+  }),
+  policy('bad-cel', {
+    targetRefs: [{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', name: 'mcp' }],
+    backend: { mcp: { authorization: { policy: { matchExpressions: ['jwt.sub =='] } } } },
+  }),
+  policy('theirs', {
+    targetRefs: [{ group: 'gateway.networking.k8s.io', kind: 'Gateway', name: 'their-gw' }],
+    traffic: { authorization: { policy: { matchExpressions: ['true'] } } },
+  }),
+];
+
+function start(): KubeSource {
+  const kubeConfig = kubeConfigFor(server.url);
+  const store = newStore();
+  const metrics = testMetrics();
+  const logger = silentLogger;
+  const source = startKubeSource({
+    kubeConfig,
+    store,
+    logger,
+    metrics,
+    timings: { backoffBaseMs: 5, backoffCapMs: 40, connectTimeoutMs: 1000, inactivityMs: 5000 },
+  });
+  const writer = new StatusWriter({ kubeConfig, store, controllerName: CONTROLLER, logger, metrics });
+  const reconciler = new Reconciler({
+    store,
+    publisher: new TablePublisher(),
+    translateOptions: { controllerName: CONTROLLER, clusterDomain: 'cluster.local' },
+    logger,
+    metrics,
+    debounceMs: 10,
+    onStatuses: (s) => writer.update(s),
+  });
+  const elector = new LeaderElector({
+    kubeConfig,
+    namespace: 'mcplane',
+    name: 'mcplane-status',
+    identity: 'replica-1',
+    leaseDurationMs: 2000,
+    renewDeadlineMs: 1000,
+    retryPeriodMs: 200,
+    logger,
+    metrics,
+  });
+  elector.onStartedLeading(() => writer.setLeader(true));
+  elector.onStoppedLeading(() => writer.setLeader(false));
+  source.onSynced(() => reconciler.start());
+  elector.start();
+  stopAll = async () => {
+    reconciler.stop();
+    await writer.stop();
+    await elector.stop();
+    await source.stop();
+  };
+  return source;
+}
+
+type Ancestor = {
+  ancestorRef: Record<string, unknown>;
+  controllerName: string;
+  conditions: Record<string, unknown>[];
+};
+const ancestors = (name: string): Ancestor[] | undefined =>
+  (server.get('AgentgatewayPolicy', 'default', name)?.status as { ancestors?: Ancestor[] } | undefined)
+    ?.ancestors;
+
+it('writes each policy status per ancestor, and none for a policy about another controller', async () => {
+  for (const o of objects) server.apply(o);
+  start();
+  await waitFor(
+    () => ancestors('jwt') !== undefined && ancestors('bad-cel') !== undefined,
+    5000,
+    'policy status',
+  );
+  expect(ancestors('jwt')).toEqual([
+    {
+      ancestorRef: { group: 'gateway.networking.k8s.io', kind: 'Gateway', namespace: 'default', name: 'gw' },
+      controllerName: CONTROLLER,
+      conditions: [
+        {
+          type: 'Accepted',
+          status: 'True',
+          reason: 'Accepted',
+          message: 'Policy accepted',
+          observedGeneration: 1,
+          lastTransitionTime: expect.stringMatching(/Z$/),
+        },
+      ],
+    },
+  ]);
+  const [bad] = ancestors('bad-cel')!;
+  expect(bad!.ancestorRef).toMatchObject({ kind: 'HTTPRoute', name: 'mcp' });
+  expect(bad!.conditions[0]).toMatchObject({ type: 'Accepted', status: 'False', reason: 'Invalid' });
+  expect(String(bad!.conditions[0]!.message)).toContain('invalid CEL "jwt.sub =="');
+  await new Promise((r) => setTimeout(r, 300));
+  expect(ancestors('theirs')).toBeUndefined();
+});
