@@ -10,7 +10,7 @@
  * rules once per tool on every list. @bufbuild/cel runs more of the cel-spec conformance suite
  * (protobuf messages, timestamps), which policies over JSON claims do not use.
  */
-import { parse } from '@marcbachmann/cel-js';
+import { Environment } from '@marcbachmann/cel-js';
 
 export type CelResult =
   | { readonly ok: true; readonly value: unknown }
@@ -29,6 +29,23 @@ export type Compiled =
 export const MAX_CEL_BYTES = 8 * 1024;
 const MAX_CACHED = 4_096;
 
+/**
+ * Variables are untyped JSON (claims, arguments), and maps may mix value types as agentgateway's
+ * own examples do (`{"unit": "minute", "requestsPerUnit": 5}`); the library's structural limits
+ * bound what one expression may build.
+ */
+const env = new Environment({
+  unlistedVariablesAreDyn: true,
+  homogeneousAggregateLiterals: false,
+  limits: {
+    maxAstNodes: 2_000,
+    maxDepth: 64,
+    maxListElements: 1_000,
+    maxMapEntries: 1_000,
+    maxCallArguments: 32,
+  },
+});
+
 function message(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error);
   // The library adds a source excerpt on further lines; the first line says what is wrong.
@@ -41,9 +58,9 @@ export function compileCel(source: string): Compiled {
   if (source.length > MAX_CEL_BYTES) {
     return { ok: false, error: `the expression is longer than ${MAX_CEL_BYTES} characters` };
   }
-  let run: ReturnType<typeof parse>;
+  let run: ReturnType<typeof env.parse>;
   try {
-    run = parse(source);
+    run = env.parse(source);
   } catch (error) {
     return { ok: false, error: message(error) };
   }

@@ -102,11 +102,20 @@ export interface LocalRateLimit {
   readonly burst: number;
 }
 
-/** One descriptor of a global limit: a bucket per distinct value of its entries, counted in Redis. */
-export interface GlobalRateLimit {
+/** One descriptor of a global limit: a bucket per distinct value of its entries. */
+export interface RateLimitDescriptor {
   readonly entries: readonly { readonly name: string; readonly expression: string }[];
-  readonly limit: LocalRateLimit;
+  /** CEL giving `{"unit": "second"|"minute"|"hour"|"day", "requestsPerUnit": n}`. */
+  readonly limitOverride: string;
+}
+
+/** `global`: buckets shared by every replica, counted by mcplane in Redis. */
+export interface GlobalRateLimit {
+  readonly domain: string;
+  /** The Redis server: a Service's first ready endpoint, or its DNS name. */
+  readonly redis: Endpoint;
   readonly failureMode: 'FailOpen' | 'FailClosed';
+  readonly descriptors: readonly RateLimitDescriptor[];
 }
 
 /** A rate-limit policy: the first entry whose condition holds (or has none) applies. */

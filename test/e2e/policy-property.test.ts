@@ -85,7 +85,7 @@ let b: FixtureServer;
 let gateway: Gateway;
 let dir: string;
 let port: number;
-let key: CryptoKey | Uint8Array;
+let key: Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
 const next = random(SEED);
 const sets = Array.from({ length: RULE_SETS }, () => ruleSet(next));
 const identities = Array.from({ length: IDENTITIES }, (_, i) => identity(next, i));

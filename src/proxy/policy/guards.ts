@@ -17,7 +17,8 @@ import { readCredential } from './credentials.js';
 import { publicOrigin, type TrustedProxies } from './forwarded.js';
 import { JwtVerifier } from './jwt-verifier.js';
 import { LocalBuckets } from './local-buckets.js';
-import { type CompiledRateLimit, compileRateLimit, takeLimits } from './rate-limits.js';
+import { type Buckets, type CompiledRateLimit, compileRateLimit, takeLimits } from './rate-limits.js';
+import { RedisBuckets } from './redis-buckets.js';
 import { metadataUrl } from './resource-metadata.js';
 
 export interface GuardsOptions {
@@ -116,10 +117,29 @@ function headerMap(headers: Headers): Record<string, string> {
 export class Guards {
   readonly #compiled = new WeakMap<RoutePolicy, CompiledPolicy>();
   readonly #verifiers = new Map<string, JwtVerifier>();
-  readonly #buckets: LocalBuckets;
+  readonly #buckets: Buckets;
+  /** One Redis connection per server and failure mode, kept while a route uses it. */
+  readonly #redis = new Map<string, RedisBuckets>();
 
   constructor(readonly options: GuardsOptions) {
-    this.#buckets = new LocalBuckets({ maxKeys: options.maxRateLimitKeys ?? 100_000 });
+    const local = new LocalBuckets({ maxKeys: options.maxRateLimitKeys ?? 100_000 });
+    this.#buckets = {
+      local,
+      shared: (redis, failureMode) => {
+        const key = `${redis.address}:${redis.port}|${failureMode}`;
+        let buckets = this.#redis.get(key);
+        if (!buckets) {
+          buckets = new RedisBuckets({
+            host: redis.address,
+            port: redis.port,
+            failureMode,
+            logger: options.logger,
+          });
+          this.#redis.set(key, buckets);
+        }
+        return buckets;
+      },
+    };
   }
 
   #verifier(jwt: JwtAuthentication): JwtVerifier {
@@ -174,11 +194,26 @@ export class Guards {
       verifier.close();
       this.#verifiers.delete(key);
     }
+    const redis = new Set<string>();
+    for (const listener of table.listeners) {
+      for (const route of listener.routes) {
+        for (const entry of route.policy?.rateLimit?.entries ?? []) {
+          for (const g of entry.global) redis.add(`${g.redis.address}:${g.redis.port}|${g.failureMode}`);
+        }
+      }
+    }
+    for (const [key, buckets] of this.#redis) {
+      if (redis.has(key)) continue;
+      buckets.close();
+      this.#redis.delete(key);
+    }
   }
 
   close(): void {
     for (const verifier of this.#verifiers.values()) verifier.close();
     this.#verifiers.clear();
+    for (const buckets of this.#redis.values()) buckets.close();
+    this.#redis.clear();
   }
 
   /** The JWT configuration of a policy, for the metadata endpoint. */
@@ -335,12 +370,15 @@ export class Guards {
       limit(method, item) {
         const limit = compiled.rateLimit;
         if (!limit) return undefined;
+        const count = (refused: RateLimited | undefined) => {
+          if (refused) {
+            const tool = item ? toolLabel(item.target, item.name) : 'none';
+            metrics.rateLimitRejections.labels(route.backendId, tool, refused.scope).inc();
+          }
+          return refused;
+        };
         const refused = takeLimits(limit, buckets, route.routeName, mcpVars(method, item));
-        if (refused) {
-          const tool = item ? toolLabel(item.target, item.name) : 'none';
-          metrics.rateLimitRejections.labels(route.backendId, tool, 'local').inc();
-        }
-        return refused;
+        return refused instanceof Promise ? refused.then(count) : count(refused);
       },
     };
   }

@@ -2,6 +2,8 @@
 import type {
   AuthorizationRule,
   CredentialLocation,
+  Endpoint,
+  GlobalRateLimit,
   JwtAuthentication,
   JwtProviderSpec,
   LocalRateLimit,
@@ -10,6 +12,7 @@ import type {
 import {
   type AuthorizationSpec,
   durationMs,
+  type GlobalLimitSpec,
   type JwtAuthenticationSpec,
   type LocalLimitSpec,
   type McpAuthenticationSpec,
@@ -90,13 +93,36 @@ function local(spec: LocalLimitSpec): LocalRateLimit {
   return { requests: spec.requests, unitMs: UNIT_MS[spec.unit], burst: spec.burst ?? 0 };
 }
 
-export function rateLimitOf(policy: string, spec: RateLimitSpec): RateLimit {
+function global(
+  spec: GlobalLimitSpec | undefined,
+  redis: (spec: GlobalLimitSpec) => Endpoint,
+): GlobalRateLimit[] {
+  if (!spec) return [];
+  return [
+    {
+      domain: spec.domain,
+      redis: redis(spec),
+      failureMode: spec.failureMode ?? 'FailOpen',
+      descriptors: spec.descriptors.map((d) => ({
+        entries: d.entries,
+        limitOverride: d.limitOverride ?? '',
+      })),
+    },
+  ];
+}
+
+/** `redis` finds the Redis server a global limit's backendRef names (validated before). */
+export function rateLimitOf(
+  policy: string,
+  spec: RateLimitSpec,
+  redis: (spec: GlobalLimitSpec) => Endpoint,
+): RateLimit {
   const entries = spec.conditional
     ? spec.conditional.map((c) => ({
         ...(c.condition === undefined ? {} : { condition: c.condition }),
-        local: c.policy.local.map(local),
-        global: [],
+        local: (c.policy.local ?? []).map(local),
+        global: global(c.policy.global, redis),
       }))
-    : [{ local: (spec.local ?? []).map(local), global: [] }];
+    : [{ local: (spec.local ?? []).map(local), global: global(spec.global, redis) }];
   return { policy, entries };
 }

@@ -13,18 +13,20 @@ import { compileCel } from '../../../shared/cel.js';
 import { objectKey } from '../../../shared/object-key.js';
 import type { AgentgatewayPolicy, PolicyTargetRef } from '../../../shared/resources.js';
 import { type Condition, Reason, type ReasonName } from '../../../shared/status.js';
-import type { AuthorizationRule, RateLimit, Route, RoutePolicy } from '../../../shared/table.js';
+import type { AuthorizationRule, Endpoint, RateLimit, Route, RoutePolicy } from '../../../shared/table.js';
 import { condition, type StatusBook } from '../conditions.js';
+import { endpointsFor } from '../endpoints.js';
 import { compareStrings } from '../order.js';
 import type { RouteEntry } from '../precedence.js';
 import type { World } from '../world.js';
 import { authorizationRules, jwtFromMcp, jwtFromTraffic, rateLimitOf } from './convert.js';
-import { type PolicySpec, policySpecSchema, specProblems } from './spec.js';
+import { type GlobalLimitSpec, type PolicySpec, policySpecSchema, specProblems } from './spec.js';
 
 const GATEWAY_GROUP = 'gateway.networking.k8s.io';
 const LEVEL = { gateway: 0, listener: 1, route: 2, rule: 3, backend: 4 } as const;
 
 interface Attachment {
+  readonly namespace: string;
   readonly level: number;
   /** Index of the policy in age order: the oldest wins a tie. */
   readonly age: number;
@@ -104,7 +106,17 @@ function expressions(spec: PolicySpec): Array<[string, string]> {
   };
   rules('spec.traffic.authorization', spec.traffic?.authorization);
   rules('spec.backend.mcp.authorization', spec.backend?.mcp?.authorization);
+  const globals = (path: string, g: GlobalLimitSpec | undefined) => {
+    for (const [d, descriptor] of (g?.descriptors ?? []).entries()) {
+      for (const [e, entry] of descriptor.entries.entries())
+        found.push([`${path}.descriptors[${d}].entries[${e}].expression`, entry.expression]);
+      if (descriptor.limitOverride !== undefined)
+        found.push([`${path}.descriptors[${d}].limitOverride`, descriptor.limitOverride]);
+    }
+  };
+  globals('spec.traffic.rateLimit.global', spec.traffic?.rateLimit?.global);
   spec.traffic?.rateLimit?.conditional?.forEach((c, i) => {
+    globals(`spec.traffic.rateLimit.conditional[${i}].policy.global`, c.policy.global);
     if (c.condition !== undefined)
       found.push([`spec.traffic.rateLimit.conditional[${i}].condition`, c.condition]);
   });
@@ -120,6 +132,51 @@ function celProblems(spec: PolicySpec): string[] {
   return problems;
 }
 
+/** Every global limit of a spec, with where it sits. */
+function globalLimits(spec: PolicySpec): Array<[string, GlobalLimitSpec]> {
+  const found: Array<[string, GlobalLimitSpec]> = [];
+  const rateLimit = spec.traffic?.rateLimit;
+  if (rateLimit?.global) found.push(['spec.traffic.rateLimit.global', rateLimit.global]);
+  rateLimit?.conditional?.forEach((c, i) => {
+    if (c.policy.global)
+      found.push([`spec.traffic.rateLimit.conditional[${i}].policy.global`, c.policy.global]);
+  });
+  return found;
+}
+
+/** The Redis a global limit counts in: its backendRef Service's first ready endpoint, or its DNS name. */
+function redisOf(world: World, namespace: string, spec: GlobalLimitSpec): Endpoint | string {
+  const ref = spec.backendRef;
+  if (!ref) {
+    return spec.url !== undefined
+      ? 'url (an external rate-limit service) is not supported: mcplane counts global limits itself, in Redis; set backendRef to the Redis Service'
+      : 'backendRef to the Redis Service is required';
+  }
+  const ns = ref.namespace ?? namespace;
+  const service = world.servicesByKey.get(objectKey(ns, ref.name));
+  if (!service) return `backendRef: Redis Service ${ns}/${ref.name} not found`;
+  const ports = service.spec.ports ?? [];
+  const port = ref.port === undefined ? ports[0] : ports.find((p) => p.port === ref.port);
+  if (!port) return `backendRef: Service ${ns}/${ref.name} has no port ${ref.port ?? ''}`.trim();
+  const ready = endpointsFor(world, service, port)[0];
+  return ready ?? { address: `${ref.name}.${ns}.svc.${world.options.clusterDomain}`, port: port.port };
+}
+
+function globalProblems(world: World, namespace: string, spec: PolicySpec): string[] {
+  const problems: string[] = [];
+  for (const [path, limit] of globalLimits(spec)) {
+    const redis = redisOf(world, namespace, limit);
+    if (typeof redis === 'string') problems.push(`${path}: ${redis}`);
+    limit.descriptors.forEach((d, i) => {
+      if (d.limitOverride === undefined)
+        problems.push(
+          `${path}.descriptors[${i}].limitOverride is required: mcplane counts global limits itself and needs the budget, e.g. '{"unit": "minute", "requestsPerUnit": 5}'`,
+        );
+    });
+  }
+  return problems;
+}
+
 interface Checked {
   readonly policy: AgentgatewayPolicy;
   readonly name: string;
@@ -127,7 +184,7 @@ interface Checked {
   readonly problem?: { reason: ReasonName; message: string };
 }
 
-function check(policy: AgentgatewayPolicy): Checked {
+function check(world: World, policy: AgentgatewayPolicy): Checked {
   const name = `${policy.metadata.namespace}/${policy.metadata.name}`;
   const parsed = policySpecSchema.safeParse(policy.spec);
   if (!parsed.success) {
@@ -139,8 +196,12 @@ function check(policy: AgentgatewayPolicy): Checked {
       problem: { reason: unsupported ? Reason.Unsupported : Reason.Invalid, message: problems.join('; ') },
     };
   }
-  const cel = celProblems(parsed.data);
-  if (cel.length > 0) return { policy, name, problem: { reason: Reason.Invalid, message: cel.join('; ') } };
+  const problems = [
+    ...celProblems(parsed.data),
+    ...globalProblems(world, policy.metadata.namespace ?? 'default', parsed.data),
+  ];
+  if (problems.length > 0)
+    return { policy, name, problem: { reason: Reason.Invalid, message: problems.join('; ') } };
   return { policy, name, spec: parsed.data };
 }
 
@@ -167,7 +228,7 @@ function ancestorStatus(
 function attachAll(world: World, book: StatusBook): Map<string, Attachment[]> {
   const byKey = new Map<string, Attachment[]>();
   world.policies.forEach((policy, age) => {
-    const checked = check(policy);
+    const checked = check(world, policy);
     const namespace = policy.metadata.namespace ?? 'default';
     const generation = policy.metadata.generation;
     const refs = Array.isArray(policy.spec.targetRefs)
@@ -198,6 +259,7 @@ function attachAll(world: World, book: StatusBook): Map<string, Attachment[]> {
       }
       const list = byKey.get(resolved.key) ?? [];
       list.push({
+        namespace,
         level: resolved.level,
         age,
         name: checked.name,
@@ -253,7 +315,7 @@ function pick<T>(
   return best;
 }
 
-function effectivePolicy(attachments: readonly Attachment[]): RoutePolicy | undefined {
+function effectivePolicy(world: World, attachments: readonly Attachment[]): RoutePolicy | undefined {
   if (attachments.length === 0) return undefined;
   const traffic = pick(attachments, (a) => a.spec.traffic?.jwtAuthentication);
   const mcp = pick(attachments, (a) => a.spec.backend?.mcp?.authentication);
@@ -266,7 +328,11 @@ function effectivePolicy(attachments: readonly Attachment[]): RoutePolicy | unde
         : undefined;
   const limiter = pick(attachments, (a) => a.spec.traffic?.rateLimit);
   const rateLimit: RateLimit | undefined = limiter
-    ? rateLimitOf(limiter.name, limiter.spec.traffic!.rateLimit!)
+    ? rateLimitOf(limiter.name, limiter.spec.traffic!.rateLimit!, (g) => {
+        const redis = redisOf(world, limiter.namespace, g);
+        // Checked when the policy was: a string (a problem) never reaches here.
+        return typeof redis === 'string' ? { address: '', port: 0 } : redis;
+      })
     : undefined;
   const authorization: AuthorizationRule[] = [];
   const mcpAuthorization: AuthorizationRule[] = [];
@@ -299,7 +365,7 @@ export function attachPolicies(
     out.set(
       port,
       entries.map((entry) => {
-        const policy = byKey.size === 0 ? undefined : effectivePolicy(attachmentsOf(entry, byKey));
+        const policy = byKey.size === 0 ? undefined : effectivePolicy(world, attachmentsOf(entry, byKey));
         if (!policy) return entry;
         const route: Route = { ...entry.route, policy };
         return { ...entry, route };

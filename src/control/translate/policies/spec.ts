@@ -53,19 +53,51 @@ const localLimit = z.strictObject({
   burst: z.number().int().min(0).optional(),
 });
 
-const limits = z.strictObject({ local: z.array(localLimit).min(1).max(8) });
+/**
+ * agentgateway sends descriptors to an external rate-limit service; mcplane counts them itself in
+ * the Redis that `backendRef` names, so each descriptor needs its budget in `limitOverride`.
+ */
+const descriptor = z.strictObject({
+  entries: z
+    .array(z.strictObject({ name: z.string().min(1), expression: z.string().min(1) }))
+    .min(1)
+    .max(8),
+  limitOverride: z.string().min(1).optional(),
+  unit: z.literal('Requests').optional(),
+});
+
+const globalLimit = z.strictObject({
+  domain: z.string().min(1),
+  backendRef: z
+    .strictObject({
+      group: z.literal('').optional(),
+      kind: z.literal('Service').optional(),
+      name: z.string().min(1),
+      namespace: z.string().min(1).optional(),
+      port: z.number().int().min(1).max(65535).optional(),
+    })
+    .optional(),
+  url: z.string().optional(),
+  failureMode: z.enum(['FailOpen', 'FailClosed']).optional(),
+  descriptors: z.array(descriptor).min(1).max(16),
+});
+
+const limits = z
+  .strictObject({ local: z.array(localLimit).min(1).max(8).optional(), global: globalLimit.optional() })
+  .refine((l) => l.local !== undefined || l.global !== undefined, { message: 'set local, global or both' });
 
 const rateLimit = z
   .strictObject({
     local: z.array(localLimit).min(1).max(8).optional(),
+    global: globalLimit.optional(),
     conditional: z
       .array(z.strictObject({ condition: z.string().min(1).optional(), policy: limits }))
       .min(1)
       .max(32)
       .optional(),
   })
-  .refine((r) => (r.local === undefined) !== (r.conditional === undefined), {
-    message: 'set exactly one of local, conditional',
+  .refine((r) => (r.local !== undefined || r.global !== undefined) !== (r.conditional !== undefined), {
+    message: 'set conditional, or local and/or global',
   });
 
 const mcpAuthentication = z.strictObject({
@@ -104,6 +136,7 @@ export type McpAuthenticationSpec = z.infer<typeof mcpAuthentication>;
 export type AuthorizationSpec = z.infer<typeof authorization>;
 export type RateLimitSpec = z.infer<typeof rateLimit>;
 export type LocalLimitSpec = z.infer<typeof localLimit>;
+export type GlobalLimitSpec = z.infer<typeof globalLimit>;
 
 /** `5m`, `1h30m`, `250ms` → milliseconds. */
 export function durationMs(text: string): number {

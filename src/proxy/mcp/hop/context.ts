@@ -51,6 +51,8 @@ export interface Item {
 export interface RateLimited {
   readonly retryAfterMs: number;
   readonly policy: string;
+  /** Which kind of limit refused: a bucket of this process, or one shared through Redis. */
+  readonly scope: 'local' | 'global';
 }
 
 /**
