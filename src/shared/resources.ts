@@ -342,6 +342,22 @@ export const endpointSliceSchema = z.object({
 });
 export type EndpointSlice = z.infer<typeof endpointSliceSchema>;
 
+/**
+ * Secrets that policies reference (API keys, upstream credentials). In Kubernetes only Secrets
+ * labelled `mcplane.dev/credentials: "true"` are read (SECRET_LABEL): the gateway never holds the
+ * rest of the cluster's secrets. Values never reach a log, a status or a metric.
+ */
+export const SECRET_LABEL = 'mcplane.dev/credentials';
+export const secretSchema = z.object({
+  apiVersion: z.string(),
+  kind: z.literal('Secret'),
+  metadata: metadataSchema,
+  type: z.string().optional(),
+  data: z.record(z.string(), z.string()).optional(),
+  stringData: z.record(z.string(), z.string()).optional(),
+});
+export type Secret = z.infer<typeof secretSchema>;
+
 export const namespaceSchema = z.object({
   apiVersion: z.string(),
   kind: z.literal('Namespace'),
@@ -363,6 +379,8 @@ export interface KindInfo<T> {
   /** translate() writes status for this kind. */
   readonly hasStatus: boolean;
   readonly schema: z.ZodType<T>;
+  /** Only objects matching this label selector are read (Kubernetes mode). */
+  readonly labelSelector?: string;
 }
 
 function kindInfo<T>(info: KindInfo<T>): KindInfo<T> {
@@ -460,6 +478,17 @@ export const KINDS = {
     hasStatus: false,
     schema: endpointSliceSchema,
   }),
+  Secret: kindInfo({
+    kind: 'Secret',
+    group: '',
+    version: 'v1',
+    plural: 'secrets',
+    namespaced: true,
+    optional: false,
+    hasStatus: false,
+    schema: secretSchema,
+    labelSelector: `${SECRET_LABEL}=true`,
+  }),
   Namespace: kindInfo({
     kind: 'Namespace',
     group: '',
@@ -485,6 +514,7 @@ export interface ResourceByKind {
   AgentgatewayPolicy: AgentgatewayPolicy;
   Service: Service;
   EndpointSlice: EndpointSlice;
+  Secret: Secret;
   Namespace: Namespace;
 }
 
@@ -502,6 +532,7 @@ export function emptySnapshot(): Snapshot {
     AgentgatewayPolicy: [],
     Service: [],
     EndpointSlice: [],
+    Secret: [],
     Namespace: [],
   };
 }

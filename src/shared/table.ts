@@ -88,6 +88,31 @@ export interface JwtAuthentication {
   readonly resourceMetadata: Readonly<Record<string, unknown>>;
 }
 
+/** One API key as the table keeps it: its SHA-256, never the key itself. */
+export interface ApiKeyEntry {
+  /** `<namespace>/<secret>/<entry>`: names the caller (its principal) without revealing the key. */
+  readonly id: string;
+  /** Hex SHA-256 of the key. */
+  readonly sha256: string;
+  /** The entry's `metadata`, visible to rules as `apiKey`. */
+  readonly metadata: Readonly<Record<string, unknown>>;
+}
+
+/** `traffic.apiKeyAuthentication`: keys from Secrets. */
+export interface ApiKeyAuthentication {
+  readonly mode: 'Strict' | 'Optional' | 'Permissive';
+  readonly location: CredentialLocation;
+  readonly keys: readonly ApiKeyEntry[];
+}
+
+/** `backend.auth`: a header mcplane sets on every upstream request of the route. */
+export interface UpstreamCredential {
+  /** Lower-case header name. */
+  readonly header: string;
+  /** The whole value, prefix included. A secret: never logged. */
+  readonly value: string;
+}
+
 /** One authorization rule: every expression true makes it match (agentgateway's `matchExpressions`). */
 export interface AuthorizationRule {
   readonly action: 'Allow' | 'Deny' | 'Require';
@@ -148,6 +173,8 @@ export interface RoutePolicy {
   /** `<namespace>/<policy>` of every policy that contributed, sorted. */
   readonly policies: readonly string[];
   readonly jwt?: JwtAuthentication;
+  readonly apiKey?: ApiKeyAuthentication;
+  readonly upstreamCredential?: UpstreamCredential;
   /** `traffic.authorization`: checked once per HTTP request (403 when refused). */
   readonly authorization: readonly AuthorizationRule[];
   /** `backend.mcp.authorization`: what each identity sees in lists and may call, get or read. */

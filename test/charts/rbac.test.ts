@@ -50,12 +50,14 @@ describe('RBAC', () => {
     expect(grants(role.rules)).toEqual(expectedClusterGrants());
   });
 
-  it('no wildcard, no secrets, no write to any spec', () => {
+  it('no wildcard, secrets only read (and only labelled ones listed), no write to any spec', () => {
     const all = manifests
       .filter((m) => m.kind === 'ClusterRole' || m.kind === 'Role')
       .flatMap((m) => grants((m as unknown as { rules: Rule[] }).rules));
     expect(all.filter((g) => g.includes('*'))).toEqual([]);
-    expect(all.filter((g) => g.includes('secrets'))).toEqual([]);
+    // RBAC cannot narrow by label: the reflector lists and watches Secrets with a label selector.
+    expect(all.filter((g) => g.includes('secrets'))).toEqual(['|secrets|get', '|secrets|list', '|secrets|watch']);
+    expect(KINDS.Secret.labelSelector).toBe('mcplane.dev/credentials=true');
     const writes = all.filter((g) => /\|(create|update|patch|delete|deletecollection)(\||$)/.test(g));
     for (const g of writes) expect(g, g).toMatch(/\/status\||^coordination\.k8s\.io\|leases\|/);
   });

@@ -54,6 +54,27 @@ describe('initial sync and readiness', () => {
     expect(await metricValue(h.metrics.objects, { kind: 'Service' })).toBe(3);
   });
 
+  it('reads only Secrets labelled mcplane.dev/credentials=true, listing and watching with that selector', async () => {
+    const secret = (name: string, labels: Record<string, string>) => ({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name, namespace: 'default', labels },
+      stringData: { key: 'value' },
+    });
+    server.apply(secret('for-mcplane', { 'mcplane.dev/credentials': 'true' }));
+    server.apply(secret('someone-elses', { app: 'db' }));
+    h = startSource(server);
+    await waitFor(() => h!.source.synced, 'synced');
+    expect(storeView(h.store).Secret.map((s) => s.metadata.name)).toEqual(['for-mcplane']);
+    server.apply(secret('later', {}));
+    server.apply(secret('later-labelled', { 'mcplane.dev/credentials': 'true' }));
+    await waitFor(() => h!.store.get('Secret', 'default/later-labelled') !== undefined, 'labelled Secret');
+    expect(h.store.get('Secret', 'default/later')).toBeUndefined();
+    const reads = [...server.requestsFor('Secret', 'list'), ...server.requestsFor('Secret', 'watch')];
+    expect(reads.length).toBeGreaterThan(1);
+    for (const r of reads) expect(r.query.labelSelector).toBe('mcplane.dev/credentials=true');
+  });
+
   it('lists in pages of the configured size and watches from the list resourceVersion with bookmarks', async () => {
     h = startSource(server);
     await waitFor(() => h!.source.synced, 'synced');

@@ -11,6 +11,7 @@ import type {
   HTTPRoute,
   KgatewayBackend,
   ReferenceGrant,
+  Secret,
   Service,
   Snapshot,
 } from '../../shared/resources.js';
@@ -34,6 +35,8 @@ export interface World {
   readonly kgatewayBackends: ReadonlyMap<string, KgatewayBackend>;
   readonly agentgatewayBackends: ReadonlyMap<string, AgentgatewayBackend>;
   readonly servicesByKey: ReadonlyMap<string, Service>;
+  /** Keyed by objectKey(namespace, name); only labelled Secrets in Kubernetes mode. */
+  readonly secretsByKey: ReadonlyMap<string, Secret>;
   /** EndpointSlices by the objectKey of the Service they belong to (label kubernetes.io/service-name). */
   readonly slicesByService: ReadonlyMap<string, readonly EndpointSlice[]>;
 }
@@ -82,6 +85,7 @@ export function buildWorld(snapshot: Snapshot, options: TranslateOptions): World
     kgatewayBackends: byKey(snapshot.Backend),
     agentgatewayBackends: byKey(snapshot.AgentgatewayBackend),
     servicesByKey: byKey(services),
+    secretsByKey: byKey(snapshot.Secret),
     slicesByService: groupBy(sortByAge(snapshot.EndpointSlice), (slice) => {
       const svc = slice.metadata.labels?.['kubernetes.io/service-name'];
       return svc === undefined ? undefined : objectKey(slice.metadata.namespace, svc);

@@ -8,9 +8,18 @@
  * call (429); it returns the caller's Access, which the MCP layers ask about lists, calls and the
  * rate limits of each JSON-RPC request.
  */
+
+import { timingSafeEqual } from 'node:crypto';
+import { sha256Hex } from '../../shared/digest.js';
 import type { Logger } from '../../shared/logger.js';
 import { type Metrics, toolLabel } from '../../shared/metrics.js';
-import type { JwtAuthentication, RoutePolicy, RoutingTable } from '../../shared/table.js';
+import type {
+  ApiKeyAuthentication,
+  ApiKeyEntry,
+  JwtAuthentication,
+  RoutePolicy,
+  RoutingTable,
+} from '../../shared/table.js';
 import type { Access, Item, RateLimited } from '../mcp/hop/context.js';
 import { type CompiledRule, compileRules, decide } from './authorize.js';
 import { readCredential } from './credentials.js';
@@ -36,10 +45,19 @@ interface CompiledPolicy {
     readonly verifier: JwtVerifier;
     readonly scopes: readonly string[];
   };
+  readonly apiKey?: {
+    readonly spec: ApiKeyAuthentication;
+    readonly byDigest: ReadonlyMap<string, ApiKeyEntry>;
+  };
   readonly authorization: readonly CompiledRule[];
   readonly mcpAuthorization: readonly CompiledRule[];
   readonly rateLimit?: CompiledRateLimit;
   readonly inspects: boolean;
+}
+
+/** Who the API-key step found: the key's entry, or nobody. */
+interface KeyHolder {
+  readonly entry?: ApiKeyEntry;
 }
 
 /** What the route the request matched is called, for buckets, metrics and logs. */
@@ -172,6 +190,9 @@ export class Guards {
             },
           }
         : {}),
+      ...(policy.apiKey
+        ? { apiKey: { spec: policy.apiKey, byDigest: new Map(policy.apiKey.keys.map((k) => [k.sha256, k])) } }
+        : {}),
       authorization: compileRules(policy.authorization),
       mcpAuthorization: compileRules(policy.mcpAuthorization),
       ...(rateLimit ? { rateLimit } : {}),
@@ -230,8 +251,15 @@ export class Guards {
     remoteAddress: string,
   ): Access | Response | Promise<Access | Response> {
     const compiled = this.#compile(policy);
+    let holder: KeyHolder = {};
+    if (compiled.apiKey) {
+      const checked = this.#apiKey(request, query, compiled.apiKey);
+      if (checked instanceof Response) return checked;
+      holder = checked;
+    }
     const { jwt } = compiled;
-    if (!jwt) return this.#authorize(request, compiled, route, path, remoteAddress, EMPTY, '');
+    const anonymous = holder.entry ? `apikey\n${holder.entry.id}` : '';
+    if (!jwt) return this.#authorize(request, compiled, route, path, remoteAddress, EMPTY, anonymous, holder);
     const { metrics } = this.options;
     const resourceMetadata = () =>
       metadataUrl(publicOrigin(request, remoteAddress, this.options.trustedProxies), path);
@@ -246,7 +274,7 @@ export class Guards {
           challenge({ resource_metadata: resourceMetadata(), scope }),
         );
       }
-      return this.#authorize(request, compiled, route, path, remoteAddress, EMPTY, '');
+      return this.#authorize(request, compiled, route, path, remoteAddress, EMPTY, anonymous, holder);
     }
     const finish = (
       result: Awaited<ReturnType<JwtVerifier['verify']>>,
@@ -254,7 +282,7 @@ export class Guards {
       if (!result.ok) {
         metrics.authentications.labels(result.failure.replace('-', '_')).inc();
         if (jwt.spec.mode === 'Permissive')
-          return this.#authorize(request, compiled, route, path, remoteAddress, EMPTY, '');
+          return this.#authorize(request, compiled, route, path, remoteAddress, EMPTY, anonymous, holder);
         return oauthError(
           401,
           `Unauthorized: ${result.message}`,
@@ -288,10 +316,38 @@ export class Guards {
         remoteAddress,
         claims,
         `${result.issuer}\n${sub}`,
+        holder,
       );
     };
     const verified = jwt.verifier.verify(token);
     return verified instanceof Promise ? verified.then(finish) : finish(verified);
+  }
+
+  /** `traffic.apiKeyAuthentication`: the key's entry, nobody (Optional, Permissive), or a 401. */
+  #apiKey(
+    request: Request,
+    query: URLSearchParams,
+    apiKey: NonNullable<CompiledPolicy['apiKey']>,
+  ): KeyHolder | Response {
+    const { metrics } = this.options;
+    const presented = readCredential(request, query, apiKey.spec.location);
+    const refuse = (message: string) =>
+      apiKey.spec.mode === 'Permissive' ? {} : oauthError(401, `Unauthorized: ${message}`, 'ApiKey');
+    if (presented === undefined) {
+      metrics.authentications.labels('missing').inc();
+      return apiKey.spec.mode === 'Strict'
+        ? oauthError(401, 'Unauthorized: an API key is required', 'ApiKey')
+        : {};
+    }
+    const digest = sha256Hex(presented);
+    const entry = apiKey.byDigest.get(digest);
+    // The lookup is by digest; the comparison of the digests takes the same time whatever matched.
+    if (!entry || !timingSafeEqual(Buffer.from(entry.sha256, 'hex'), Buffer.from(digest, 'hex'))) {
+      metrics.authentications.labels('invalid').inc();
+      return refuse('the API key is not valid');
+    }
+    metrics.authentications.labels('ok').inc();
+    return { entry };
   }
 
   #authorize(
@@ -302,12 +358,14 @@ export class Guards {
     remoteAddress: string,
     claims: Claims,
     principal: string,
+    holder: KeyHolder,
   ): Access | Response | Promise<Access | Response> {
     const { metrics, logger } = this.options;
     let requestVars: Record<string, unknown> | undefined;
+    const apiKey = holder.entry?.metadata ?? EMPTY;
     const base = (): Record<string, unknown> => {
       requestVars ??= { method: request.method, path, headers: headerMap(request.headers) };
-      return { jwt: claims, request: requestVars, source: { address: remoteAddress }, apiKey: EMPTY };
+      return { jwt: claims, request: requestVars, source: { address: remoteAddress }, apiKey };
     };
     if (compiled.authorization.length > 0) {
       const decision = decide(compiled.authorization, base());
@@ -349,9 +407,11 @@ export class Guards {
       }
       return { ...base(), mcp };
     };
+    const credential = compiled.policy.upstreamCredential;
     return {
       principal,
       inspects: compiled.inspects,
+      ...(credential ? { upstreamCredential: credential } : {}),
       allows(item, stage) {
         if (compiled.mcpAuthorization.length === 0) return true;
         const method =

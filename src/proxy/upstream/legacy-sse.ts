@@ -17,7 +17,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { Pool } from 'undici';
-import type { Endpoint, McpTarget } from '../../shared/table.js';
+import type { Endpoint, McpTarget, UpstreamCredential } from '../../shared/table.js';
 import { toUpstreamError, UpstreamError } from './errors.js';
 import { header, hostHeader } from './http-headers.js';
 import { abortError, LegacySseConnection } from './legacy-sse-connection.js';
@@ -119,7 +119,7 @@ export class LegacySseTransport implements UpstreamTransport {
           ? request.body
           : JSON.stringify({ ...outgoing.message, id: waiting.upstreamId });
       try {
-        await this.#send(connection, request.target, body, request.signal);
+        await this.#send(connection, request.target, body, request.signal, request.credential);
       } catch (error) {
         waiting.abandon();
         throw error;
@@ -134,7 +134,7 @@ export class LegacySseTransport implements UpstreamTransport {
         body = JSON.stringify({ ...outgoing.message, params });
       }
     }
-    await this.#send(connection, request.target, body, request.signal);
+    await this.#send(connection, request.target, body, request.signal, request.credential);
     return { kind: 'accepted', sessionId: connection.key };
   }
 
@@ -144,6 +144,7 @@ export class LegacySseTransport implements UpstreamTransport {
     target: McpTarget,
     body: string | Uint8Array,
     signal: AbortSignal | undefined,
+    credential: UpstreamCredential | undefined,
   ): Promise<void> {
     const name = target.name;
     let statusCode: number;
@@ -151,7 +152,11 @@ export class LegacySseTransport implements UpstreamTransport {
       const response = await this.#pool(this.#messagePools, connection.endpoint, MESSAGE_POOL).request({
         method: 'POST',
         path: connection.postPath!,
-        headers: { host: hostHeader(target), 'content-type': 'application/json' },
+        headers: {
+          host: hostHeader(target),
+          'content-type': 'application/json',
+          ...(credential ? { [credential.header]: credential.value } : {}),
+        },
         body,
         signal,
       });
@@ -190,7 +195,7 @@ export class LegacySseTransport implements UpstreamTransport {
       endpoint,
       streamUrl: `http://${host}${target.path}`,
       origins: [originOf(target.host, target.port), originOf(endpoint.address, endpoint.port)],
-      send: (conn, payload) => this.#send(conn, target, payload, undefined),
+      send: (conn, payload) => this.#send(conn, target, payload, undefined, request.credential),
       onClose: (conn) => {
         if (this.#connections.get(conn.key) === conn) this.#connections.delete(conn.key);
       },
@@ -204,7 +209,12 @@ export class LegacySseTransport implements UpstreamTransport {
       const response = await this.#pool(this.#streamPools, endpoint, STREAM_POOL).request({
         method: 'GET',
         path: target.path,
-        headers: { host, accept: 'text/event-stream', 'cache-control': 'no-cache' },
+        headers: {
+          host,
+          accept: 'text/event-stream',
+          'cache-control': 'no-cache',
+          ...(request.credential ? { [request.credential.header]: request.credential.value } : {}),
+        },
         signal: connection.signal,
       });
       const type = (header(response.headers, 'content-type') ?? '').toLowerCase();

@@ -55,6 +55,7 @@ export class StreamableHttpTransport implements UpstreamTransport {
     }
     if (request.sessionId !== undefined) headers['mcp-session-id'] = request.sessionId;
     if (request.protocolVersion !== undefined) headers['mcp-protocol-version'] = request.protocolVersion;
+    if (request.credential) headers[request.credential.header] = request.credential.value;
     return headers;
   }
 

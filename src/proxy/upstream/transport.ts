@@ -3,7 +3,7 @@
  * legacy HTTP+SSE (legacy-sse.ts: GET /sse + `endpoint` event) implement it; stdio would too.
  */
 import type { Readable } from 'node:stream';
-import type { Endpoint, McpTarget } from '../../shared/table.js';
+import type { Endpoint, McpTarget, UpstreamCredential } from '../../shared/table.js';
 
 export interface UpstreamRequest {
   readonly target: McpTarget;
@@ -14,6 +14,8 @@ export interface UpstreamRequest {
   readonly protocolVersion: string | undefined;
   readonly body: string | Uint8Array;
   readonly signal?: AbortSignal;
+  /** A credential the route's policy sets upstream (`backend.auth`); never the client's. */
+  readonly credential?: UpstreamCredential;
   /**
    * The caller forwards the reply's bytes unread (the transparent path): a large JSON reply may
    * then come back as a `json-stream` instead of being collected first.

@@ -58,7 +58,7 @@ export function startKubeSource(options: KubeSourceOptions): KubeSource {
         logger: options.logger,
         metrics: options.metrics,
         timings,
-        labelSelector: options.labelSelectors?.[name],
+        labelSelector: options.labelSelectors?.[name] ?? KINDS[name].labelSelector,
         onChange,
       }),
   );

@@ -49,6 +49,7 @@ export function pageFetcher(kc: KubeConfig, info: KindInfo<unknown>): PageFetche
   const core = kc.makeApiClient(CoreV1Api);
   if (info.kind === 'Service') return (params, options) => core.listServiceForAllNamespaces(params, options);
   if (info.kind === 'Namespace') return (params, options) => core.listNamespace(params, options);
+  if (info.kind === 'Secret') return (params, options) => core.listSecretForAllNamespaces(params, options);
   throw new Error(`no list call for core kind ${info.kind}`);
 }
 

@@ -33,7 +33,7 @@ function snakeKeys(metadata: Readonly<Record<string, unknown>> | undefined): Rec
   return out;
 }
 
-function locationOf(spec: JwtAuthenticationSpec['location']): CredentialLocation {
+export function locationOf(spec: JwtAuthenticationSpec['location']): CredentialLocation {
   if (spec?.header) {
     const name = spec.header.name.toLowerCase();
     return { header: name, prefix: spec.header.prefix ?? (name === 'authorization' ? 'Bearer ' : '') };

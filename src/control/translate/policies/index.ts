@@ -13,13 +13,21 @@ import { compileCel } from '../../../shared/cel.js';
 import { objectKey } from '../../../shared/object-key.js';
 import type { AgentgatewayPolicy, PolicyTargetRef } from '../../../shared/resources.js';
 import { type Condition, Reason, type ReasonName } from '../../../shared/status.js';
-import type { AuthorizationRule, Endpoint, RateLimit, Route, RoutePolicy } from '../../../shared/table.js';
+import type {
+  ApiKeyAuthentication,
+  AuthorizationRule,
+  Endpoint,
+  RateLimit,
+  Route,
+  RoutePolicy,
+} from '../../../shared/table.js';
 import { condition, type StatusBook } from '../conditions.js';
 import { endpointsFor } from '../endpoints.js';
 import { compareStrings } from '../order.js';
 import type { RouteEntry } from '../precedence.js';
 import type { World } from '../world.js';
-import { authorizationRules, jwtFromMcp, jwtFromTraffic, rateLimitOf } from './convert.js';
+import { authorizationRules, jwtFromMcp, jwtFromTraffic, locationOf, rateLimitOf } from './convert.js';
+import { apiKeysOf, upstreamCredentialOf } from './secrets.js';
 import { type GlobalLimitSpec, type PolicySpec, policySpecSchema, specProblems } from './spec.js';
 
 const GATEWAY_GROUP = 'gateway.networking.k8s.io';
@@ -177,6 +185,21 @@ function globalProblems(world: World, namespace: string, spec: PolicySpec): stri
   return problems;
 }
 
+function secretProblems(world: World, namespace: string, spec: PolicySpec): string[] {
+  const problems: string[] = [];
+  const apiKey = spec.traffic?.apiKeyAuthentication;
+  if (apiKey) {
+    const keys = apiKeysOf(world, namespace, apiKey);
+    if (typeof keys === 'string') problems.push(`spec.traffic.apiKeyAuthentication: ${keys}`);
+  }
+  const auth = spec.backend?.auth;
+  if (auth) {
+    const credential = upstreamCredentialOf(world, namespace, auth);
+    if (typeof credential === 'string') problems.push(`spec.backend.auth: ${credential}`);
+  }
+  return problems;
+}
+
 interface Checked {
   readonly policy: AgentgatewayPolicy;
   readonly name: string;
@@ -196,9 +219,11 @@ function check(world: World, policy: AgentgatewayPolicy): Checked {
       problem: { reason: unsupported ? Reason.Unsupported : Reason.Invalid, message: problems.join('; ') },
     };
   }
+  const namespace = policy.metadata.namespace ?? 'default';
   const problems = [
     ...celProblems(parsed.data),
-    ...globalProblems(world, policy.metadata.namespace ?? 'default', parsed.data),
+    ...globalProblems(world, namespace, parsed.data),
+    ...secretProblems(world, namespace, parsed.data),
   ];
   if (problems.length > 0)
     return { policy, name, problem: { reason: Reason.Invalid, message: problems.join('; ') } };
@@ -326,6 +351,12 @@ function effectivePolicy(world: World, attachments: readonly Attachment[]): Rout
       : traffic
         ? jwtFromTraffic(traffic.spec.traffic!.jwtAuthentication!)
         : undefined;
+  const keyed = pick(attachments, (a) => a.spec.traffic?.apiKeyAuthentication);
+  const apiKey = keyed ? apiKeyAuthentication(world, keyed) : undefined;
+  const credentialed = pick(attachments, (a) => a.spec.backend?.auth);
+  const credential = credentialed
+    ? upstreamCredentialOf(world, credentialed.namespace, credentialed.spec.backend!.auth!)
+    : undefined;
   const limiter = pick(attachments, (a) => a.spec.traffic?.rateLimit);
   const rateLimit: RateLimit | undefined = limiter
     ? rateLimitOf(limiter.name, limiter.spec.traffic!.rateLimit!, (g) => {
@@ -341,16 +372,26 @@ function effectivePolicy(world: World, attachments: readonly Attachment[]): Rout
     mcpAuthorization.push(...authorizationRules(a.name, a.spec.backend?.mcp?.authorization));
   }
   const contributing = new Set<string>();
-  for (const a of [traffic, mcp, limiter]) if (a) contributing.add(a.name);
+  for (const a of [traffic, mcp, limiter, keyed, credentialed]) if (a) contributing.add(a.name);
   for (const rule of [...authorization, ...mcpAuthorization]) contributing.add(rule.policy);
   if (contributing.size === 0) return undefined;
   return {
     policies: [...contributing].sort(compareStrings),
     ...(jwt ? { jwt } : {}),
+    ...(apiKey ? { apiKey } : {}),
+    // Checked with the policy: a problem (a string) never reaches here.
+    ...(credential && typeof credential !== 'string' ? { upstreamCredential: credential } : {}),
     authorization,
     mcpAuthorization,
     ...(rateLimit ? { rateLimit } : {}),
   };
+}
+
+function apiKeyAuthentication(world: World, a: Attachment): ApiKeyAuthentication | undefined {
+  const spec = a.spec.traffic!.apiKeyAuthentication!;
+  const keys = apiKeysOf(world, a.namespace, spec);
+  if (typeof keys === 'string') return undefined; // checked with the policy
+  return { mode: spec.mode ?? 'Strict', location: locationOf(spec.location), keys };
 }
 
 /** Validate policies, write their status, and return the entries with their effective policy. */

@@ -100,6 +100,37 @@ const rateLimit = z
     message: 'set conditional, or local and/or global',
   });
 
+const secretRef = z.strictObject({
+  group: z.literal('').optional(),
+  kind: z.literal('Secret').optional(),
+  name: z.string().min(1),
+  key: z.string().min(1).optional(),
+});
+
+const apiKeyAuthentication = z
+  .strictObject({
+    mode: mode.optional(),
+    location: location.optional(),
+    secretRef: secretRef.omit({ key: true }).optional(),
+    secretSelector: z.strictObject({ matchLabels: z.record(z.string(), z.string()) }).optional(),
+  })
+  .refine((a) => (a.secretRef === undefined) !== (a.secretSelector === undefined), {
+    message: 'set exactly one of secretRef, secretSelector',
+  });
+
+/** Credentials mcplane adds to upstream requests (never the client's own). */
+const backendAuth = z
+  .strictObject({
+    key: z.string().min(1).optional(),
+    secretRef: secretRef.optional(),
+    location: z
+      .strictObject({ header: z.strictObject({ name: z.string().min(1), prefix: z.string().optional() }) })
+      .optional(),
+  })
+  .refine((a) => (a.key === undefined) !== (a.secretRef === undefined), {
+    message: 'set exactly one of key, secretRef',
+  });
+
 const mcpAuthentication = z.strictObject({
   issuer: z.string().min(1),
   audiences: z.array(z.string().min(1)).max(64).optional(),
@@ -115,12 +146,14 @@ export const policySpecSchema = z.strictObject({
     .strictObject({
       phase: z.literal('PostRouting').optional(),
       jwtAuthentication: jwtAuthentication.optional(),
+      apiKeyAuthentication: apiKeyAuthentication.optional(),
       authorization: authorization.optional(),
       rateLimit: rateLimit.optional(),
     })
     .optional(),
   backend: z
     .strictObject({
+      auth: backendAuth.optional(),
       mcp: z
         .strictObject({
           authorization: authorization.optional(),
@@ -137,6 +170,8 @@ export type AuthorizationSpec = z.infer<typeof authorization>;
 export type RateLimitSpec = z.infer<typeof rateLimit>;
 export type LocalLimitSpec = z.infer<typeof localLimit>;
 export type GlobalLimitSpec = z.infer<typeof globalLimit>;
+export type ApiKeyAuthenticationSpec = z.infer<typeof apiKeyAuthentication>;
+export type BackendAuthSpec = z.infer<typeof backendAuth>;
 
 /** `5m`, `1h30m`, `250ms` → milliseconds. */
 export function durationMs(text: string): number {

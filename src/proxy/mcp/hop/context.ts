@@ -5,7 +5,7 @@
  */
 import type { Logger } from '../../../shared/logger.js';
 import type { Metrics } from '../../../shared/metrics.js';
-import type { McpBackend } from '../../../shared/table.js';
+import type { McpBackend, UpstreamCredential } from '../../../shared/table.js';
 import type { Session } from '../session/session.js';
 import type { SessionBufferLimits } from '../session/session-events.js';
 import type { SseLimits } from '../wire/sse-stream.js';
@@ -66,6 +66,8 @@ export interface Access {
   readonly inspects: boolean;
   /** Whether the caller may see (in lists) or call, get or read this item. */
   allows(item: Item, stage: 'list' | 'call'): boolean;
+  /** `backend.auth`: the header mcplane sets on upstream requests (never the client's own). */
+  readonly upstreamCredential?: UpstreamCredential;
   /** Rate limits for one JSON-RPC request; undefined when admitted. */
   limit(method: string, item?: Item): RateLimited | undefined | Promise<RateLimited | undefined>;
 }

@@ -243,5 +243,5 @@ function cancelUpstream(cx: SessionContext, target: McpTarget, state: TargetSess
     method: 'notifications/cancelled',
     params: { requestId: id, reason: shutdown ? 'the gateway is shutting down' : 'client disconnected' },
   });
-  post(cx.deps, cx.backend.id, target, state, 'notifications/cancelled', body, undefined).catch(() => {});
+  post(cx, target, state, 'notifications/cancelled', body, undefined).catch(() => {});
 }

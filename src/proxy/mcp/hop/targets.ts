@@ -10,7 +10,7 @@ import type { UpstreamReply } from '../../upstream/transport.js';
 import { capabilityFlags } from '../rewrite/merge.js';
 import type { Session, TargetSession } from '../session/session.js';
 import type { JsonObject, JsonRpcId } from '../wire/jsonrpc.js';
-import type { Context, Deps, SessionContext } from './context.js';
+import type { Context, SessionContext } from './context.js';
 import { awaitResponse, post } from './upstream-call.js';
 import { attachUpstreamStream } from './upstream-streams.js';
 
@@ -40,8 +40,7 @@ export interface TargetInitialized {
 
 /** Send `initialize` to one target and read its answer. */
 export async function initializeTarget(
-  deps: Deps,
-  backendId: string,
+  cx: Context,
   target: McpTarget,
   id: JsonRpcId,
   params: JsonObject,
@@ -50,7 +49,7 @@ export async function initializeTarget(
   const endpoint = pickEndpoint(target);
   const body = JSON.stringify({ jsonrpc: '2.0', id, method: 'initialize', params });
   const hop = { endpoint, sessionId: undefined, protocolVersion: undefined };
-  const reply = await post(deps, backendId, target, hop, 'initialize', body, signal);
+  const reply = await post(cx, target, hop, 'initialize', body, signal);
   const response = await awaitResponse(reply, target.name);
   const result = response.result;
   // A version is a short date; a longer one could not be sealed into the session id either.
@@ -74,14 +73,9 @@ export async function initializeTarget(
 }
 
 /** Tell a target the handshake is complete (what the client's own notification does at start). */
-export async function sendInitialized(
-  deps: Deps,
-  backendId: string,
-  target: McpTarget,
-  state: TargetSession,
-): Promise<void> {
+export async function sendInitialized(cx: Context, target: McpTarget, state: TargetSession): Promise<void> {
   const body = '{"jsonrpc":"2.0","method":"notifications/initialized"}';
-  await post(deps, backendId, target, state, 'notifications/initialized', body, undefined).catch(() => {});
+  await post(cx, target, state, 'notifications/initialized', body, undefined).catch(() => {});
 }
 
 /** The session's state for a target, initializing it first when the session does not have it yet. */
@@ -125,10 +119,10 @@ async function lazyInitialize(
   try {
     const params = { ...session.clientParams, protocolVersion: session.protocolVersion };
     const id = `mcplane-init-${target.name}`;
-    const { state } = await initializeTarget(deps, backend.id, target, id, params, deadline.signal);
+    const { state } = await initializeTarget(cx, target, id, params, deadline.signal);
     session.targets.set(target.name, state);
     session.failedAt.delete(target.name);
-    await sendInitialized(deps, backend.id, target, state);
+    await sendInitialized(cx, target, state);
     void attachUpstreamStream(cx, target, state);
     deps.logger.debug({ backend: backend.id, target: target.name }, 'target joined an open session');
     return state;
@@ -154,8 +148,7 @@ export function postToTarget(
   /** Forwarded unread (the transparent path): a large JSON reply may come back as a stream. */
   passThrough = false,
 ): Promise<UpstreamReply> {
-  const send = (hop: TargetSession) =>
-    post(cx.deps, cx.backend.id, target, hop, method, body, signal, passThrough);
+  const send = (hop: TargetSession) => post(cx, target, hop, method, body, signal, passThrough);
   return send(state).catch(async (error: unknown) => {
     if (!(error instanceof UpstreamError) || error.failure !== 'session-expired') throw error;
     cx.session.targets.delete(target.name);
@@ -170,7 +163,10 @@ export async function terminateTargets(cx: Context, session: Session): Promise<v
     cx.backend.targets.map((target) => {
       const state = session.targets.get(target.name);
       if (!state) return undefined;
-      return cx.deps.upstreams.for(target).terminate({ target, signal, ...state });
+      const credential = cx.access.upstreamCredential;
+      return cx.deps.upstreams
+        .for(target)
+        .terminate({ target, signal, ...state, ...(credential ? { credential } : {}) });
     }),
   ).finally(clear);
 }

@@ -14,7 +14,7 @@ import { parseJson, sseMessages } from '../../upstream/read.js';
 import type { UpstreamReply } from '../../upstream/transport.js';
 import { isResponse, type JsonRpcResponse } from '../wire/jsonrpc.js';
 import { methodLabel } from '../wire/methods.js';
-import type { Deps } from './context.js';
+import type { Context } from './context.js';
 
 /** Where and how to reach one target within a session. */
 export interface Hop {
@@ -24,8 +24,7 @@ export interface Hop {
 }
 
 export async function post(
-  deps: Deps,
-  backendId: string,
+  cx: Pick<Context, 'deps' | 'backend' | 'access'>,
   target: McpTarget,
   hop: Hop,
   method: string,
@@ -34,11 +33,16 @@ export async function post(
   /** Forwarded unread (the transparent path): a large JSON reply may come back as a stream. */
   passThrough = false,
 ): Promise<UpstreamReply> {
+  const { deps } = cx;
+  const backendId = cx.backend.id;
+  const credential = cx.access.upstreamCredential;
   const started = performance.now();
   // The method may be a client's (a forwarded message): a label, and a log field, only when known.
   const label = methodLabel(method);
   try {
-    const reply = await deps.upstreams.for(target).post({ target, body, signal, passThrough, ...hop });
+    const reply = await deps.upstreams
+      .for(target)
+      .post({ target, body, signal, passThrough, ...hop, ...(credential ? { credential } : {}) });
     child(deps.metrics.upstreamRequests, backendId, target.name, label, 'ok').inc();
     return reply;
   } catch (error) {

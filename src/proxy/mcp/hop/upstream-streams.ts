@@ -42,7 +42,10 @@ export function attachUpstreamStream(
     answered = resolve;
   });
   (async () => {
-    const body = await deps.upstreams.for(target).listen({ target, signal, ...state });
+    const credential = cx.access.upstreamCredential;
+    const body = await deps.upstreams
+      .for(target)
+      .listen({ target, signal, ...state, ...(credential ? { credential } : {}) });
     answered();
     if (!body) return;
     events.streaming(target.name, signal, state);

@@ -129,7 +129,7 @@ async function setLevel(cx: SessionContext, message: JsonRpcRequest): Promise<Ou
   await fanOut(cx, withFlag(cx, 'l'), async (target, signal) => {
     const state = await ensureTarget(cx, target, signal);
     const response = await countedCall(cx, target.name, async () => {
-      const reply = await post(cx.deps, cx.backend.id, target, state, message.method, body, signal);
+      const reply = await post(cx, target, state, message.method, body, signal);
       return awaitResponse(reply, target.name);
     });
     if (response.error) {

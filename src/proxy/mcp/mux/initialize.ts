@@ -59,7 +59,7 @@ export async function initializeSession(
   let answers: Awaited<ReturnType<typeof initializeTarget>>[];
   try {
     const settled = await fanOut(cx, backend.targets, (target, signal) =>
-      initializeTarget(deps, backend.id, target, id, params, signal),
+      initializeTarget(cx, target, id, params, signal),
     );
     answers = settled.map((answer) => answer.value);
   } catch (error) {

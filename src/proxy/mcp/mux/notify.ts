@@ -17,7 +17,7 @@ import { accepted } from '../wire/reply.js';
 
 async function sendTo(cx: SessionContext, target: McpTarget, method: string, body: string): Promise<void> {
   const state = cx.session.targets.get(target.name) ?? (await ensureTarget(cx, target, cx.signal));
-  await post(cx.deps, cx.backend.id, target, state, method, body, cx.signal);
+  await post(cx, target, state, method, body, cx.signal);
 }
 
 export async function dispatchNotification(
