@@ -92,7 +92,7 @@ async function tools(key: string): Promise<string[]> {
 
 describe('API keys from a Secret', () => {
   it('refuses a missing or unknown key with 401, and never echoes it', async () => {
-    for (const headers of [{}, { authorization: 'Bearer k-wrong' }]) {
+    for (const headers of [{}, { authorization: 'Bearer k-wrong' }] as Record<string, string>[]) {
       const response = await fetch(url, {
         method: 'POST',
         headers: {
