@@ -65,7 +65,7 @@ describe('initial sync and readiness', () => {
     server.apply(secret('someone-elses', { app: 'db' }));
     h = startSource(server);
     await waitFor(() => h!.source.synced, 'synced');
-    expect(storeView(h.store).Secret.map((s) => s.metadata.name)).toEqual(['for-mcplane']);
+    expect(h.store.snapshot().Secret.map((s) => s.metadata.name)).toEqual(['for-mcplane']);
     server.apply(secret('later', {}));
     server.apply(secret('later-labelled', { 'mcplane.dev/credentials': 'true' }));
     await waitFor(() => h!.store.get('Secret', 'default/later-labelled') !== undefined, 'labelled Secret');
