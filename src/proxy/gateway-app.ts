@@ -136,7 +136,11 @@ export function createGatewayApp(deps: GatewayAppDeps): {
     const { backend } = route.action;
     const target = { id: route.id, routeName: route.routeName };
     if (!route.policy) return deps.mcp.handle(request, backend, target, connection.signal);
-    const guarded = { routeName: route.routeName, backendId: backend.id };
+    const guarded = {
+      routeName: route.routeName,
+      backendId: backend.id,
+      targets: () => backend.targets.map((t) => t.name).join(', '),
+    };
     const admitted = deps.guards.admit(request, route.policy, guarded, path, query, connection.remoteAddress);
     const handle = (a: Access | Response) =>
       a instanceof Response ? a : deps.mcp.handle(request, backend, target, connection.signal, a);

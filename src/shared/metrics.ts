@@ -129,6 +129,12 @@ export function createMetrics(registry = new Registry(), options: { processMetri
       labelNames: ['backend', 'tool', 'limit'] as const,
       registers,
     }),
+    tokenExchanges: new Counter({
+      name: 'mcplane_token_exchanges_total',
+      help: 'RFC 8693 token exchanges sent to authorization servers for backend.auth.oauthTokenExchange, by outcome (ok, error); kept tokens are not counted.',
+      labelNames: ['outcome'] as const,
+      registers,
+    }),
     revokedSessions: new Gauge({
       name: 'mcplane_revoked_sessions',
       help: 'Deleted sessions this replica remembers (--max-revoked-sessions), until their max lifetime.',

@@ -113,6 +113,22 @@ export interface UpstreamCredential {
   readonly value: string;
 }
 
+/** `backend.auth.oauthTokenExchange`: each caller's token exchanged (RFC 8693) for the upstream's. */
+export interface TokenExchange {
+  /** The authorization server's token endpoint. */
+  readonly url: string;
+  readonly clientId?: string;
+  /** The client secret (a secret: never logged). */
+  readonly clientSecret?: string;
+  readonly clientAuth: 'ClientSecretBasic' | 'ClientSecretPost';
+  readonly audiences: readonly string[];
+  readonly resources: readonly string[];
+  readonly scopes: readonly string[];
+  /** Where the exchanged token goes upstream. */
+  readonly header: string;
+  readonly prefix: string;
+}
+
 /** One authorization rule: every expression true makes it match (agentgateway's `matchExpressions`). */
 export interface AuthorizationRule {
   readonly action: 'Allow' | 'Deny' | 'Require';
@@ -175,6 +191,7 @@ export interface RoutePolicy {
   readonly jwt?: JwtAuthentication;
   readonly apiKey?: ApiKeyAuthentication;
   readonly upstreamCredential?: UpstreamCredential;
+  readonly tokenExchange?: TokenExchange;
   /** `traffic.authorization`: checked once per HTTP request (403 when refused). */
   readonly authorization: readonly AuthorizationRule[];
   /** `backend.mcp.authorization`: what each identity sees in lists and may call, get or read. */

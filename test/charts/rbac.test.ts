@@ -56,7 +56,11 @@ describe('RBAC', () => {
       .flatMap((m) => grants((m as unknown as { rules: Rule[] }).rules));
     expect(all.filter((g) => g.includes('*'))).toEqual([]);
     // RBAC cannot narrow by label: the reflector lists and watches Secrets with a label selector.
-    expect(all.filter((g) => g.includes('secrets'))).toEqual(['|secrets|get', '|secrets|list', '|secrets|watch']);
+    expect(all.filter((g) => g.includes('secrets'))).toEqual([
+      '|secrets|get',
+      '|secrets|list',
+      '|secrets|watch',
+    ]);
     expect(KINDS.Secret.labelSelector).toBe('mcplane.dev/credentials=true');
     const writes = all.filter((g) => /\|(create|update|patch|delete|deletecollection)(\||$)/.test(g));
     for (const g of writes) expect(g, g).toMatch(/\/status\||^coordination\.k8s\.io\|leases\|/);

@@ -19,6 +19,7 @@ import type {
   JwtAuthentication,
   RoutePolicy,
   RoutingTable,
+  UpstreamCredential,
 } from '../../shared/table.js';
 import type { Access, Item, RateLimited } from '../mcp/hop/context.js';
 import { type CompiledRule, compileRules, decide } from './authorize.js';
@@ -29,6 +30,7 @@ import { LocalBuckets } from './local-buckets.js';
 import { type Buckets, type CompiledRateLimit, compileRateLimit, takeLimits } from './rate-limits.js';
 import { RedisBuckets } from './redis-buckets.js';
 import { metadataUrl } from './resource-metadata.js';
+import { type Exchanged, TokenExchanger } from './token-exchange.js';
 
 export interface GuardsOptions {
   readonly logger: Logger;
@@ -55,15 +57,18 @@ interface CompiledPolicy {
   readonly inspects: boolean;
 }
 
-/** Who the API-key step found: the key's entry, or nobody. */
+/** What authentication found: the API key's entry, the validated bearer token (for an exchange). */
 interface KeyHolder {
   readonly entry?: ApiKeyEntry;
+  readonly token?: string;
 }
 
 /** What the route the request matched is called, for buckets, metrics and logs. */
 export interface GuardedRoute {
   readonly routeName: string;
   readonly backendId: string;
+  /** The backend's targets, named in a failed token exchange. */
+  readonly targets: () => string;
 }
 
 type Claims = Readonly<Record<string, unknown>>;
@@ -96,6 +101,11 @@ function oauthError(status: 401 | 403, message: string, authenticate: string): R
     status,
     headers: { 'content-type': 'application/json', 'www-authenticate': authenticate },
   });
+}
+
+function badGateway(message: string): Response {
+  const body = { jsonrpc: '2.0', id: null, error: { code: -32002, message } };
+  return new Response(JSON.stringify(body), { status: 502, headers: { 'content-type': 'application/json' } });
 }
 
 function forbidden(message: string): Response {
@@ -136,10 +146,14 @@ export class Guards {
   readonly #compiled = new WeakMap<RoutePolicy, CompiledPolicy>();
   readonly #verifiers = new Map<string, JwtVerifier>();
   readonly #buckets: Buckets;
+  readonly #exchanger: TokenExchanger;
   /** One Redis connection per server and failure mode, kept while a route uses it. */
   readonly #redis = new Map<string, RedisBuckets>();
 
   constructor(readonly options: GuardsOptions) {
+    this.#exchanger = new TokenExchanger({
+      onExchange: (outcome) => options.metrics.tokenExchanges.labels(outcome).inc(),
+    });
     const local = new LocalBuckets({ maxKeys: options.maxRateLimitKeys ?? 100_000 });
     this.#buckets = {
       local,
@@ -164,10 +178,12 @@ export class Guards {
     const key = JSON.stringify(jwt.providers);
     let verifier = this.#verifiers.get(key);
     if (!verifier) {
-      const { metrics } = this.options;
+      const { logger } = this.options;
       verifier = new JwtVerifier(jwt.providers, {
-        onJwksFetch: (_url, outcome) => {
-          if (outcome === 'error') metrics.authentications.labels('jwks_unavailable').inc(0);
+        // The URL is the policy's, not a client's; the keys it serves are public.
+        onJwksFetch: (url, outcome) => {
+          if (outcome === 'error')
+            logger.warn({ jwks: url }, 'cannot fetch JWKS; keeping the last good keys');
         },
       });
       this.#verifiers.set(key, verifier);
@@ -280,7 +296,7 @@ export class Guards {
       result: Awaited<ReturnType<JwtVerifier['verify']>>,
     ): Access | Response | Promise<Access | Response> => {
       if (!result.ok) {
-        metrics.authentications.labels(result.failure.replace('-', '_')).inc();
+        metrics.authentications.labels(result.failure.replaceAll('-', '_')).inc();
         if (jwt.spec.mode === 'Permissive')
           return this.#authorize(request, compiled, route, path, remoteAddress, EMPTY, anonymous, holder);
         return oauthError(
@@ -316,7 +332,7 @@ export class Guards {
         remoteAddress,
         claims,
         `${result.issuer}\n${sub}`,
-        holder,
+        { ...holder, token },
       );
     };
     const verified = jwt.verifier.verify(token);
@@ -378,7 +394,40 @@ export class Guards {
         return forbidden(`Forbidden: AgentgatewayPolicy ${decision.policy} does not allow this request`);
       }
     }
-    const access = this.#access(compiled, route, principal, base);
+    const exchange = compiled.policy.tokenExchange;
+    if (exchange) {
+      if (holder.token === undefined) {
+        return oauthError(
+          401,
+          "Unauthorized: this route exchanges the caller's token for the upstream's, so a valid bearer token is required",
+          'Bearer',
+        );
+      }
+      const exchanged = this.#exchanger.exchange(exchange, holder.token);
+      const use = (result: Exchanged): Access | Response | Promise<Access | Response> => {
+        if (!result.ok) {
+          logger.warn(
+            { route: route.routeName, backend: route.backendId },
+            `token exchange failed: ${result.message}`,
+          );
+          return badGateway(
+            `token exchange for the upstream target(s) ${route.targets()} failed at ${exchange.url}: ${result.message}`,
+          );
+        }
+        const credential = { header: exchange.header, value: `${exchange.prefix}${result.token}` };
+        return this.#limited(request, compiled, this.#access(compiled, route, principal, base, credential));
+      };
+      return exchanged instanceof Promise ? exchanged.then(use) : use(exchanged);
+    }
+    const credential = compiled.policy.upstreamCredential;
+    return this.#limited(request, compiled, this.#access(compiled, route, principal, base, credential));
+  }
+
+  #limited(
+    request: Request,
+    compiled: CompiledPolicy,
+    access: Access,
+  ): Access | Response | Promise<Access | Response> {
     // Requests that carry no JSON-RPC call (GET streams, DELETE) are limited here, as HTTP.
     if (compiled.rateLimit && request.method !== 'POST') {
       const refused = access.limit(request.method);
@@ -393,6 +442,7 @@ export class Guards {
     route: GuardedRoute,
     principal: string,
     base: () => Record<string, unknown>,
+    credential: UpstreamCredential | undefined,
   ): Access {
     const { metrics, logger } = this.options;
     const buckets = this.#buckets;
@@ -407,7 +457,6 @@ export class Guards {
       }
       return { ...base(), mcp };
     };
-    const credential = compiled.policy.upstreamCredential;
     return {
       principal,
       inspects: compiled.inspects,

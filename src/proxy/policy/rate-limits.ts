@@ -95,12 +95,17 @@ function budget(value: unknown): BucketLimit | undefined {
 
 /** A descriptor value as a key part: strings and numbers as they are, anything else as JSON, bounded. */
 function keyPart(value: unknown): string {
-  const text =
-    typeof value === 'string'
-      ? value
-      : typeof value === 'bigint'
-        ? value.toString()
-        : (JSON.stringify(value) ?? '');
+  let text: string;
+  if (typeof value === 'string') text = value;
+  else if (typeof value === 'bigint') text = value.toString();
+  else {
+    // CEL ints are bigints, which JSON.stringify refuses: written as their digits.
+    try {
+      text = JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) ?? '';
+    } catch {
+      text = String(value);
+    }
+  }
   return text.length > 256 ? text.slice(0, 256) : text;
 }
 

@@ -80,7 +80,8 @@ async function jwksServer(keys: readonly JWK[]): Promise<JwksServer> {
     }
     response.writeHead(200, { 'content-type': 'application/json' });
     if (state.mode === 'chunked') {
-      for (let i = 0; i < state.body.length; i += 64 * 1024) response.write(state.body.slice(i, i + 64 * 1024));
+      for (let i = 0; i < state.body.length; i += 64 * 1024)
+        response.write(state.body.slice(i, i + 64 * 1024));
       response.end();
       return;
     }
@@ -113,11 +114,19 @@ function closeServer(server: Server): Promise<void> {
   });
 }
 
-function remote(url: string, cacheDurationMs = 3_600_000, audiences: readonly string[] = [AUDIENCE]): JwtProvider {
+function remote(
+  url: string,
+  cacheDurationMs = 3_600_000,
+  audiences: readonly string[] = [AUDIENCE],
+): JwtProvider {
   return { issuer: ISSUER, audiences, jwks: { url, cacheDurationMs } };
 }
 
-function inline(keys: readonly JWK[], audiences: readonly string[] = [AUDIENCE], issuer = ISSUER): JwtProvider {
+function inline(
+  keys: readonly JWK[],
+  audiences: readonly string[] = [AUDIENCE],
+  issuer = ISSUER,
+): JwtProvider {
   return { issuer, audiences, jwks: { inline: JSON.stringify({ keys }) } };
 }
 
@@ -314,7 +323,15 @@ describe('JwtVerifier: what it accepts and refuses', () => {
     expect(result).toEqual({ ok: false, failure: 'malformed', message: 'token too long' });
     const fits = await sign({ claims: { padding: 'x'.repeat(8 * 1024) } });
     expect(await v.verify(fits)).toMatchObject({ ok: true });
-    for (const garbage of ['', 'abc', 'a.b.c', '...', '.eyJ9.', `${b64([])}.${b64([])}.x`, 'e'.repeat(16 * 1024)]) {
+    for (const garbage of [
+      '',
+      'abc',
+      'a.b.c',
+      '...',
+      '.eyJ9.',
+      `${b64([])}.${b64([])}.x`,
+      'e'.repeat(16 * 1024),
+    ]) {
       expect(failureOf(await v.verify(garbage))).toBe('malformed');
     }
     expect(failureOf(await v.verify(undefined as unknown as string))).toBe('malformed');
@@ -377,7 +394,9 @@ describe('JwtVerifier: key sets off the hot path', () => {
   it('refreshes every cacheDuration in the background; an outage keeps the last good keys; close stops it', async () => {
     const server = await jwksServer([rsa.jwk]);
     const outcomes: string[] = [];
-    const v = verifier([remote(server.url, 1_000)], { onJwksFetch: (_url, outcome) => outcomes.push(outcome) });
+    const v = verifier([remote(server.url, 1_000)], {
+      onJwksFetch: (_url, outcome) => outcomes.push(outcome),
+    });
     const token = await sign();
     expect(await v.verify(token)).toMatchObject({ ok: true });
 

@@ -27,7 +27,7 @@ import { compareStrings } from '../order.js';
 import type { RouteEntry } from '../precedence.js';
 import type { World } from '../world.js';
 import { authorizationRules, jwtFromMcp, jwtFromTraffic, locationOf, rateLimitOf } from './convert.js';
-import { apiKeysOf, upstreamCredentialOf } from './secrets.js';
+import { apiKeysOf, tokenExchangeOf, upstreamCredentialOf } from './secrets.js';
 import { type GlobalLimitSpec, type PolicySpec, policySpecSchema, specProblems } from './spec.js';
 
 const GATEWAY_GROUP = 'gateway.networking.k8s.io';
@@ -194,7 +194,9 @@ function secretProblems(world: World, namespace: string, spec: PolicySpec): stri
   }
   const auth = spec.backend?.auth;
   if (auth) {
-    const credential = upstreamCredentialOf(world, namespace, auth);
+    const credential = auth.oauthTokenExchange
+      ? tokenExchangeOf(world, namespace, auth)
+      : upstreamCredentialOf(world, namespace, auth);
     if (typeof credential === 'string') problems.push(`spec.backend.auth: ${credential}`);
   }
   return problems;
@@ -354,9 +356,15 @@ function effectivePolicy(world: World, attachments: readonly Attachment[]): Rout
   const keyed = pick(attachments, (a) => a.spec.traffic?.apiKeyAuthentication);
   const apiKey = keyed ? apiKeyAuthentication(world, keyed) : undefined;
   const credentialed = pick(attachments, (a) => a.spec.backend?.auth);
-  const credential = credentialed
-    ? upstreamCredentialOf(world, credentialed.namespace, credentialed.spec.backend!.auth!)
-    : undefined;
+  const auth = credentialed?.spec.backend?.auth;
+  const credential =
+    credentialed && auth && !auth.oauthTokenExchange
+      ? upstreamCredentialOf(world, credentialed.namespace, auth)
+      : undefined;
+  const exchange =
+    credentialed && auth?.oauthTokenExchange
+      ? tokenExchangeOf(world, credentialed.namespace, auth)
+      : undefined;
   const limiter = pick(attachments, (a) => a.spec.traffic?.rateLimit);
   const rateLimit: RateLimit | undefined = limiter
     ? rateLimitOf(limiter.name, limiter.spec.traffic!.rateLimit!, (g) => {
@@ -381,6 +389,7 @@ function effectivePolicy(world: World, attachments: readonly Attachment[]): Rout
     ...(apiKey ? { apiKey } : {}),
     // Checked with the policy: a problem (a string) never reaches here.
     ...(credential && typeof credential !== 'string' ? { upstreamCredential: credential } : {}),
+    ...(exchange && typeof exchange !== 'string' ? { tokenExchange: exchange } : {}),
     authorization,
     mcpAuthorization,
     ...(rateLimit ? { rateLimit } : {}),

@@ -8,7 +8,7 @@ import { sha256Hex } from '../../../shared/digest.js';
 import { compileSelector } from '../../../shared/labels.js';
 import { objectKey } from '../../../shared/object-key.js';
 import { SECRET_LABEL, type Secret } from '../../../shared/resources.js';
-import type { ApiKeyEntry, UpstreamCredential } from '../../../shared/table.js';
+import type { ApiKeyEntry, TokenExchange, UpstreamCredential } from '../../../shared/table.js';
 import type { World } from '../world.js';
 import type { ApiKeyAuthenticationSpec, BackendAuthSpec } from './spec.js';
 
@@ -85,16 +85,54 @@ export function apiKeysOf(
   return keys.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
-/** `backend.auth`: the header and value mcplane sets upstream, or what is wrong with it. */
+function headerOf(spec: BackendAuthSpec): { header: string; prefix: string } | string {
+  const header = (spec.location?.header.name ?? 'authorization').toLowerCase();
+  if (RESERVED.has(header) || header.startsWith('mcp-') || !/^[a-z0-9!#$%&'*+.^_`|~-]+$/.test(header))
+    return `location.header.name ${header} cannot carry a credential (a reserved or invalid header name)`;
+  return { header, prefix: spec.location?.header.prefix ?? (header === 'authorization' ? 'Bearer ' : '') };
+}
+
+/** `backend.auth.oauthTokenExchange`, with its client secret read, or what is wrong with it. */
+export function tokenExchangeOf(
+  world: World,
+  namespace: string,
+  spec: BackendAuthSpec,
+): TokenExchange | string {
+  const exchange = spec.oauthTokenExchange!;
+  const where = headerOf(spec);
+  if (typeof where === 'string') return where;
+  let clientSecret: string | undefined;
+  const ref = exchange.clientAuth?.secretRef;
+  if (ref) {
+    const secret = world.secretsByKey.get(objectKey(namespace, ref.name));
+    if (!secret)
+      return `oauthTokenExchange.clientAuth: Secret ${namespace}/${ref.name} not found ${NOT_FOUND_HINT}`;
+    const key = ref.key ?? 'clientSecret';
+    clientSecret = secretEntries(secret).get(key);
+    if (clientSecret === undefined)
+      return `oauthTokenExchange.clientAuth: Secret ${namespace}/${ref.name} has no key ${key}`;
+  }
+  return {
+    url: exchange.url,
+    ...(exchange.clientAuth ? { clientId: exchange.clientAuth.clientId } : {}),
+    ...(clientSecret === undefined ? {} : { clientSecret }),
+    clientAuth: exchange.clientAuth?.method ?? 'ClientSecretBasic',
+    audiences: exchange.audiences ?? [],
+    resources: exchange.resources ?? [],
+    scopes: exchange.scopes ?? [],
+    ...where,
+  };
+}
+
+/** `backend.auth` with a key or a Secret: the header and value mcplane sets upstream, or what is wrong. */
 export function upstreamCredentialOf(
   world: World,
   namespace: string,
   spec: BackendAuthSpec,
 ): UpstreamCredential | string {
-  const header = (spec.location?.header.name ?? 'authorization').toLowerCase();
-  if (RESERVED.has(header) || header.startsWith('mcp-') || !/^[a-z0-9!#$%&'*+.^_`|~-]+$/.test(header))
-    return `location.header.name ${header} cannot carry a credential (a reserved or invalid header name)`;
-  const prefix = spec.location?.header.prefix ?? (header === 'authorization' ? 'Bearer ' : '');
+  const where = headerOf(spec);
+  if (typeof where === 'string') return where;
+  const { header, prefix } = where;
   let value: string;
   if (spec.key !== undefined) {
     value = spec.key;

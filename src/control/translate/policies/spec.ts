@@ -118,17 +118,34 @@ const apiKeyAuthentication = z
     message: 'set exactly one of secretRef, secretSelector',
   });
 
+/** RFC 8693: the caller's validated token exchanged for one meant for the upstream. */
+const tokenExchange = z.strictObject({
+  url: z.url(),
+  clientAuth: z
+    .strictObject({
+      clientId: z.string().min(1),
+      method: z.enum(['ClientSecretBasic', 'ClientSecretPost']).optional(),
+      secretRef: secretRef.optional(),
+    })
+    .optional(),
+  grantType: z.literal('TokenExchange').optional(),
+  audiences: z.array(z.string().min(1)).max(16).optional(),
+  resources: z.array(z.string().min(1)).max(16).optional(),
+  scopes: z.array(z.string().min(1)).max(64).optional(),
+});
+
 /** Credentials mcplane adds to upstream requests (never the client's own). */
 const backendAuth = z
   .strictObject({
     key: z.string().min(1).optional(),
     secretRef: secretRef.optional(),
+    oauthTokenExchange: tokenExchange.optional(),
     location: z
       .strictObject({ header: z.strictObject({ name: z.string().min(1), prefix: z.string().optional() }) })
       .optional(),
   })
-  .refine((a) => (a.key === undefined) !== (a.secretRef === undefined), {
-    message: 'set exactly one of key, secretRef',
+  .refine((a) => [a.key, a.secretRef, a.oauthTokenExchange].filter((x) => x !== undefined).length === 1, {
+    message: 'set exactly one of key, secretRef, oauthTokenExchange',
   });
 
 const mcpAuthentication = z.strictObject({
