@@ -5,10 +5,11 @@
  */
 import type { Logger } from '../shared/logger.js';
 import type { Metrics } from '../shared/metrics.js';
-import type { McpBackend, RoutingTable } from '../shared/table.js';
+import type { McpBackend, RoutePolicy, RoutingTable } from '../shared/table.js';
 import type { Access } from './mcp/hop/context.js';
 import { JsonRpcCode, rpcErrorReply } from './mcp/wire/errors.js';
 import { toResponse } from './mcp/wire/reply.js';
+import { corsAllows, preflight, withCors } from './policy/cors.js';
 import { publicOrigin } from './policy/forwarded.js';
 import type { Guards } from './policy/guards.js';
 import { METADATA_PREFIX, metadataPreflight, metadataResponse } from './policy/resource-metadata.js';
@@ -102,19 +103,26 @@ export function createGatewayApp(deps: GatewayAppDeps): {
       if (served) return served;
     }
     const origin = request.headers.get('origin');
-    if (origin !== null) {
+    const listener = table.listeners.find((l) => l.port === deps.port);
+    // A preflight asks for the method the real request will use: match the route for that.
+    const asked = request.method === 'OPTIONS' ? request.headers.get('access-control-request-method') : null;
+    const route =
+      listener &&
+      matchRoute(listener, {
+        host: hostOf(request.headers.get('host')),
+        path,
+        method: asked ?? request.method,
+        headers: request.headers,
+        query,
+      });
+    const cors = origin !== null ? route?.policy?.cors : undefined;
+    const corsAllowed = cors !== undefined && corsAllows(cors, origin!);
+    if (origin !== null && !corsAllowed) {
       const problem = originProblem(origin, deps.origins);
       if (problem) return refuse(problem);
     }
-    const listener = table.listeners.find((l) => l.port === deps.port);
+    if (corsAllowed && asked !== null) return preflight(cors!, origin!);
     if (!listener) return gatewayError(404, `no Gateway listener is configured on port ${deps.port}`);
-    const route = matchRoute(listener, {
-      host: hostOf(request.headers.get('host')),
-      path,
-      method: request.method,
-      headers: request.headers,
-      query,
-    });
     if (!route) {
       deps.metrics.requests.inc({
         route: 'none',
@@ -136,12 +144,28 @@ export function createGatewayApp(deps: GatewayAppDeps): {
     const { backend } = route.action;
     const target = { id: route.id, routeName: route.routeName };
     if (!route.policy) return deps.mcp.handle(request, backend, target, connection.signal);
+    if (corsAllowed) {
+      const answer = admitAndHandle(request, route.policy, backend, target, path, query, connection);
+      const mark = (response: Response) => withCors(response, cors!, origin!);
+      return answer instanceof Promise ? answer.then(mark) : mark(answer);
+    }
+    return admitAndHandle(request, route.policy, backend, target, path, query, connection);
+  };
+  const admitAndHandle = (
+    request: Request,
+    policy: RoutePolicy,
+    backend: McpBackend,
+    target: { id: string; routeName: string },
+    path: string,
+    query: URLSearchParams,
+    connection: Connection,
+  ): Promise<Response> | Response => {
     const guarded = {
-      routeName: route.routeName,
+      routeName: target.routeName,
       backendId: backend.id,
       targets: () => backend.targets.map((t) => t.name).join(', '),
     };
-    const admitted = deps.guards.admit(request, route.policy, guarded, path, query, connection.remoteAddress);
+    const admitted = deps.guards.admit(request, policy, guarded, path, query, connection.remoteAddress);
     const handle = (a: Access | Response) =>
       a instanceof Response ? a : deps.mcp.handle(request, backend, target, connection.signal, a);
     return admitted instanceof Promise ? admitted.then(handle) : handle(admitted);

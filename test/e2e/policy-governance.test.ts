@@ -139,7 +139,18 @@ spec:
         - condition: mcp.tool.name == "add"
           policy: { local: [{ requests: 3, unit: Minutes }] }
 `;
-  await writeFile(join(dir, 'policies.yaml'), policies);
+  await writeFile(
+    join(dir, 'policies.yaml'),
+    `${policies}---
+apiVersion: agentgateway.dev/v1alpha1
+kind: AgentgatewayPolicy
+metadata: { name: browser, namespace: default }
+spec:
+  targetRefs: [{ group: gateway.networking.k8s.io, kind: Gateway, name: gw }]
+  traffic:
+    cors: { allowOrigins: [https://app.example], maxAge: 600 }
+`,
+  );
   gateway = await startTestGateway(['--manifests', dir]);
 });
 
@@ -280,5 +291,42 @@ describe('rate limits', () => {
     } finally {
       await alice.client.close();
     }
+  });
+});
+
+describe('CORS for browser-based clients', () => {
+  const APP = 'https://app.example';
+
+  it('answers a preflight from an allowed origin, and refuses another origin', async () => {
+    const allowed = await fetch(url, {
+      method: 'OPTIONS',
+      headers: {
+        origin: APP,
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'authorization',
+      },
+    });
+    expect(allowed.status).toBe(204);
+    expect(allowed.headers.get('access-control-allow-origin')).toBe(APP);
+    expect(allowed.headers.get('access-control-allow-headers')).toContain('authorization');
+    expect(allowed.headers.get('access-control-max-age')).toBe('600');
+    const other = await fetch(url, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' },
+    });
+    expect(other.status).toBe(403);
+  });
+
+  it('lets the allowed origin read the 401 challenge and, with a token, the session id', async () => {
+    const challenged = await post(INIT, { origin: APP });
+    expect(challenged.status).toBe(401);
+    expect(challenged.headers.get('access-control-allow-origin')).toBe(APP);
+    expect(challenged.headers.get('access-control-expose-headers')).toContain('www-authenticate');
+    const bearer = await token({ sub: 'dora', groups: ['eng'] });
+    const served = await post(INIT, { origin: APP, authorization: `Bearer ${bearer}` });
+    expect(served.status).toBe(200);
+    expect(served.headers.get('access-control-allow-origin')).toBe(APP);
+    expect(served.headers.get('access-control-expose-headers')).toContain('mcp-session-id');
+    expect(served.headers.get('mcp-session-id')).toBeTruthy();
   });
 });

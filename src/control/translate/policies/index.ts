@@ -16,6 +16,7 @@ import { type Condition, Reason, type ReasonName } from '../../../shared/status.
 import type {
   ApiKeyAuthentication,
   AuthorizationRule,
+  CorsPolicy,
   Endpoint,
   RateLimit,
   Route,
@@ -365,6 +366,18 @@ function effectivePolicy(world: World, attachments: readonly Attachment[]): Rout
     credentialed && auth?.oauthTokenExchange
       ? tokenExchangeOf(world, credentialed.namespace, auth)
       : undefined;
+  const corsOf = pick(attachments, (a) => a.spec.traffic?.cors);
+  const corsSpec = corsOf?.spec.traffic?.cors;
+  const cors: CorsPolicy | undefined = corsSpec
+    ? {
+        allowOrigins: corsSpec.allowOrigins ?? [],
+        allowMethods: corsSpec.allowMethods ?? [],
+        allowHeaders: corsSpec.allowHeaders ?? [],
+        exposeHeaders: corsSpec.exposeHeaders ?? [],
+        allowCredentials: corsSpec.allowCredentials ?? false,
+        ...(corsSpec.maxAge === undefined ? {} : { maxAgeSec: corsSpec.maxAge }),
+      }
+    : undefined;
   const limiter = pick(attachments, (a) => a.spec.traffic?.rateLimit);
   const rateLimit: RateLimit | undefined = limiter
     ? rateLimitOf(limiter.name, limiter.spec.traffic!.rateLimit!, (g) => {
@@ -380,7 +393,7 @@ function effectivePolicy(world: World, attachments: readonly Attachment[]): Rout
     mcpAuthorization.push(...authorizationRules(a.name, a.spec.backend?.mcp?.authorization));
   }
   const contributing = new Set<string>();
-  for (const a of [traffic, mcp, limiter, keyed, credentialed]) if (a) contributing.add(a.name);
+  for (const a of [traffic, mcp, limiter, keyed, credentialed, corsOf]) if (a) contributing.add(a.name);
   for (const rule of [...authorization, ...mcpAuthorization]) contributing.add(rule.policy);
   if (contributing.size === 0) return undefined;
   return {
@@ -393,6 +406,7 @@ function effectivePolicy(world: World, attachments: readonly Attachment[]): Rout
     authorization,
     mcpAuthorization,
     ...(rateLimit ? { rateLimit } : {}),
+    ...(cors ? { cors } : {}),
   };
 }
 

@@ -156,6 +156,20 @@ const mcpAuthentication = z.strictObject({
   resourceMetadata: metadata.optional(),
 });
 
+const star = (list: string[] | undefined) => list === undefined || !list.includes('*') || list.length === 1;
+const cors = z
+  .strictObject({
+    allowOrigins: z.array(z.string().min(1)).max(64).optional(),
+    allowMethods: z.array(z.string().min(1)).max(16).optional(),
+    allowHeaders: z.array(z.string().min(1)).max(64).optional(),
+    exposeHeaders: z.array(z.string().min(1)).max(64).optional(),
+    allowCredentials: z.boolean().optional(),
+    maxAge: z.number().int().min(0).max(86_400).optional(),
+  })
+  .refine((c) => star(c.allowOrigins) && star(c.allowMethods) && star(c.allowHeaders), {
+    message: '"*" must be the only entry of its list',
+  });
+
 export const policySpecSchema = z.strictObject({
   targetRefs: z.array(policyTargetRefSchema).min(1).max(16),
   strategy: z.strictObject({ inheritance: z.enum(['Default', 'Override']).optional() }).optional(),
@@ -166,6 +180,7 @@ export const policySpecSchema = z.strictObject({
       apiKeyAuthentication: apiKeyAuthentication.optional(),
       authorization: authorization.optional(),
       rateLimit: rateLimit.optional(),
+      cors: cors.optional(),
     })
     .optional(),
   backend: z
