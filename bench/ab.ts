@@ -3,8 +3,11 @@
  * move by ±10 % between runs on a shared machine; two builds measured in the same run, windows
  * rotated, differ by ~1–2 % when they are the same code.
  *
- *   npm run bench:ab -- <A> <B> [--concurrency 32] [--rounds 6] [--window-ms 3000] [--big]
+ *   npm run bench:ab -- <A> <B> [--concurrency 32] [--rounds 6] [--window-ms 3000] [--big] [--policy-b]
  *
+ * `--policy-b` puts B's route under an AgentgatewayPolicy (JWT, one authorization rule, one local
+ * rate limit: bench/policy.ts) and sends B's calls with a bearer token: `. . --policy-b` is the
+ * cost of governance on the same build.
  * A and B are git revisions (built from a temporary worktree) or `.` for the working tree. Reports
  * CPU per call (utime + stime from /proc), calls/s and median latency per candidate, and B/A.
  */
@@ -23,6 +26,7 @@ import {
   useMcplaneEntry,
 } from './candidates.js';
 import { bigOperation, echoOperation } from './load.js';
+import { benchPolicy } from './policy.js';
 import { freePort, installCleanup, stopAll } from './proc.js';
 import type { Measurement } from './report.js';
 import { type Contender, measureScenario } from './scenarios.js';
@@ -34,6 +38,7 @@ const { values: flags, positionals } = parseArgs({
     rounds: { type: 'string', default: '6' },
     'window-ms': { type: 'string', default: '3000' },
     big: { type: 'boolean', default: false },
+    'policy-b': { type: 'boolean', default: false },
   },
 });
 if (positionals.length !== 2) {
@@ -75,10 +80,22 @@ try {
   for (const [i, rev] of positionals.entries()) {
     const label = i === 0 ? 'A' : 'B';
     useMcplaneEntry({ args: await build(rev, label), mode: rev });
+    const governed = label === 'B' && flags['policy-b'] ? await benchPolicy('one') : undefined;
     const running = await startMcplane([
-      { name: 'one', listenerPort: await freePort(), targets: [{ name: 'one', port: upstream.port }] },
+      {
+        name: 'one',
+        listenerPort: await freePort(),
+        targets: [{ name: 'one', port: upstream.port }],
+        ...(governed ? { policies: governed.policies } : {}),
+      },
     ]);
-    contenders.push({ name: `${label} (${rev})`, url: running.urls[0]!, pids: running.pids });
+    const name = `${label} (${rev}${governed ? ', policy' : ''})`;
+    contenders.push({
+      name,
+      url: running.urls[0]!,
+      pids: running.pids,
+      ...(governed ? { headers: governed.headers } : {}),
+    });
   }
   // The same windows, rotation and CPU accounting as the full benchmark's scenarios.
   const plan = { rounds, windowMs, warmupMs: 1500 };

@@ -28,7 +28,10 @@ export class McpWire {
   #streams: Pool | undefined;
   #nextId = 1;
 
-  constructor(url: string, connections: number) {
+  readonly #extra: Readonly<Record<string, string>>;
+
+  constructor(url: string, connections: number, headers: Readonly<Record<string, string>> = {}) {
+    this.#extra = headers;
     const parsed = new URL(url);
     this.#pool = new Pool(parsed.origin, {
       connections,
@@ -47,6 +50,7 @@ export class McpWire {
   async listen(session: Session): Promise<void> {
     this.#streams ??= new Pool(this.#origin);
     const headers: Record<string, string> = {
+      ...this.#extra,
       accept: 'text/event-stream',
       'mcp-protocol-version': session.protocolVersion,
     };
@@ -76,6 +80,7 @@ export class McpWire {
 
   async #post(session: Session | undefined, body: string, id: number | undefined): Promise<RpcReply> {
     const headers: Record<string, string> = {
+      ...this.#extra,
       'content-type': 'application/json',
       accept: 'application/json, text/event-stream',
     };
@@ -207,6 +212,8 @@ export interface LoadOptions {
   readonly onStart?: () => void;
   /** Each session opens its GET stream first, as SDK clients do. */
   readonly listen?: boolean;
+  /** Sent with every request (a bearer token for a route with a policy). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 export interface LoadResult {
@@ -221,7 +228,7 @@ export interface LoadResult {
 
 /** Open one session per worker, then run the timed window. */
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
-  const wire = new McpWire(options.url, options.concurrency);
+  const wire = new McpWire(options.url, options.concurrency, options.headers);
   try {
     const sessions = await Promise.all(
       Array.from({ length: options.concurrency }, (_, w) => wire.open(`bench-${w}`)),

@@ -17,6 +17,8 @@ export interface BenchBackend {
   /** The Gateway listener port clients connect to. */
   readonly listenerPort: number;
   readonly targets: readonly StaticTarget[];
+  /** AgentgatewayPolicies for its route (bench/policy.ts), as YAML-ready objects. */
+  readonly policies?: readonly unknown[];
 }
 
 export function benchManifests(backends: readonly BenchBackend[]): string {
@@ -73,5 +75,6 @@ export function benchManifests(backends: readonly BenchBackend[]): string {
       },
     );
   }
+  for (const b of backends) docs.push(...(b.policies ?? []));
   return docs.map((doc) => stringify(doc)).join('---\n');
 }

@@ -32,6 +32,8 @@ export interface Contender {
   readonly operation?: Operation;
   /** Its sessions open their GET stream before the window, as SDK clients do. */
   readonly listen?: boolean;
+  /** Sent with every request (a bearer token for a route with a policy). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 interface Tally {
@@ -75,6 +77,7 @@ async function window(c: Contender, operation: Operation, concurrency: number, d
     operation,
     durationMs,
     listen: c.listen,
+    ...(c.headers ? { headers: c.headers } : {}),
     onStart: () => {
       if (c.pids) cpuBefore = totalCpuMicros(c.pids());
     },

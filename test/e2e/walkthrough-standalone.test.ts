@@ -85,6 +85,52 @@ describe('walk-through, standalone', () => {
     }
   });
 
+  it('step three: one policy (examples/standalone/policy.yaml) asks for an API key and filters tools by its group', async () => {
+    const url = new URL(`http://127.0.0.1:${gatewayPort}/mcp`);
+    const connect = async (key: string) => {
+      const client = new Client({ name: 'governed', version: '1.0.0' });
+      await client.connect(
+        new StreamableHTTPClientTransport(url, {
+          requestInit: { headers: { authorization: `Bearer ${key}` } },
+        }),
+      );
+      return client;
+    };
+    await writeFile(join(dir, 'policy.yaml'), await example('policy.yaml', {}));
+    const anonymous = () =>
+      fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'initialize',
+          params: {
+            protocolVersion: '2025-06-18',
+            capabilities: {},
+            clientInfo: { name: 'x', version: '1' },
+          },
+        }),
+      }).then((r) => r.status);
+    await expect.poll(anonymous, { timeout: 10_000 }).toBe(401);
+    const viewer = await connect('viewer-key-change-me');
+    const dev = await connect('dev-key-change-me');
+    try {
+      expect((await viewer.listTools()).tools.map((t) => t.name)).toEqual(['echo']);
+      await expect(viewer.callTool({ name: 'add', arguments: { a: 1, b: 2 } })).rejects.toThrow(
+        /Unknown tool/,
+      );
+      expect((await dev.listTools()).tools.map((t) => t.name)).toContain('add');
+      const echo = await viewer.callTool({ name: 'echo', arguments: { message: 'Hello, world!' } });
+      expect(echo.content).toEqual([{ type: 'text', text: 'Echo: Hello, world!' }]);
+    } finally {
+      await viewer.close();
+      await dev.close();
+      await rm(join(dir, 'policy.yaml'));
+    }
+    await expect.poll(anonymous, { timeout: 10_000 }).toBe(200);
+  });
+
   it('keeps serving the last good configuration when an edit is invalid', async () => {
     const version = gateway.publisher.current.version;
     await copyFile(join(dir, 'walkthrough.yaml'), join(dir, 'broken.yaml')); // duplicates every object

@@ -1,10 +1,14 @@
 /**
- * Debian's redis-server on 127.0.0.1 for rate-limit tests: no persistence, killed with the test
- * process, and restartable on the same port (to test an outage and the recovery after it).
+ * Debian's redis-server on 127.0.0.1 for rate-limit tests: no persistence, and restartable on the
+ * same port (to test an outage and the recovery after it), or paused (to test a Redis that hangs).
+ *
+ * It dies with the test process even when that is killed outright: it runs under a small `sh`
+ * that reads our pipe and kills it at end of file, which the kernel delivers when we are gone.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { freePort, waitForPort } from './ports.js';
+import { createConnection } from 'node:net';
+import { freePort } from './ports.js';
 
 /** The redis-server binary; throws (never skips) with what to install when there is none. */
 export function redisBinary(): string {
@@ -19,55 +23,140 @@ export function redisBinary(): string {
 
 export interface RedisServer {
   readonly port: number;
+  /** `redis://127.0.0.1:<port>` */
+  readonly url: string;
   /** Stop the server (its data goes with it). */
   stop(): Promise<void>;
-  /** Start it again on the same port. */
+  /** Start it again on the same port (after stop()). */
   start(): Promise<void>;
+  /** stop() then start(): an empty Redis on the same port. */
+  restart(): Promise<void>;
+  /** Freeze the server (SIGSTOP): connections stay open, nothing answers. */
+  pause(): void;
+  /** Thaw it (SIGCONT). */
+  resume(): void;
 }
+
+/** Whether Redis on 127.0.0.1:port answers PING with PONG (within 500 ms). */
+export function pingRedis(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ port, host: '127.0.0.1' });
+    let reply = '';
+    const done = (ok: boolean) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(ok);
+    };
+    const timer = setTimeout(() => done(false), 500);
+    socket.setEncoding('utf8');
+    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.on('data', (chunk: string) => {
+      reply += chunk;
+      if (reply.includes('\r\n')) done(reply.startsWith('+PONG'));
+    });
+    socket.once('error', () => done(false));
+  });
+}
+
+/**
+ * The shell between us and redis-server (`sh -c GUARD sh <binary> <args…>`): prints the server's
+ * pid, kills it when our pipe on its stdin reaches end of file (stop(), or this process gone), and
+ * exits when the server does (so a server that cannot start is seen at once).
+ */
+const GUARD = [
+  'b=$1; shift',
+  'exec 3<&0',
+  '"$b" "$@" </dev/null 3<&- & r=$!',
+  'echo "$r"',
+  '(read _ <&3; kill -9 "$r" 2>/dev/null) &',
+  'w=$!',
+  'exec 3<&-',
+  'wait "$r"; s=$?',
+  'kill "$w" 2>/dev/null',
+  'exit "$s"',
+].join('\n');
 
 export async function startRedis(): Promise<RedisServer> {
   const binary = redisBinary();
   const port = await freePort();
-  let child: ChildProcess | undefined;
+  let guard: ChildProcess | undefined;
+  let redisPid: number | undefined;
   let exited: Promise<void> = Promise.resolve();
-  const kill = () => child?.kill('SIGKILL');
-  process.once('exit', kill);
+
   const start = async () => {
-    const proc = spawn(
-      binary,
-      [
-        '--port',
-        String(port),
-        '--bind',
-        '127.0.0.1',
-        '--save',
-        '',
-        '--appendonly',
-        'no',
-        '--protected-mode',
-        'yes',
-      ],
-      { stdio: 'ignore' },
-    );
-    child = proc;
-    exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-    await waitForPort(port, 10_000);
+    if (guard && guard.exitCode === null && guard.signalCode === null) {
+      throw new Error('redis-server is already running');
+    }
+    const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+    const child = spawn('sh', ['-c', GUARD, 'sh', binary, ...args], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    guard = child;
+    child.stdin?.on('error', () => {}); // EPIPE when the guard has already gone
+    let output = '';
+    let pid = '';
+    child.stdout?.setEncoding('utf8');
+    child.stdout?.on('data', (chunk: string) => {
+      if (redisPid === undefined) {
+        pid += chunk;
+        const newline = pid.indexOf('\n');
+        if (newline >= 0) {
+          redisPid = Number(pid.slice(0, newline));
+          output += pid.slice(newline + 1);
+        }
+      } else {
+        output += chunk;
+      }
+    });
+    child.stderr?.on('data', (chunk) => (output += chunk));
+    exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    const deadline = Date.now() + 10_000;
+    while (!(await pingRedis(port))) {
+      if (child.exitCode !== null || Date.now() > deadline) {
+        await stop();
+        throw new Error(`redis-server did not answer PING on 127.0.0.1:${port}:\n${output}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
   };
+
   const stop = async () => {
-    if (child && child.exitCode === null) child.kill('SIGKILL');
+    const child = guard;
+    if (!child) return;
+    if (redisPid !== undefined) {
+      try {
+        process.kill(redisPid, 'SIGCONT'); // a paused server must be able to die
+      } catch {
+        // already gone
+      }
+    }
+    child.stdin?.end(); // the guard kills redis-server, waits for it, and exits
     await exited;
+    guard = undefined;
+    redisPid = undefined;
   };
+
+  const signal = (name: 'SIGSTOP' | 'SIGCONT') => {
+    if (redisPid === undefined) throw new Error('redis-server is not running');
+    process.kill(redisPid, name);
+  };
+
   await start();
   return {
     port,
+    url: `redis://127.0.0.1:${port}`,
     start,
-    async stop() {
+    stop,
+    async restart() {
       await stop();
+      await start();
     },
+    pause: () => signal('SIGSTOP'),
+    resume: () => signal('SIGCONT'),
   };
 }
 
-/** Stop for good: also forget the exit hook. */
+/** Stop for good (undefined: nothing started). */
 export async function closeRedis(server: RedisServer | undefined): Promise<void> {
   await server?.stop();
 }

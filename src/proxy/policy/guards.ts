@@ -55,6 +55,8 @@ interface CompiledPolicy {
   readonly mcpAuthorization: readonly CompiledRule[];
   readonly rateLimit?: CompiledRateLimit;
   readonly inspects: boolean;
+  /** Some rule reads `request.headers`: only then are the headers copied for it (per request). */
+  readonly readsHeaders: boolean;
 }
 
 /** What authentication found: the API key's entry, the validated bearer token (for an exchange). */
@@ -161,9 +163,9 @@ export class Guards {
         const key = `${redis.address}:${redis.port}|${failureMode}`;
         let buckets = this.#redis.get(key);
         if (!buckets) {
+          const host = redis.address.includes(':') ? `[${redis.address}]` : redis.address;
           buckets = new RedisBuckets({
-            host: redis.address,
-            port: redis.port,
+            url: `redis://${host}:${redis.port}`,
             failureMode,
             logger: options.logger,
           });
@@ -213,6 +215,11 @@ export class Guards {
       mcpAuthorization: compileRules(policy.mcpAuthorization),
       ...(rateLimit ? { rateLimit } : {}),
       inspects: policy.mcpAuthorization.length > 0 || rateLimit !== undefined,
+      readsHeaders: JSON.stringify([
+        policy.authorization,
+        policy.mcpAuthorization,
+        policy.rateLimit,
+      ]).includes('headers'),
     };
     this.#compiled.set(policy, compiled);
     return compiled;
@@ -380,7 +387,9 @@ export class Guards {
     let requestVars: Record<string, unknown> | undefined;
     const apiKey = holder.entry?.metadata ?? EMPTY;
     const base = (): Record<string, unknown> => {
-      requestVars ??= { method: request.method, path, headers: headerMap(request.headers) };
+      requestVars ??= compiled.readsHeaders
+        ? { method: request.method, path, headers: headerMap(request.headers) }
+        : { method: request.method, path, headers: EMPTY };
       return { jwt: claims, request: requestVars, source: { address: remoteAddress }, apiKey };
     };
     if (compiled.authorization.length > 0) {
@@ -446,7 +455,12 @@ export class Guards {
   ): Access {
     const { metrics, logger } = this.options;
     const buckets = this.#buckets;
+    // A call is authorized and then limited with the same variables: built once.
+    let lastItem: Item | undefined;
+    let lastMethod = '';
+    let lastVars: Record<string, unknown> | undefined;
     const mcpVars = (method: string, item?: Item) => {
+      if (lastVars !== undefined && item === lastItem && method === lastMethod) return lastVars;
       const mcp: Record<string, unknown> = { method };
       if (item) {
         mcp[item.kind] = {
@@ -455,11 +469,15 @@ export class Guards {
           ...(item.args === undefined ? {} : { arguments: item.args }),
         };
       }
-      return { ...base(), mcp };
+      lastItem = item;
+      lastMethod = method;
+      lastVars = { ...base(), mcp };
+      return lastVars;
     };
     return {
       principal,
       inspects: compiled.inspects,
+      filtersLists: compiled.mcpAuthorization.length > 0,
       ...(credential ? { upstreamCredential: credential } : {}),
       allows(item, stage) {
         if (compiled.mcpAuthorization.length === 0) return true;

@@ -62,8 +62,10 @@ export interface RateLimited {
 export interface Access {
   /** Who the caller is ('' when anonymous): a session belongs to the identity that started it. */
   readonly principal: string;
-  /** The route filters lists or limits per message, so even one target cannot be passed through. */
+  /** The route's policy checks calls (authorization, rate limits): `allows` and `limit` must be asked. */
   readonly inspects: boolean;
+  /** Lists are filtered per identity: even one target's lists go through the multiplexer. */
+  readonly filtersLists: boolean;
   /** Whether the caller may see (in lists) or call, get or read this item. */
   allows(item: Item, stage: 'list' | 'call'): boolean;
   /** `backend.auth`: the header mcplane sets on upstream requests (never the client's own). */
@@ -76,6 +78,7 @@ export interface Access {
 export const OPEN_ACCESS: Access = {
   principal: '',
   inspects: false,
+  filtersLists: false,
   allows: () => true,
   limit: () => undefined,
 };

@@ -33,10 +33,9 @@ export function attachUpstreamStream(
   if (state.sessionId === undefined) return undefined;
   const signal = events.listen(target.name);
   if (!signal) return undefined;
-  const rewrite =
-    !cx.access.inspects && isTransparent(backend.prefixMode, backend.targets.length)
-      ? undefined
-      : outboundFor(cx, target.name);
+  const rewrite = isTransparent(backend.prefixMode, backend.targets.length)
+    ? undefined
+    : outboundFor(cx, target.name);
   let answered: () => void = () => {};
   const opened = new Promise<void>((resolve) => {
     answered = resolve;

@@ -30,10 +30,20 @@ export async function dispatchRequest(
   if (method === 'ping') return answered(resultResponse(id, {}));
   const { backend } = cx;
   try {
+    const { access } = cx;
     // Requests about one item are limited once the item is known (checkItem); the rest here.
-    if (!ITEM_METHODS.has(method)) await checkLimit(cx, method);
-    if (!cx.access.inspects && isTransparent(backend.prefixMode, backend.targets.length)) {
+    if (access.inspects && !ITEM_METHODS.has(method)) {
+      const limited = checkLimit(cx, method);
+      if (limited) await limited;
+    }
+    // One target is passed through, unless its lists must be filtered for this caller.
+    const filtered = access.filtersLists && LIST_SPECS.has(method);
+    if (!filtered && isTransparent(backend.prefixMode, backend.targets.length)) {
       const target = backend.targets[0]!;
+      if (access.inspects && ITEM_METHODS.has(method)) {
+        const checked = checkPassedThrough(cx, target.name, message);
+        if (checked) await checked;
+      }
       const state = cx.session.targets.get(target.name);
       // The usual case needs no await: the session already talks to its one target.
       if (state && isPinValid(target, state)) return forwardCounted(cx, target, state, method, raw, id);
@@ -60,21 +70,55 @@ const ITEM_METHODS: ReadonlySet<string> = new Set([
   'completion/complete',
 ]);
 
-async function checkLimit(cx: SessionContext, method: string, item?: Item): Promise<void> {
-  const refused = await cx.access.limit(method, item);
+/** Synchronous when the limits are (local buckets): a promise only for limits counted in Redis. */
+function checkLimit(cx: SessionContext, method: string, item?: Item): Promise<void> | undefined {
+  const refused = cx.access.limit(method, item);
+  if (refused instanceof Promise) {
+    return refused.then((r) => {
+      if (r) throw new RateLimitError(r.retryAfterMs, r.policy);
+    });
+  }
   if (refused) throw new RateLimitError(refused.retryAfterMs, refused.policy);
+  return undefined;
 }
 
 /**
  * The caller may not use this item: answered exactly as a name no target serves, so a policy does
  * not reveal what exists. Then the request's rate limits, which know the item now.
  */
-async function checkItem(cx: SessionContext, method: string, item: Item, shown: string): Promise<void> {
+function checkItem(cx: SessionContext, method: string, item: Item, shown: string): Promise<void> | undefined {
   if (!cx.access.allows(item, 'call')) {
     const what = item.kind === 'resource' ? 'resource' : item.kind;
     throw invalidParams(`Unknown ${what}: ${shown.slice(0, 200)}`);
   }
-  await checkLimit(cx, method, item);
+  return checkLimit(cx, method, item);
+}
+
+/** A call on the pass-through path: the item by the names the client sent (the upstream's own). */
+function checkPassedThrough(
+  cx: SessionContext,
+  target: string,
+  message: JsonRpcRequest,
+): Promise<void> | undefined {
+  const { method, params } = message;
+  if (method === 'tools/call' || method === 'prompts/get') {
+    const name = params?.name;
+    if (typeof name !== 'string') return undefined; // the upstream answers a malformed call itself
+    const kind = method === 'tools/call' ? 'tool' : 'prompt';
+    const item: Item = { kind, target, name, ...(kind === 'tool' ? { args: params?.arguments ?? {} } : {}) };
+    return checkItem(cx, method, item, name);
+  }
+  if (method === 'completion/complete') {
+    const ref = asObject(params?.ref);
+    if (ref?.type === 'ref/prompt' && typeof ref.name === 'string')
+      return checkItem(cx, method, { kind: 'prompt', target, name: ref.name }, ref.name);
+    if (ref?.type === 'ref/resource' && typeof ref.uri === 'string')
+      return checkItem(cx, method, { kind: 'resource', target, name: ref.uri }, ref.uri);
+    return undefined;
+  }
+  const uri = params?.uri;
+  if (typeof uri === 'string') return checkItem(cx, method, { kind: 'resource', target, name: uri }, uri);
+  return undefined;
 }
 
 async function multiplexed(cx: SessionContext, message: JsonRpcRequest): Promise<Outcome> {

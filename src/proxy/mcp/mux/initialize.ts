@@ -67,13 +67,12 @@ export async function initializeSession(
     if (error instanceof RpcError) return answered(errorResponse(id, error.code, error.message));
     throw error;
   }
-  const result =
-    !cx.access.inspects && isTransparent(backend.prefixMode, backend.targets.length)
-      ? answers[0]!.result
-      : mergeInitialize(
-          answers.map(({ state, result }) => ({ target: state.name, result })),
-          negotiateVersion(params.protocolVersion),
-        );
+  const result = isTransparent(backend.prefixMode, backend.targets.length)
+    ? answers[0]!.result
+    : mergeInitialize(
+        answers.map(({ state, result }) => ({ target: state.name, result })),
+        negotiateVersion(params.protocolVersion),
+      );
   const states = answers.map((answer) => answer.state);
   const session = Session.create(
     start.keyRing,

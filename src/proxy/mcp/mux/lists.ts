@@ -111,7 +111,7 @@ async function mergedPage(
     if (value)
       pages.push({
         target: target.name,
-        result: cx.access.inspects ? visible(cx, spec, target.name, value) : value,
+        result: cx.access.filtersLists ? visible(cx, spec, target.name, value) : value,
       });
   }
   const prefix = spec.alwaysPrefix === true || shouldPrefix(cx.backend.prefixMode, targets.length);

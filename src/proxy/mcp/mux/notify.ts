@@ -27,7 +27,7 @@ export async function dispatchNotification(
 ): Promise<Outcome> {
   const { backend, session } = cx;
   let targets: McpTarget[];
-  if (!cx.access.inspects && isTransparent(backend.prefixMode, backend.targets.length)) {
+  if (isTransparent(backend.prefixMode, backend.targets.length)) {
     targets = [backend.targets[0]!];
   } else if (message.method === 'notifications/cancelled') {
     const owner = session.inflight.get(String(message.params?.requestId));
@@ -45,7 +45,7 @@ export async function dispatchResponse(
   raw: string,
 ): Promise<Outcome> {
   const { backend } = cx;
-  if (!cx.access.inspects && isTransparent(backend.prefixMode, backend.targets.length)) {
+  if (isTransparent(backend.prefixMode, backend.targets.length)) {
     await sendTo(cx, backend.targets[0]!, 'response', raw).catch(() => {});
     return { reply: accepted() };
   }
