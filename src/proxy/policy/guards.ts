@@ -248,15 +248,23 @@ export class Guards {
     }
     for (const [key, buckets] of this.#redis) {
       if (redis.has(key)) continue;
-      buckets.close();
+      void buckets.close();
       this.#redis.delete(key);
+    }
+    // Connect now, not on the first limited call (which would wait for the connection).
+    for (const listener of table.listeners) {
+      for (const route of listener.routes) {
+        for (const entry of route.policy?.rateLimit?.entries ?? []) {
+          for (const g of entry.global) this.#buckets.shared(g.redis, g.failureMode);
+        }
+      }
     }
   }
 
   close(): void {
     for (const verifier of this.#verifiers.values()) verifier.close();
     this.#verifiers.clear();
-    for (const buckets of this.#redis.values()) buckets.close();
+    for (const buckets of this.#redis.values()) void buckets.close();
     this.#redis.clear();
   }
 
