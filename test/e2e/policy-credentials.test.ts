@@ -11,6 +11,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../src/gateway.js';
 import { startTestGateway } from '../support/gateway.js';
+import { postInitialize } from '../support/mcp-harness.js';
 import { type FixtureServer, startFixture } from '../support/mcp-servers.js';
 import { freePort } from '../support/ports.js';
 import { writeManifests } from '../support/standalone.js';
@@ -93,24 +94,7 @@ async function tools(key: string): Promise<string[]> {
 describe('API keys from a Secret', () => {
   it('refuses a missing or unknown key with 401, and never echoes it', async () => {
     for (const headers of [{}, { authorization: 'Bearer k-wrong' }] as Record<string, string>[]) {
-      const response = await fetch(url, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          accept: 'application/json, text/event-stream',
-          ...headers,
-        },
-        body: JSON.stringify({
-          jsonrpc: '2.0',
-          id: 1,
-          method: 'initialize',
-          params: {
-            protocolVersion: '2025-06-18',
-            capabilities: {},
-            clientInfo: { name: 'x', version: '1' },
-          },
-        }),
-      });
+      const response = await postInitialize(url, '2025-06-18', headers);
       expect(response.status).toBe(401);
       expect(await response.text()).not.toContain('k-wrong');
     }

@@ -7,10 +7,11 @@
  */
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { exportJWK, generateKeyPair, type JWTPayload, SignJWT } from 'jose';
+import type { JWTPayload } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../src/gateway.js';
 import { startTestGateway } from '../support/gateway.js';
+import { testIssuer } from '../support/jwt.js';
 import { type FixtureServer, startFixture } from '../support/mcp-servers.js';
 import { freePort } from '../support/ports.js';
 import { type RedisServer, startRedis } from '../support/redis.js';
@@ -110,24 +111,14 @@ async function call(url: string, headers: Record<string, string>, tool: string):
 beforeAll(async () => {
   redis = await startRedis();
   upstream = await startFixture({ name: 'calc' });
-  const pair = await generateKeyPair('ES256');
-  const jwk = { ...(await exportJWK(pair.publicKey)), kid: 'k', alg: 'ES256' };
-  sign = (claims) =>
-    new SignJWT(claims)
-      .setProtectedHeader({ alg: 'ES256', kid: 'k' })
-      .setIssuer(ISSUER)
-      .setIssuedAt()
-      .setExpirationTime('10m')
-      .sign(pair.privateKey);
+  const idp = await testIssuer(ISSUER);
+  sign = (claims) => idp.sign(claims);
   for (const failureMode of ['FailOpen', 'FailClosed']) {
     const port = await freePort();
     const dir = await writeManifests(port, [
       { name: 'mcp', targets: [{ name: 'calc', port: upstream.port }] },
     ]);
-    await writeFile(
-      join(dir, 'policies.yaml'),
-      policies(JSON.stringify({ keys: [jwk] }), redis.port, failureMode),
-    );
+    await writeFile(join(dir, 'policies.yaml'), policies(idp.jwks, redis.port, failureMode));
     const gateway = await startTestGateway(['--manifests', dir]);
     replicas.push({ gateway, dir, url: `http://127.0.0.1:${port}/mcp` });
   }

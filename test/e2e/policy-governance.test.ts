@@ -8,17 +8,17 @@ import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { exportJWK, generateKeyPair, type JWTPayload, SignJWT } from 'jose';
+import type { JWTPayload } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../src/gateway.js';
 import { startTestGateway } from '../support/gateway.js';
+import { type TestIssuer, testIssuer } from '../support/jwt.js';
+import { postInitialize } from '../support/mcp-harness.js';
 import { type FixtureServer, startFixture } from '../support/mcp-servers.js';
 import { freePort } from '../support/ports.js';
 import { writeManifests } from '../support/standalone.js';
 
 const ISSUER = 'https://idp.test';
-const KID = 'k1';
-type Key = Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
 
 let docs: FixtureServer;
 let calc: FixtureServer;
@@ -26,20 +26,13 @@ let gateway: Gateway;
 let dir: string;
 let port: number;
 let url: string;
-let signingKey: Key;
-let strangerKey: Key;
+let idp: TestIssuer;
 
-async function token(
+function token(
   claims: JWTPayload,
-  options: { key?: Key; issuer?: string; audience?: string; expiresIn?: string } = {},
+  options: { foreignKey?: boolean; issuer?: string; audience?: string; expiresIn?: string } = {},
 ) {
-  return new SignJWT(claims)
-    .setProtectedHeader({ alg: 'RS256', kid: KID })
-    .setIssuer(options.issuer ?? ISSUER)
-    .setAudience(options.audience ?? url)
-    .setIssuedAt()
-    .setExpirationTime(options.expiresIn ?? '5m')
-    .sign(options.key ?? signingKey);
+  return idp.sign(claims, { audience: url, ...options });
 }
 
 async function connect(
@@ -65,23 +58,13 @@ async function post(body: unknown, headers: Record<string, string> = {}): Promis
   });
 }
 
-const INIT = {
-  jsonrpc: '2.0',
-  id: 1,
-  method: 'initialize',
-  params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
-};
-
 async function counterValue(name: 'authorizationDenials' | 'rateLimitRejections' | 'authentications') {
   const { values } = await gateway.metrics[name].get();
   return values.reduce((sum, v) => sum + v.value, 0);
 }
 
 beforeAll(async () => {
-  const pair = await generateKeyPair('RS256');
-  signingKey = pair.privateKey;
-  strangerKey = (await generateKeyPair('RS256')).privateKey;
-  const jwk = { ...(await exportJWK(pair.publicKey)), kid: KID, alg: 'RS256', use: 'sig' };
+  idp = await testIssuer(ISSUER, 'RS256');
   docs = await startFixture({ name: 'docs' });
   calc = await startFixture({ name: 'calc' });
   port = await freePort();
@@ -105,7 +88,7 @@ spec:
       providers:
         - issuer: ${ISSUER}
           audiences: [${url}]
-          jwks: { inline: '${JSON.stringify({ keys: [jwk] })}' }
+          jwks: { inline: '${idp.jwks}' }
 ---
 apiVersion: agentgateway.dev/v1alpha1
 kind: AgentgatewayPolicy
@@ -163,7 +146,7 @@ afterAll(async () => {
 
 describe('authentication (MCP authorization spec: RFC 9728, RFC 8707)', () => {
   it('answers a request without a token 401 with a challenge that points at the metadata', async () => {
-    const response = await post(INIT);
+    const response = await postInitialize(url);
     expect(response.status).toBe(401);
     const challenge = response.headers.get('www-authenticate');
     expect(challenge).toBe(
@@ -178,11 +161,11 @@ describe('authentication (MCP authorization spec: RFC 9728, RFC 8707)', () => {
   it.each([
     ['another audience', () => token({ sub: 'alice' }, { audience: 'https://other.example/mcp' })],
     ['an expired token', () => token({ sub: 'alice' }, { expiresIn: '-2m' })],
-    ['an unknown signing key', () => token({ sub: 'alice' }, { key: strangerKey })],
+    ['an unknown signing key', () => token({ sub: 'alice' }, { foreignKey: true })],
     ['another issuer', () => token({ sub: 'alice' }, { issuer: 'https://evil.example' })],
     ['garbage', async () => 'not-a-jwt'],
   ])('refuses %s with 401 invalid_token', async (_what, make) => {
-    const response = await post(INIT, { authorization: `Bearer ${await make()}` });
+    const response = await postInitialize(url, '2025-06-18', { authorization: `Bearer ${await make()}` });
     expect(response.status).toBe(401);
     const challenge = response.headers.get('www-authenticate') ?? '';
     expect(challenge).toContain('error="invalid_token"');
@@ -318,12 +301,15 @@ describe('CORS for browser-based clients', () => {
   });
 
   it('lets the allowed origin read the 401 challenge and, with a token, the session id', async () => {
-    const challenged = await post(INIT, { origin: APP });
+    const challenged = await postInitialize(url, '2025-06-18', { origin: APP });
     expect(challenged.status).toBe(401);
     expect(challenged.headers.get('access-control-allow-origin')).toBe(APP);
     expect(challenged.headers.get('access-control-expose-headers')).toContain('www-authenticate');
     const bearer = await token({ sub: 'dora', groups: ['eng'] });
-    const served = await post(INIT, { origin: APP, authorization: `Bearer ${bearer}` });
+    const served = await postInitialize(url, '2025-06-18', {
+      origin: APP,
+      authorization: `Bearer ${bearer}`,
+    });
     expect(served.status).toBe(200);
     expect(served.headers.get('access-control-allow-origin')).toBe(APP);
     expect(served.headers.get('access-control-expose-headers')).toContain('mcp-session-id');

@@ -13,6 +13,7 @@ import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../src/gateway.js';
 import { startTestGateway } from '../support/gateway.js';
+import { postInitialize } from '../support/mcp-harness.js';
 import { type FixtureServer, startFixture } from '../support/mcp-servers.js';
 import { type AuthServer, runSdkOAuthFlow, startAuthServer } from '../support/oauth-server.js';
 import { freePort } from '../support/ports.js';
@@ -101,24 +102,8 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-const INIT = JSON.stringify({
-  jsonrpc: '2.0',
-  id: 1,
-  method: 'initialize',
-  params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
-});
-
-function post(to: string, token?: string): Promise<Response> {
-  return fetch(to, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-    },
-    body: INIT,
-  });
-}
+const post = (to: string, token?: string) =>
+  postInitialize(to, '2025-06-18', token ? { authorization: `Bearer ${token}` } : {});
 
 describe('the MCP authorization flow through mcplane', () => {
   it('an SDK client authorizes with PKCE and a resource indicator, then sees and calls what its group allows', async () => {

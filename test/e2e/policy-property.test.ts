@@ -9,10 +9,11 @@ import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { exportJWK, generateKeyPair, type JWTPayload, SignJWT } from 'jose';
+import type { JWTPayload } from 'jose';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Gateway } from '../../src/gateway.js';
 import { startTestGateway } from '../support/gateway.js';
+import { type TestIssuer, testIssuer } from '../support/jwt.js';
 import { type FixtureServer, startFixture } from '../support/mcp-servers.js';
 import { freePort } from '../support/ports.js';
 import { type StaticBackend, writeManifests } from '../support/standalone.js';
@@ -85,23 +86,15 @@ let b: FixtureServer;
 let gateway: Gateway;
 let dir: string;
 let port: number;
-let key: Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
+let idp: TestIssuer;
 const next = random(SEED);
 const sets = Array.from({ length: RULE_SETS }, () => ruleSet(next));
 const identities = Array.from({ length: IDENTITIES }, (_, i) => identity(next, i));
 
-const sign = (claims: JWTPayload) =>
-  new SignJWT(claims)
-    .setProtectedHeader({ alg: 'ES256', kid: 'k' })
-    .setIssuer(ISSUER)
-    .setIssuedAt()
-    .setExpirationTime('10m')
-    .sign(key);
+const sign = (claims: JWTPayload) => idp.sign(claims);
 
 beforeAll(async () => {
-  const pair = await generateKeyPair('ES256');
-  key = pair.privateKey;
-  const jwk = { ...(await exportJWK(pair.publicKey)), kid: 'k', alg: 'ES256' };
+  idp = await testIssuer(ISSUER);
   a = await startFixture({ name: 'a', prompts: true, resources: true });
   b = await startFixture({ name: 'b', prompts: true, resources: true });
   port = await freePort();
@@ -122,7 +115,7 @@ spec:
   targetRefs: [{ group: gateway.networking.k8s.io, kind: Gateway, name: gw }]
   traffic:
     jwtAuthentication:
-      providers: [{ issuer: ${ISSUER}, jwks: { inline: '${JSON.stringify({ keys: [jwk] })}' } }]`,
+      providers: [{ issuer: ${ISSUER}, jwks: { inline: '${idp.jwks}' } }]`,
     ...sets.flatMap((rules, i) =>
       rules.map(
         (rule, r) => `apiVersion: agentgateway.dev/v1alpha1

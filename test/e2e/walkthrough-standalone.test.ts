@@ -11,6 +11,7 @@ import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/typ
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../src/gateway.js';
 import { startTestGateway } from '../support/gateway.js';
+import { postInitialize } from '../support/mcp-harness.js';
 import { type FixtureServer, startFixture } from '../support/mcp-servers.js';
 import { freePort } from '../support/ports.js';
 
@@ -85,7 +86,7 @@ describe('walk-through, standalone', () => {
     }
   });
 
-  it('step three: one policy (examples/standalone/policy.yaml) asks for an API key and filters tools by its group', async () => {
+  it('step three: one policy (examples/governance/policy.yaml) asks for an API key and filters tools by its group', async () => {
     const url = new URL(`http://127.0.0.1:${gatewayPort}/mcp`);
     const connect = async (key: string) => {
       const client = new Client({ name: 'governed', version: '1.0.0' });
@@ -96,22 +97,11 @@ describe('walk-through, standalone', () => {
       );
       return client;
     };
-    await writeFile(join(dir, 'policy.yaml'), await example('policy.yaml', {}));
-    const anonymous = () =>
-      fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-        body: JSON.stringify({
-          jsonrpc: '2.0',
-          id: 1,
-          method: 'initialize',
-          params: {
-            protocolVersion: '2025-06-18',
-            capabilities: {},
-            clientInfo: { name: 'x', version: '1' },
-          },
-        }),
-      }).then((r) => r.status);
+    await writeFile(
+      join(dir, 'policy.yaml'),
+      await readFile(new URL('../../examples/governance/policy.yaml', import.meta.url), 'utf8'),
+    );
+    const anonymous = () => postInitialize(url.href).then((r) => r.status);
     await expect.poll(anonymous, { timeout: 10_000 }).toBe(401);
     const viewer = await connect('viewer-key-change-me');
     const dev = await connect('dev-key-change-me');

@@ -1,11 +1,18 @@
 /** Shared pieces for the status-writer and leader-election tests. */
 import { Registry } from 'prom-client';
+import { LeaderElector } from '../../src/control/leader.js';
+import { Reconciler } from '../../src/control/reconciler.js';
+import { type KubeSource, startKubeSource } from '../../src/control/sources/kubernetes/index.js';
 import { parseResource } from '../../src/control/sources/parse.js';
 import { ResourceStore } from '../../src/control/sources/store.js';
+import { StatusWriter } from '../../src/control/status-writer.js';
+import { silentLogger } from '../../src/shared/logger.js';
 import { createMetrics, type Metrics } from '../../src/shared/metrics.js';
+import { TablePublisher } from '../../src/shared/publisher.js';
 import type { KindName } from '../../src/shared/resources.js';
 import type { Condition, ObjectStatus } from '../../src/shared/status.js';
 import type { KubeApiServer } from '../support/kube/api-server.js';
+import { kubeConfigFor } from '../support/kube/kubeconfig.js';
 
 export const CONTROLLER = 'mcplane.dev/gateway-controller';
 export const OTHER_CONTROLLER = 'example.com/other-controller';
@@ -143,5 +150,57 @@ export function routeStatus(parents: readonly Record<string, unknown>[]): Object
     ref: { kind: 'HTTPRoute', namespace: 'default', name: 'route' },
     generation: 1,
     status: { parents },
+  };
+}
+
+/**
+ * The whole status loop against the test API server, as gateway.ts wires it: reflectors fill a
+ * store, the reconciler translates, the elected writer writes. Returns what to stop.
+ */
+export function startStatusLoop(server: KubeApiServer): { source: KubeSource; stop: () => Promise<void> } {
+  const kubeConfig = kubeConfigFor(server.url);
+  const store = newStore();
+  const metrics = testMetrics();
+  const logger = silentLogger;
+  const source = startKubeSource({
+    kubeConfig,
+    store,
+    logger,
+    metrics,
+    timings: { backoffBaseMs: 5, backoffCapMs: 40, connectTimeoutMs: 1000, inactivityMs: 5000 },
+  });
+  const writer = new StatusWriter({ kubeConfig, store, controllerName: CONTROLLER, logger, metrics });
+  const reconciler = new Reconciler({
+    store,
+    publisher: new TablePublisher(),
+    translateOptions: { controllerName: CONTROLLER, clusterDomain: 'cluster.local' },
+    logger,
+    metrics,
+    debounceMs: 10,
+    onStatuses: (s) => writer.update(s),
+  });
+  const elector = new LeaderElector({
+    kubeConfig,
+    namespace: 'mcplane',
+    name: 'mcplane-status',
+    identity: 'replica-1',
+    leaseDurationMs: 2000,
+    renewDeadlineMs: 1000,
+    retryPeriodMs: 200,
+    logger,
+    metrics,
+  });
+  elector.onStartedLeading(() => writer.setLeader(true));
+  elector.onStoppedLeading(() => writer.setLeader(false));
+  source.onSynced(() => reconciler.start());
+  elector.start();
+  return {
+    source,
+    stop: async () => {
+      reconciler.stop();
+      await writer.stop();
+      await elector.stop();
+      await source.stop();
+    },
   };
 }

@@ -5,15 +5,9 @@
  * only targets another controller's Gateway.
  */
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { LeaderElector } from '../../src/control/leader.js';
-import { Reconciler } from '../../src/control/reconciler.js';
-import { type KubeSource, startKubeSource } from '../../src/control/sources/kubernetes/index.js';
-import { StatusWriter } from '../../src/control/status-writer.js';
-import { silentLogger } from '../../src/shared/logger.js';
-import { TablePublisher } from '../../src/shared/publisher.js';
+import type { KubeSource } from '../../src/control/sources/kubernetes/index.js';
 import { KubeApiServer } from '../support/kube/api-server.js';
-import { kubeConfigFor } from '../support/kube/kubeconfig.js';
-import { CONTROLLER, newStore, testMetrics, waitFor } from './helpers.js';
+import { CONTROLLER, startStatusLoop, waitFor } from './helpers.js';
 
 let server: KubeApiServer;
 let stopAll: () => Promise<void>;
@@ -89,49 +83,9 @@ const objects = [
 ];
 
 function start(): KubeSource {
-  const kubeConfig = kubeConfigFor(server.url);
-  const store = newStore();
-  const metrics = testMetrics();
-  const logger = silentLogger;
-  const source = startKubeSource({
-    kubeConfig,
-    store,
-    logger,
-    metrics,
-    timings: { backoffBaseMs: 5, backoffCapMs: 40, connectTimeoutMs: 1000, inactivityMs: 5000 },
-  });
-  const writer = new StatusWriter({ kubeConfig, store, controllerName: CONTROLLER, logger, metrics });
-  const reconciler = new Reconciler({
-    store,
-    publisher: new TablePublisher(),
-    translateOptions: { controllerName: CONTROLLER, clusterDomain: 'cluster.local' },
-    logger,
-    metrics,
-    debounceMs: 10,
-    onStatuses: (s) => writer.update(s),
-  });
-  const elector = new LeaderElector({
-    kubeConfig,
-    namespace: 'mcplane',
-    name: 'mcplane-status',
-    identity: 'replica-1',
-    leaseDurationMs: 2000,
-    renewDeadlineMs: 1000,
-    retryPeriodMs: 200,
-    logger,
-    metrics,
-  });
-  elector.onStartedLeading(() => writer.setLeader(true));
-  elector.onStoppedLeading(() => writer.setLeader(false));
-  source.onSynced(() => reconciler.start());
-  elector.start();
-  stopAll = async () => {
-    reconciler.stop();
-    await writer.stop();
-    await elector.stop();
-    await source.stop();
-  };
-  return source;
+  const loop = startStatusLoop(server);
+  stopAll = loop.stop;
+  return loop.source;
 }
 
 type Ancestor = {

@@ -170,10 +170,15 @@ export const MCP_HEADERS = {
 } as const;
 
 /** POST an initialize request over fetch, as a client would; returns the raw response. */
-export function postInitialize(url: string, protocolVersion = '2025-06-18'): Promise<Response> {
+export function postInitialize(
+  url: string,
+  protocolVersion = '2025-06-18',
+  /** More headers: a bearer token, an Origin. */
+  headers: Readonly<Record<string, string>> = {},
+): Promise<Response> {
   return fetch(url, {
     method: 'POST',
-    headers: MCP_HEADERS,
+    headers: { ...MCP_HEADERS, ...headers },
     body: JSON.stringify({
       jsonrpc: '2.0',
       id: 1,
