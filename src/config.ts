@@ -49,52 +49,41 @@ const port = z.coerce.number().int().min(0).max(65535);
 /** `https://app.example.com`, as a browser sends it: scheme://host[:port], lower case, no path. */
 const ORIGIN = /^[a-z][a-z0-9+.-]*:\/\/[^/?#\s]+$/;
 
-/** A comma-separated list of exact origins, `null`, or `*`. */
-const addresses = z
-  .string()
-  .optional()
-  .transform((text, ctx) => {
-    const list = (text ?? '')
-      .split(',')
-      .map((entry) => entry.trim())
-      .filter((entry) => entry.length > 0);
-    for (const entry of list) {
-      if (!isAddressOrCidr(entry)) {
-        ctx.addIssue({
-          code: 'custom',
-          message: `"${entry}" is not an IP address or a CIDR (10.0.0.0/8, ::1/128)`,
-        });
+/** A comma-separated list whose entries `problem` checks (undefined when an entry is fine). */
+function commaList(problem: (entry: string) => string | undefined) {
+  return z
+    .string()
+    .optional()
+    .transform((text, ctx) => {
+      const list = (text ?? '')
+        .split(',')
+        .map((entry) => entry.trim())
+        .filter((entry) => entry.length > 0);
+      for (const entry of list) {
+        const message = problem(entry);
+        if (message !== undefined) ctx.addIssue({ code: 'custom', message });
       }
-    }
-    return list;
-  });
+      return list as readonly string[];
+    });
+}
 
-const origins = z
-  .string()
-  .optional()
-  .transform((text, ctx) => {
-    const list = (text ?? '')
-      .split(',')
-      .map((entry) => entry.trim())
-      .filter((entry) => entry.length > 0);
-    for (const entry of list) {
-      if (entry === '*' || entry === 'null') continue;
-      let canonical: string | undefined;
-      try {
-        const url = new URL(entry);
-        canonical = url.protocol === 'http:' || url.protocol === 'https:' ? url.origin : entry;
-      } catch {
-        // not a URL at all: reported below
-      }
-      if (!ORIGIN.test(entry) || canonical !== entry) {
-        ctx.addIssue({
-          code: 'custom',
-          message: `"${entry}" is not an origin as browsers send it: scheme://host[:port] in lower case, without a path or the default port (example: https://app.example.com), or * for any`,
-        });
-      }
-    }
-    return list as readonly string[];
-  });
+const addresses = commaList((entry) =>
+  isAddressOrCidr(entry) ? undefined : `"${entry}" is not an IP address or a CIDR (10.0.0.0/8, ::1/128)`,
+);
+
+/** Exact origins, `null`, or `*`. */
+const origins = commaList((entry) => {
+  if (entry === '*' || entry === 'null') return undefined;
+  let canonical: string | undefined;
+  try {
+    const url = new URL(entry);
+    canonical = url.protocol === 'http:' || url.protocol === 'https:' ? url.origin : entry;
+  } catch {
+    // not a URL at all: reported below
+  }
+  if (ORIGIN.test(entry) && canonical === entry) return undefined;
+  return `"${entry}" is not an origin as browsers send it: scheme://host[:port] in lower case, without a path or the default port (example: https://app.example.com), or * for any`;
+});
 const bool = z.enum(['true', 'false']).transform((v) => v === 'true');
 
 /** Every flag: name → [schema, default, help]. The README's flag table is generated from this list. */

@@ -51,6 +51,18 @@ describe('configuration', () => {
     );
   });
 
+  it('takes --trusted-proxies as addresses and CIDRs, and names a bad entry', () => {
+    expect(loadConfig(['--trusted-proxies', '10.0.0.0/8, ::1,192.168.1.7'], {}).trustedProxies).toEqual([
+      '10.0.0.0/8',
+      '::1',
+      '192.168.1.7',
+    ]);
+    expect(() => loadConfig(['--trusted-proxies', '10.0.0.0/33'], {})).toThrow(/10\.0\.0\.0\/33/);
+    expect(() => loadConfig(['--trusted-proxies', 'proxy.example'], {})).toThrow(
+      /not an IP address or a CIDR/,
+    );
+  });
+
   it('rejects unknown flags with a pointer to --help', () => {
     expect(() => loadConfig(['--admin-prot', '1'], {})).toThrow(/--help/);
   });

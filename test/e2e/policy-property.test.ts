@@ -12,6 +12,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import type { JWTPayload } from 'jose';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Gateway } from '../../src/gateway.js';
+import { Rng } from '../fuzz/prng.js';
 import { startTestGateway } from '../support/gateway.js';
 import { type TestIssuer, testIssuer } from '../support/jwt.js';
 import { type FixtureServer, startFixture } from '../support/mcp-servers.js';
@@ -23,15 +24,10 @@ const RULE_SETS = 12;
 const IDENTITIES = 6;
 const ISSUER = 'https://idp.test';
 
-/** mulberry32: small, seeded, good enough to pick cases. */
+/** The fuzzer's seeded PRNG: a failure names a case that reproduces. */
 function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rng = new Rng(seed);
+  return () => rng.next();
 }
 
 const ATOMS = [
