@@ -85,7 +85,12 @@ export class LocalBuckets {
     const id = boundedKey(key);
     let bucket = this.#buckets.get(id);
     if (bucket !== undefined) {
-      this.#buckets.delete(id); // set again below, as the most recently used
+      // Recency decides only what goes when the map is full: re-inserting (delete + set) on every
+      // take costs more than the rest of it, so a bucket moves to the end only past half the bound.
+      if (this.#buckets.size > this.#maxKeys >> 1) {
+        this.#buckets.delete(id);
+        this.#buckets.set(id, bucket);
+      }
       if (bucket.unit !== unitMs) {
         bucket.level = (bucket.level / bucket.unit) * unitMs;
         bucket.unit = unitMs;
@@ -104,8 +109,8 @@ export class LocalBuckets {
         if (!oldest.done) this.#buckets.delete(oldest.value);
       }
       bucket = { level: full, at: now, unit: unitMs };
+      this.#buckets.set(id, bucket);
     }
-    this.#buckets.set(id, bucket);
     if (bucket.level >= need) {
       bucket.level -= need;
       return { allowed: true, retryAfterMs: 0, remaining: Math.floor(bucket.level / unitMs) };
