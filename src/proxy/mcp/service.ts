@@ -27,8 +27,9 @@ import type { KeyRing } from './session/key-ring.js';
 import { Revocations } from './session/revocations.js';
 import type { Session } from './session/session.js';
 import { type Lookup, SessionStore, sessionsFull } from './session/session-store.js';
+import { headerMismatch, isModernVersion } from './wire/era.js';
 import { JsonRpcCode, limitReply, rpcErrorReply, sessionNotFound } from './wire/errors.js';
-import { checkGetHeaders, checkPostHeaders, readBody } from './wire/http.js';
+import { checkGetHeaders, checkPostHeaders, readBody, unsupportedVersion } from './wire/http.js';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from './wire/json-depth.js';
 import { type Classified, classify, type JsonRpcRequest } from './wire/jsonrpc.js';
 import { sessionInflightLimit } from './wire/limits.js';
@@ -259,6 +260,8 @@ export class McpService {
     } catch {
       return invalid(400, JsonRpcCode.ParseError, 'Parse error: the body is not valid JSON');
     }
+    const version = request.headers.get('mcp-protocol-version');
+    if (isModernVersion(version)) return modernRequest(request, parsed, version!, pending);
     const { backend } = cx;
     if (backend.targets.length === 0) {
       const name = `${backend.namespace}/${backend.name}`;
@@ -441,6 +444,29 @@ export class McpService {
     this.#ownRevocations?.close();
     await this.#deps.upstreams.close(this.#active > 0);
   }
+}
+
+/**
+ * A 2026-07-28 request (issue 12, first step): its headers are checked against its body as the
+ * spec requires, then it is answered UnsupportedProtocolVersion with the revisions served, which
+ * sends dual-era clients to the 2025 handshake. No session or upstream is touched.
+ */
+function modernRequest(request: Request, parsed: unknown, version: string, pending: Pending): Outcome {
+  if (Array.isArray(parsed)) {
+    return invalid(400, JsonRpcCode.InvalidRequest, 'Invalid Request: 2026-07-28 has no JSON-RPC batches');
+  }
+  const classified = classify(parsed);
+  if (typeof classified === 'string')
+    return invalid(400, JsonRpcCode.InvalidRequest, `Invalid Request: ${classified}`);
+  if (classified.kind === 'response') {
+    return invalid(400, JsonRpcCode.InvalidRequest, 'Invalid Request: 2026-07-28 clients send no responses');
+  }
+  const { message } = classified;
+  pending.method = methodLabel(message.method);
+  const id = classified.kind === 'request' ? classified.message.id : null;
+  const mismatch = headerMismatch(request.headers, message);
+  if (mismatch) return invalid(400, mismatch.code, mismatch.message, id);
+  return { reply: unsupportedVersion(version, id), rpcError: JsonRpcCode.UnsupportedProtocolVersion };
 }
 
 function invalid(

@@ -20,6 +20,10 @@ export const JsonRpcCode = {
    * message names the bound and its flag. agentgateway answers resource exhaustion with this code too.
    */
   LimitExceeded: -32003,
+  /** 2026-07-28 (SEP-2243): a header disagrees with the body; HTTP 400. */
+  HeaderMismatch: -32020,
+  /** 2026-07-28: the request's protocol version is not served here; `data.supported` lists what is. */
+  UnsupportedProtocolVersion: -32022,
 } as const;
 
 /** An error raised while serving one request that becomes its JSON-RPC error (HTTP 200). */

@@ -2,9 +2,11 @@
  * Downstream HTTP checks: required headers and bounded body reading. Validators return the Reply to
  * send, or undefined to go on.
  */
-import { JsonRpcCode, rpcErrorReply } from './errors.js';
+import { isModernVersion } from './era.js';
+import { errorResponse, JsonRpcCode, rpcErrorReply } from './errors.js';
+import type { JsonRpcId } from './jsonrpc.js';
 import { isSupportedVersion, SUPPORTED_VERSIONS } from './protocol-version.js';
-import type { Reply } from './reply.js';
+import { jsonReply, type Reply } from './reply.js';
 
 function accepts(request: Request, type: string): boolean {
   const accept = request.headers.get('accept');
@@ -27,7 +29,7 @@ export function checkPostHeaders(request: Request): Reply | undefined {
       'Unsupported Media Type: Content-Type must be application/json',
     );
   }
-  return checkProtocolVersion(request);
+  return checkProtocolVersion(request, true);
 }
 
 export function checkGetHeaders(request: Request): Reply | undefined {
@@ -41,9 +43,27 @@ export function checkGetHeaders(request: Request): Reply | undefined {
   return checkProtocolVersion(request);
 }
 
-export function checkProtocolVersion(request: Request): Reply | undefined {
+/**
+ * The 2026-07-28 revision is not served yet: a modern request is answered with the spec's
+ * UnsupportedProtocolVersion and the revisions that are, so a dual-era client (the SDK v2's
+ * `versionNegotiation: auto`) falls back to the 2025 handshake.
+ */
+export function unsupportedVersion(version: string, id: JsonRpcId | null = null): Reply {
+  const message = `Unsupported protocol version ${JSON.stringify(version.slice(0, 40))}: this gateway serves ${SUPPORTED_VERSIONS.join(', ')} (initialize, then Mcp-Session-Id)`;
+  return jsonReply(
+    errorResponse(id, JsonRpcCode.UnsupportedProtocolVersion, message, {
+      supported: [...SUPPORTED_VERSIONS],
+      requested: version.slice(0, 40),
+    }),
+    400,
+  );
+}
+
+/** `post`: a modern POST is judged after its body is read (its headers must agree with it first). */
+export function checkProtocolVersion(request: Request, post = false): Reply | undefined {
   const version = request.headers.get('mcp-protocol-version');
   if (version === null || isSupportedVersion(version)) return undefined;
+  if (isModernVersion(version)) return post ? undefined : unsupportedVersion(version);
   return rpcErrorReply(
     400,
     JsonRpcCode.InvalidRequest,

@@ -1,0 +1,78 @@
+/**
+ * 2026-07-28 requests through a real listener, first step of issue 12: headers are checked against
+ * the body (-32020, HTTP 400), then the request is answered UnsupportedProtocolVersion (-32022) with
+ * the revisions served, so dual-era clients fall back to the 2025 handshake. A mismatched request
+ * leaves nothing behind: the next ones are served as before (agentgateway#3439 blocked them).
+ */
+import { rm } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Gateway } from '../../src/gateway.js';
+import { startTestGateway } from '../support/gateway.js';
+import { rawInitialize } from '../support/mcp-harness.js';
+import { type FixtureServer, startFixture } from '../support/mcp-servers.js';
+import { freePort } from '../support/ports.js';
+import { writeManifests } from '../support/standalone.js';
+
+let upstream: FixtureServer;
+let gateway: Gateway;
+let dir: string;
+let url: string;
+
+beforeAll(async () => {
+  upstream = await startFixture({ name: 'up' });
+  const port = await freePort();
+  url = `http://127.0.0.1:${port}/mcp`;
+  dir = await writeManifests(port, [{ name: 'mcp', targets: [{ name: 'up', port: upstream.port }] }]);
+  gateway = await startTestGateway(['--manifests', dir]);
+});
+
+afterAll(async () => {
+  await gateway?.stop();
+  await upstream?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+const discover = (method = 'server/discover') =>
+  fetch(url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      'mcp-protocol-version': '2026-07-28',
+      'mcp-method': method,
+    },
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 7,
+      method: 'server/discover',
+      params: { _meta: { 'io.modelcontextprotocol/protocolVersion': '2026-07-28' } },
+    }),
+  });
+
+describe('a 2026-07-28 client', () => {
+  it('whose Mcp-Method disagrees with the body gets HeaderMismatch, and later requests are unaffected', async () => {
+    const mismatched = await discover('tools/list');
+    expect(mismatched.status).toBe(400);
+    expect(await mismatched.json()).toMatchObject({ id: 7, error: { code: -32020 } });
+    const agreed = await discover();
+    expect(agreed.status).toBe(400);
+    expect(await agreed.json()).toMatchObject({
+      id: 7,
+      error: { code: -32022, data: { supported: ['2025-11-25', '2025-06-18', '2025-03-26', '2024-11-05'] } },
+    });
+    // The 2025 handshake still works, and nothing went upstream for the modern requests.
+    const seenBefore = upstream.seen.length;
+    expect(await rawInitialize(url)).toBeTruthy();
+    expect(
+      upstream.seen.slice(seenBefore).some((r) => JSON.stringify(r.body).includes('server/discover')),
+    ).toBe(false);
+  });
+
+  it('gets UnsupportedProtocolVersion on a GET too', async () => {
+    const response = await fetch(url, {
+      headers: { accept: 'text/event-stream', 'mcp-protocol-version': '2026-07-28' },
+    });
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { error: { code: number } }).error.code).toBe(-32022);
+  });
+});
