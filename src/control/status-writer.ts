@@ -18,7 +18,7 @@ import type { KindName } from '../shared/resources.js';
 import type { ObjectRef, ObjectStatus } from '../shared/status.js';
 import type { ResourceStore } from './sources/store.js';
 import { apiFailure } from './status/api-call.js';
-import { canonical, hasOurParents, metaTime } from './status/stamp.js';
+import { canonical, hasOurParents, metaTime, type SharedList } from './status/stamp.js';
 import {
   ConflictsExhausted,
   type WriteContext,
@@ -98,16 +98,19 @@ export class StatusWriter {
     for (const { ref, status } of statuses) {
       if (WRITABLE.has(ref.kind)) next.set(kindKey(ref.kind, ref.namespace, ref.name), { ref, status });
     }
-    // Routes still showing our parents entries that translate() no longer reports: remove ours.
-    for (const route of this.#options.store.snapshot().HTTPRoute) {
-      const ref: ObjectRef = {
-        kind: 'HTTPRoute',
-        namespace: route.metadata.namespace,
-        name: route.metadata.name,
-      };
+    // Routes (policies) still showing our parents (ancestors) entries that translate() no longer
+    // reports: remove ours.
+    const snapshot = this.#options.store.snapshot();
+    const shared = [
+      ...snapshot.HTTPRoute.map((o) => ['HTTPRoute', o] as const),
+      ...snapshot.AgentgatewayPolicy.map((o) => ['AgentgatewayPolicy', o] as const),
+    ];
+    for (const [kind, object] of shared) {
+      const ref: ObjectRef = { kind, namespace: object.metadata.namespace, name: object.metadata.name };
       const key = kindKey(ref.kind, ref.namespace, ref.name);
-      if (!next.has(key) && hasOurParents(route.status, this.#options.controllerName)) {
-        next.set(key, { ref, status: { parents: [] } });
+      const field = SHARED_LISTS[kind] ?? 'parents';
+      if (!next.has(key) && hasOurParents(object.status, this.#options.controllerName, field)) {
+        next.set(key, { ref, status: { [field]: [] } });
       }
     }
     this.#desired = next;
@@ -167,9 +170,10 @@ export class StatusWriter {
     const observed = this.#observed(key, rv, 'status' in object ? object.status : undefined);
     const ctx = this.#context(this.#epoch);
     try {
+      const field = SHARED_LISTS[ref.kind];
       const outcome =
-        ref.kind === 'HTTPRoute'
-          ? await writeRouteParents(ctx, ref, parentsOf(want.status), observed)
+        field !== undefined
+          ? await writeRouteParents(ctx, ref, listOf(want.status, field), observed, field)
           : await writeOwnedStatus(ctx, ref, want.status, observed, rv);
       if (outcome.kind === 'written') {
         this.#written.set(key, { baseRv: outcome.baseRv, rv: outcome.rv, status: outcome.status });
@@ -261,6 +265,16 @@ export class StatusWriter {
   }
 }
 
-function parentsOf(status: JsonRecord): readonly unknown[] {
-  return Array.isArray(status.parents) ? status.parents : [];
+/**
+ * Kinds whose status is one list several controllers write into: ours are replaced, others' kept
+ * (agentgateway's controller may run beside mcplane while a team moves over).
+ */
+const SHARED_LISTS: Partial<Record<KindName, SharedList>> = {
+  HTTPRoute: 'parents',
+  AgentgatewayPolicy: 'ancestors',
+};
+
+function listOf(status: JsonRecord, field: SharedList): readonly unknown[] {
+  const list = status[field];
+  return Array.isArray(list) ? list : [];
 }

@@ -128,3 +128,45 @@ it('writes each policy status per ancestor, and none for a policy about another 
   await new Promise((r) => setTimeout(r, 300));
   expect(ancestors('theirs')).toBeUndefined();
 });
+
+it("keeps another controller's ancestors (agentgateway beside mcplane), and removes only ours when the policy leaves", async () => {
+  const theirs = {
+    ancestorRef: {
+      group: 'gateway.networking.k8s.io',
+      kind: 'Gateway',
+      namespace: 'default',
+      name: 'their-gw',
+    },
+    controllerName: 'agentgateway.dev/agentgateway',
+    conditions: [
+      {
+        type: 'Accepted',
+        status: 'True',
+        reason: 'Accepted',
+        message: 'theirs',
+        lastTransitionTime: '2026-01-01T00:00:00Z',
+      },
+    ],
+  };
+  for (const o of objects) {
+    if ((o.metadata as { name: string }).name === 'jwt')
+      server.apply({ ...o, status: { ancestors: [theirs] } });
+    else server.apply(o);
+  }
+  start();
+  await waitFor(() => (ancestors('jwt') ?? []).length === 2, 5000, 'both controllers in ancestors');
+  expect(ancestors('jwt')![0]).toEqual(theirs);
+  expect(ancestors('jwt')![1]!.controllerName).toBe(CONTROLLER);
+  // The policy now targets only their Gateway: our entry goes, theirs stays.
+  const current = server.get('AgentgatewayPolicy', 'default', 'jwt')!;
+  const spec = current.spec as Record<string, unknown>;
+  server.apply({
+    ...current,
+    spec: {
+      ...spec,
+      targetRefs: [{ group: 'gateway.networking.k8s.io', kind: 'Gateway', name: 'their-gw' }],
+    },
+  });
+  await waitFor(() => (ancestors('jwt') ?? []).length === 1, 5000, 'our entry removed');
+  expect(ancestors('jwt')).toEqual([theirs]);
+});

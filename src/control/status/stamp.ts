@@ -1,6 +1,7 @@
 /**
  * Pure status arithmetic for the writer: lastTransitionTime stamping, canonical comparison, and the
- * HTTPRoute `parents[]` merge that keeps other controllers' entries.
+ * merge of a shared list (HTTPRoute `parents[]`, AgentgatewayPolicy `ancestors[]`) that keeps other
+ * controllers' entries.
  */
 
 type JsonRecord = Record<string, unknown>;
@@ -84,10 +85,14 @@ export function ownedStatusPatch(desired: JsonRecord, observed: unknown): JsonRe
   return patch;
 }
 
-// --- HTTPRoute parents ----------------------------------------------------------------------------
+// --- Shared lists: HTTPRoute parents, AgentgatewayPolicy ancestors -------------------------------
 
-function parentsOf(status: unknown): unknown[] {
-  return isRecord(status) && Array.isArray(status.parents) ? status.parents : [];
+/** The status list several controllers write into, each its own entries (by controllerName). */
+export type SharedList = 'parents' | 'ancestors';
+
+function parentsOf(status: unknown, field: SharedList = 'parents'): unknown[] {
+  const list = isRecord(status) ? status[field] : undefined;
+  return Array.isArray(list) ? list : [];
 }
 
 function isOurs(entry: unknown, controllerName: string): boolean {
@@ -119,16 +124,21 @@ export function mergeRouteParents(
   desiredOurs: readonly unknown[],
   controllerName: string,
   now: string,
+  field: SharedList = 'parents',
 ): RouteParentsMerge {
-  const current = parentsOf(observed);
+  const current = parentsOf(observed, field);
   const observedOurs = current.filter((p) => isOurs(p, controllerName));
   const stamped = stampTransitions(desiredOurs, observedOurs, now) as unknown[];
   const others = current.filter((p) => !isOurs(p, controllerName));
-  const status: JsonRecord = { ...(isRecord(observed) ? observed : {}), parents: [...others, ...stamped] };
+  const status: JsonRecord = { ...(isRecord(observed) ? observed : {}), [field]: [...others, ...stamped] };
   return { status, unchanged: oursKey(current, controllerName) === oursKey(stamped, controllerName) };
 }
 
 /** Whether a route's observed status still carries entries written under our controllerName. */
-export function hasOurParents(status: unknown, controllerName: string): boolean {
-  return parentsOf(status).some((p) => isOurs(p, controllerName));
+export function hasOurParents(
+  status: unknown,
+  controllerName: string,
+  field: SharedList = 'parents',
+): boolean {
+  return parentsOf(status, field).some((p) => isOurs(p, controllerName));
 }

@@ -9,7 +9,13 @@ import { type CustomObjectsApi, PatchStrategy } from '@kubernetes/client-node';
 import { KINDS } from '../../shared/resources.js';
 import type { ObjectRef } from '../../shared/status.js';
 import { apiFailure, sleep, timedCall } from './api-call.js';
-import { canonical, mergeRouteParents, ownedStatusPatch, stampTransitions } from './stamp.js';
+import {
+  canonical,
+  mergeRouteParents,
+  ownedStatusPatch,
+  type SharedList,
+  stampTransitions,
+} from './stamp.js';
 
 type JsonRecord = Record<string, unknown>;
 
@@ -87,8 +93,9 @@ export async function writeRouteParents(
   ref: ObjectRef,
   desiredOurs: readonly unknown[],
   observed: unknown,
+  field: SharedList = 'parents',
 ): Promise<WriteOutcome> {
-  if (mergeRouteParents(observed, desiredOurs, ctx.controllerName, ctx.now()).unchanged) {
+  if (mergeRouteParents(observed, desiredOurs, ctx.controllerName, ctx.now(), field).unchanged) {
     return { kind: 'unchanged' };
   }
   const namespace = ref.namespace ?? '';
@@ -99,7 +106,7 @@ export async function writeRouteParents(
     const fresh = (await timedCall(ctx.requestTimeoutMs, (options) =>
       ctx.api.getNamespacedCustomObjectStatus(where, options),
     )) as JsonRecord;
-    const merged = mergeRouteParents(fresh.status, desiredOurs, ctx.controllerName, ctx.now());
+    const merged = mergeRouteParents(fresh.status, desiredOurs, ctx.controllerName, ctx.now(), field);
     if (merged.unchanged) return { kind: 'unchanged' };
     if (!ctx.allowed()) return { kind: 'aborted' };
     const baseRv = resourceVersionOf(fresh);
