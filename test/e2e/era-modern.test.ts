@@ -8,7 +8,7 @@ import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../src/gateway.js';
 import { startTestGateway } from '../support/gateway.js';
-import { rawInitialize } from '../support/mcp-harness.js';
+import { messagesOf, rawInitialize } from '../support/mcp-harness.js';
 import { type FixtureServer, startFixture } from '../support/mcp-servers.js';
 import { freePort } from '../support/ports.js';
 import { writeManifests } from '../support/standalone.js';
@@ -48,6 +48,24 @@ const discover = (method = 'server/discover') =>
       params: { _meta: { 'io.modelcontextprotocol/protocolVersion': '2026-07-28' } },
     }),
   });
+
+describe('a 2025 client', () => {
+  it('never gets a 404 for an unknown method while it has a session (clients read 404 as "session expired")', async () => {
+    const session = await rawInitialize(url);
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'mcp-session-id': session,
+        'mcp-protocol-version': '2025-06-18',
+      },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'server/discover', params: {} }),
+    });
+    expect(response.status).not.toBe(404);
+    expect(JSON.stringify(await messagesOf(response))).toContain('-32601');
+  });
+});
 
 describe('a 2026-07-28 client', () => {
   it('whose Mcp-Method disagrees with the body gets HeaderMismatch, and later requests are unaffected', async () => {
