@@ -1,13 +1,24 @@
 /**
  * Run the official MCP conformance suite's server scenarios against a URL (one suite invocation,
  * results written with `-o`) and read back every scenario's checks.
+ *
+ * Two pinned runners (tools/package.json), both spawned with tools' Node 22:
+ * - 0.1.16 (`runConformance`): the 2025 revisions, selected with `--suite active|all`;
+ * - 0.2.0-alpha.12 (`runConformanceRequirements`): `--requirements <revision>` runs exactly the frozen
+ *   scenario set a revision requires (`server:` in requirements/<revision>.yaml, the scored ones)
+ *   plus its `not_scored` entries (extensions, pending), each at that revision's wire: 2025-11-25
+ *   with the initialize handshake and sessions, 2026-07-28 stateless with per-request `_meta`.
+ * Both write `<out>/server-<scenario>-<ISO time>/checks.json` (an array of checks with `id`,
+ * `status` SUCCESS|FAILURE|WARNING|INFO|SKIPPED and `errorMessage`) and exit non-zero when a
+ * (scored) scenario fails.
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { CONFORMANCE, NODE22 } from './tools.js';
+import { parse } from 'yaml';
+import { CONFORMANCE, CONFORMANCE_NEXT, CONFORMANCE_NEXT_REQUIREMENTS, NODE22 } from './tools.js';
 
 const run = promisify(execFile);
 
@@ -22,48 +33,82 @@ export interface ScenarioResult {
   readonly error?: string;
 }
 
+/** The revisions conformance 0.2.0-alpha.12 has frozen requirement sets for. */
+export type Revision = '2025-11-25' | '2026-07-28';
+
+/** 0.1.16, 2025 revisions: `--suite active` (default of the suite) or `all` (with pending). */
 export async function runConformance(
   url: string,
   suite: 'active' | 'all' = 'all',
 ): Promise<Map<string, ScenarioResult>> {
+  return runSuite(CONFORMANCE, ['server', '--url', url, '--suite', suite]);
+}
+
+/** 0.2.0-alpha.12: every scenario `revision` requires (scored) or reports (not scored), at its wire. */
+export async function runConformanceRequirements(
+  url: string,
+  revision: Revision,
+): Promise<Map<string, ScenarioResult>> {
+  return runSuite(CONFORMANCE_NEXT, ['server', '--url', url, '--requirements', revision]);
+}
+
+/** The server scenarios `revision` scores (its frozen `server:` list), in the file's order. */
+export async function scoredServerScenarios(revision: Revision): Promise<string[]> {
+  const text = await readFile(join(CONFORMANCE_NEXT_REQUIREMENTS, `${revision}.yaml`), 'utf8');
+  return (parse(text) as { server: string[] }).server;
+}
+
+async function runSuite(runner: string, args: readonly string[]): Promise<Map<string, ScenarioResult>> {
   const dir = await mkdtemp(join(tmpdir(), 'mcplane-conformance-'));
   try {
     // The suite exits non-zero when a scenario fails; the results are in the folder either way.
-    await run(NODE22, [CONFORMANCE, 'server', '--url', url, '--suite', suite, '-o', dir], {
+    await run(NODE22, [runner, ...args, '-o', dir], {
       timeout: 180_000,
       maxBuffer: 16 * 1024 * 1024,
     }).catch((error: { code?: unknown; stdout?: string }) => {
       if (typeof error.code !== 'number') throw error;
     });
-    const results = new Map<string, ScenarioResult>();
-    for (const entry of await readdir(dir)) {
-      const match = /^server-(.+)-\d{4}-\d\d-\d\dT[\d-]+Z$/.exec(entry);
-      if (!match) continue;
-      const checks = JSON.parse(await readFile(join(dir, entry, 'checks.json'), 'utf8')) as Array<{
-        id: string;
-        status: CheckStatus;
-        errorMessage?: string;
-      }>;
-      const statuses = checks.map((c) => c.status);
-      const outcome = statuses.includes('FAILURE')
-        ? 'FAILURE'
-        : statuses.includes('WARNING')
-          ? 'WARNING'
-          : 'SUCCESS';
-      const error = checks.find((c) => c.status === 'FAILURE')?.errorMessage;
-      results.set(match[1]!, {
-        outcome,
-        checks: checks
-          .filter((c) => c.status !== 'INFO')
-          .map((c) => `${c.id}=${c.status}`)
-          .sort(),
-        ...(error ? { error } : {}),
-      });
-    }
-    return results;
+    return await readResults(dir);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** Every `server-<scenario>-<time>/checks.json` in a suite's output folder. */
+async function readResults(dir: string): Promise<Map<string, ScenarioResult>> {
+  const results = new Map<string, ScenarioResult>();
+  for (const entry of await readdir(dir)) {
+    const match = /^server-(.+)-\d{4}-\d\d-\d\dT[\d-]+Z$/.exec(entry);
+    if (!match) continue;
+    // A scenario that threw (e.g. the server answered nothing it could parse) leaves no checks.json:
+    // the suite counts it as one failure, and so do we.
+    const text = await readFile(join(dir, entry, 'checks.json'), 'utf8').catch(() => undefined);
+    if (text === undefined) {
+      results.set(match[1]!, { outcome: 'FAILURE', checks: [], error: 'the scenario did not complete' });
+      continue;
+    }
+    const checks = JSON.parse(text) as Array<{
+      id: string;
+      status: CheckStatus;
+      errorMessage?: string;
+    }>;
+    const statuses = checks.map((c) => c.status);
+    const outcome = statuses.includes('FAILURE')
+      ? 'FAILURE'
+      : statuses.includes('WARNING')
+        ? 'WARNING'
+        : 'SUCCESS';
+    const error = checks.find((c) => c.status === 'FAILURE')?.errorMessage;
+    results.set(match[1]!, {
+      outcome,
+      checks: checks
+        .filter((c) => c.status !== 'INFO')
+        .map((c) => `${c.id}=${c.status}`)
+        .sort(),
+      ...(error ? { error } : {}),
+    });
+  }
+  return results;
 }
 
 /** A fixed-width table: scenario | direct | through mcplane. */
