@@ -84,7 +84,8 @@ const TOOLS = [
 
 const text = (value: string) => ({ content: [{ type: 'text', text: value }] });
 
-const SEP1034_SCHEMA = {
+/** The conformance suite's elicitation schemas (SEP-1034 defaults, SEP-1330 enums), for both SDKs' fixtures. */
+export const SEP1034_SCHEMA = {
   type: 'object',
   properties: {
     name: { type: 'string', default: 'John Doe' },
@@ -95,7 +96,7 @@ const SEP1034_SCHEMA = {
   },
 };
 
-const SEP1330_SCHEMA = {
+export const SEP1330_SCHEMA = {
   type: 'object',
   properties: {
     untitledSingle: { type: 'string', enum: ['option1', 'option2', 'option3'] },

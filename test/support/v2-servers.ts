@@ -52,7 +52,12 @@ import {
   WebStandardStreamableHTTPServerTransport,
 } from '@modelcontextprotocol/server';
 import { z } from 'zod';
-import { type ConformanceUpstream, startConformanceUpstream } from './conformance-server.js';
+import {
+  type ConformanceUpstream,
+  SEP1034_SCHEMA,
+  SEP1330_SCHEMA,
+  startConformanceUpstream,
+} from './conformance-server.js';
 import type { SeenRequest } from './mcp-servers.js';
 
 export type { SeenRequest } from './mcp-servers.js';
@@ -346,48 +351,6 @@ const REGION_SCHEMA = {
   properties: { region: { type: 'string', 'x-mcp-header': 'Region' } },
   required: ['region'],
 } as JsonSchemaType;
-
-const SEP1034_SCHEMA = {
-  type: 'object',
-  properties: {
-    name: { type: 'string', default: 'John Doe' },
-    age: { type: 'integer', default: 30 },
-    score: { type: 'number', default: 95.5 },
-    status: { type: 'string', enum: ['active', 'inactive', 'pending'], default: 'active' },
-    verified: { type: 'boolean', default: true },
-  },
-};
-
-const SEP1330_SCHEMA = {
-  type: 'object',
-  properties: {
-    untitledSingle: { type: 'string', enum: ['option1', 'option2', 'option3'] },
-    titledSingle: {
-      type: 'string',
-      oneOf: [
-        { const: 'value1', title: 'First Option' },
-        { const: 'value2', title: 'Second Option' },
-        { const: 'value3', title: 'Third Option' },
-      ],
-    },
-    legacyEnum: {
-      type: 'string',
-      enum: ['opt1', 'opt2', 'opt3'],
-      enumNames: ['Option One', 'Option Two', 'Option Three'],
-    },
-    untitledMulti: { type: 'array', items: { type: 'string', enum: ['option1', 'option2', 'option3'] } },
-    titledMulti: {
-      type: 'array',
-      items: {
-        anyOf: [
-          { const: 'value1', title: 'First Choice' },
-          { const: 'value2', title: 'Second Choice' },
-          { const: 'value3', title: 'Third Choice' },
-        ],
-      },
-    },
-  },
-};
 
 /** The text of a sampling answer (single content block or, with tools, an array). */
 function sampledText(view: ReturnType<typeof inputResponse>): string | undefined {
