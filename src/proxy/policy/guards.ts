@@ -274,11 +274,6 @@ export class Guards {
     this.#redis.clear();
   }
 
-  /** The JWT configuration of a policy, for the metadata endpoint. */
-  jwtOf(policy: RoutePolicy): JwtAuthentication | undefined {
-    return policy.jwt;
-  }
-
   admit(
     request: Request,
     policy: RoutePolicy,
