@@ -5,7 +5,7 @@
  */
 import type { Logger } from '../shared/logger.js';
 import type { Metrics } from '../shared/metrics.js';
-import type { McpBackend, RoutePolicy, RoutingTable } from '../shared/table.js';
+import type { Listener, McpBackend, RoutePolicy, RoutingTable } from '../shared/table.js';
 import type { Access } from './mcp/hop/context.js';
 import { JsonRpcCode, rpcErrorReply } from './mcp/wire/errors.js';
 import { toResponse } from './mcp/wire/reply.js';
@@ -96,14 +96,23 @@ export function createGatewayApp(deps: GatewayAppDeps): {
       }
     }
     const table = deps.table(); // one snapshot for the whole request
+    const listener = table.listeners.find((l) => l.port === deps.port);
     const { path, query } = pathAndQuery(request.url);
     // RFC 9728 metadata is public and read by browser clients before they hold a token: any Origin.
-    if (path.startsWith(METADATA_PREFIX) && (request.method === 'GET' || request.method === 'OPTIONS')) {
-      const served = protectedResource(request, table, path.slice(METADATA_PREFIX.length) || '/', connection);
+    if (
+      listener &&
+      path.startsWith(METADATA_PREFIX) &&
+      (request.method === 'GET' || request.method === 'OPTIONS')
+    ) {
+      const served = protectedResource(
+        request,
+        listener,
+        path.slice(METADATA_PREFIX.length) || '/',
+        connection,
+      );
       if (served) return served;
     }
     const origin = request.headers.get('origin');
-    const listener = table.listeners.find((l) => l.port === deps.port);
     // A preflight asks for the method the real request will use: match the route for that.
     const asked = request.method === 'OPTIONS' ? request.headers.get('access-control-request-method') : null;
     const route =
@@ -173,12 +182,10 @@ export function createGatewayApp(deps: GatewayAppDeps): {
   /** The metadata of the protected route at `path`, if one is there (else the request goes on). */
   const protectedResource = (
     request: Request,
-    table: RoutingTable,
+    listener: Listener,
     path: string,
     connection: Connection,
   ): Response | undefined => {
-    const listener = table.listeners.find((l) => l.port === deps.port);
-    if (!listener) return undefined;
     const route = matchRoute(listener, {
       host: hostOf(request.headers.get('host')),
       path,

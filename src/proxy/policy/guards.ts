@@ -16,12 +16,17 @@ import { type Metrics, toolLabel } from '../../shared/metrics.js';
 import type {
   ApiKeyAuthentication,
   ApiKeyEntry,
+  Endpoint,
+  GlobalRateLimit,
   JwtAuthentication,
   RoutePolicy,
   RoutingTable,
   UpstreamCredential,
 } from '../../shared/table.js';
 import type { Access, Item, RateLimited } from '../mcp/hop/context.js';
+import { JsonRpcCode, rpcErrorReply } from '../mcp/wire/errors.js';
+import { RateLimitError } from '../mcp/wire/limits.js';
+import { toResponse } from '../mcp/wire/reply.js';
 import { type CompiledRule, compileRules, decide } from './authorize.js';
 import { readCredential } from './credentials.js';
 import { publicOrigin, type TrustedProxies } from './forwarded.js';
@@ -75,6 +80,9 @@ export interface GuardedRoute {
 
 type Claims = Readonly<Record<string, unknown>>;
 
+/** What 401 and 403 answers have carried as their JSON-RPC code (clients act on the status and header). */
+const AUTH_ERROR_CODE = -32001;
+
 const EMPTY: Claims = Object.freeze({});
 
 function scopesOf(metadata: Readonly<Record<string, unknown>>): string[] {
@@ -97,40 +105,22 @@ function challenge(params: Record<string, string | undefined>): string {
   return `Bearer ${parts.join(', ')}`;
 }
 
+/** The gateway's own answers, as the MCP layers build them (one error shape, one conversion). */
 function oauthError(status: 401 | 403, message: string, authenticate: string): Response {
-  const body = { jsonrpc: '2.0', id: null, error: { code: -32001, message } };
-  return new Response(JSON.stringify(body), {
-    status,
-    headers: { 'content-type': 'application/json', 'www-authenticate': authenticate },
-  });
-}
-
-function badGateway(message: string): Response {
-  const body = { jsonrpc: '2.0', id: null, error: { code: -32002, message } };
-  return new Response(JSON.stringify(body), { status: 502, headers: { 'content-type': 'application/json' } });
-}
-
-function forbidden(message: string): Response {
-  const body = { jsonrpc: '2.0', id: null, error: { code: -32600, message } };
-  return new Response(JSON.stringify(body), { status: 403, headers: { 'content-type': 'application/json' } });
+  return toResponse(
+    rpcErrorReply(status, AUTH_ERROR_CODE, message, null, { 'www-authenticate': authenticate }),
+  );
 }
 
 function tooMany(refused: RateLimited): Response {
-  const seconds = Math.max(1, Math.ceil(refused.retryAfterMs / 1000));
-  const body = {
-    jsonrpc: '2.0',
-    id: null,
-    error: {
-      code: -32003,
-      message: `Rate limit exceeded (AgentgatewayPolicy ${refused.policy}); retry in ${seconds} s`,
-      data: { retryAfterMs: Math.ceil(refused.retryAfterMs) },
-    },
-  };
-  return new Response(JSON.stringify(body), {
-    status: 429,
-    headers: { 'content-type': 'application/json', 'retry-after': String(seconds) },
-  });
+  return toResponse(new RateLimitError(refused.retryAfterMs, refused.policy).reply(null));
 }
+
+/** One verifier per set of providers, whichever routes and tables share it. */
+const providersKey = (jwt: JwtAuthentication) => JSON.stringify(jwt.providers);
+/** One Redis connection per server and failure mode. */
+const redisKey = (redis: Endpoint, failureMode: GlobalRateLimit['failureMode']) =>
+  `${redis.address}:${redis.port}|${failureMode}`;
 
 /** Headers as a CEL map: lower-case names, at most 64 of them, values cut at 1 KiB. */
 function headerMap(headers: Headers): Record<string, string> {
@@ -166,7 +156,7 @@ export class Guards {
     this.#buckets = {
       local,
       shared: (redis, failureMode) => {
-        const key = `${redis.address}:${redis.port}|${failureMode}`;
+        const key = redisKey(redis, failureMode);
         let buckets = this.#redis.get(key);
         if (!buckets) {
           const host = redis.address.includes(':') ? `[${redis.address}]` : redis.address;
@@ -183,7 +173,7 @@ export class Guards {
   }
 
   #verifier(jwt: JwtAuthentication): JwtVerifier {
-    const key = JSON.stringify(jwt.providers);
+    const key = providersKey(jwt);
     let verifier = this.#verifiers.get(key);
     if (!verifier) {
       const { logger } = this.options;
@@ -233,24 +223,21 @@ export class Guards {
 
   /** After a table swap: stop the verifiers (and their key refreshes) no route uses any more. */
   retain(table: RoutingTable): void {
-    const used = new Set<string>();
+    const verifiers = new Set<string>();
+    const redis = new Map<string, GlobalRateLimit>();
     for (const listener of table.listeners) {
       for (const route of listener.routes) {
-        if (route.policy?.jwt) used.add(JSON.stringify(route.policy.jwt.providers));
+        const { policy } = route;
+        if (policy?.jwt) verifiers.add(providersKey(policy.jwt));
+        for (const entry of policy?.rateLimit?.entries ?? []) {
+          for (const g of entry.global) redis.set(redisKey(g.redis, g.failureMode), g);
+        }
       }
     }
     for (const [key, verifier] of this.#verifiers) {
-      if (used.has(key)) continue;
+      if (verifiers.has(key)) continue;
       verifier.close();
       this.#verifiers.delete(key);
-    }
-    const redis = new Set<string>();
-    for (const listener of table.listeners) {
-      for (const route of listener.routes) {
-        for (const entry of route.policy?.rateLimit?.entries ?? []) {
-          for (const g of entry.global) redis.add(`${g.redis.address}:${g.redis.port}|${g.failureMode}`);
-        }
-      }
     }
     for (const [key, buckets] of this.#redis) {
       if (redis.has(key)) continue;
@@ -258,13 +245,7 @@ export class Guards {
       this.#redis.delete(key);
     }
     // Connect now, not on the first limited call (which would wait for the connection).
-    for (const listener of table.listeners) {
-      for (const route of listener.routes) {
-        for (const entry of route.policy?.rateLimit?.entries ?? []) {
-          for (const g of entry.global) this.#buckets.shared(g.redis, g.failureMode);
-        }
-      }
-    }
+    for (const g of redis.values()) this.#buckets.shared(g.redis, g.failureMode);
   }
 
   close(): void {
@@ -409,7 +390,13 @@ export class Guards {
           { route: route.routeName, policy: decision.policy, stage: 'http' },
           'request denied by policy',
         );
-        return forbidden(`Forbidden: AgentgatewayPolicy ${decision.policy} does not allow this request`);
+        return toResponse(
+          rpcErrorReply(
+            403,
+            JsonRpcCode.InvalidRequest,
+            `Forbidden: AgentgatewayPolicy ${decision.policy} does not allow this request`,
+          ),
+        );
       }
     }
     const exchange = compiled.policy.tokenExchange;
@@ -428,8 +415,12 @@ export class Guards {
             { route: route.routeName, backend: route.backendId },
             `token exchange failed: ${result.message}`,
           );
-          return badGateway(
-            `token exchange for the upstream target(s) ${route.targets()} failed at ${exchange.url}: ${result.message}`,
+          return toResponse(
+            rpcErrorReply(
+              502,
+              JsonRpcCode.UpstreamUnavailable,
+              `token exchange for the upstream target(s) ${route.targets()} failed at ${exchange.url}: ${result.message}`,
+            ),
           );
         }
         const credential = { header: exchange.header, value: `${exchange.prefix}${result.token}` };

@@ -11,7 +11,11 @@
  */
 import { compileCel } from '../../../shared/cel.js';
 import { objectKey } from '../../../shared/object-key.js';
-import type { AgentgatewayPolicy, PolicyTargetRef } from '../../../shared/resources.js';
+import {
+  type AgentgatewayPolicy,
+  type PolicyTargetRef,
+  policyTargetRefSchema,
+} from '../../../shared/resources.js';
 import { type Condition, Reason, type ReasonName } from '../../../shared/status.js';
 import type {
   ApiKeyAuthentication,
@@ -261,8 +265,8 @@ function attachAll(world: World, book: StatusBook): Map<string, Attachment[]> {
     const generation = policy.metadata.generation;
     const refs = Array.isArray(policy.spec.targetRefs)
       ? (policy.spec.targetRefs as unknown[]).flatMap((r) => {
-          const parsed = policyTargetRefSchemaSafe(r);
-          return parsed ? [parsed] : [];
+          const parsed = policyTargetRefSchema.safeParse(r);
+          return parsed.success ? [parsed.data] : [];
         })
       : [];
     const ancestors = refs.slice(0, 16).flatMap((ref) => {
@@ -306,13 +310,6 @@ function attachAll(world: World, book: StatusBook): Map<string, Attachment[]> {
     if (ancestors.length > 0) book.set('AgentgatewayPolicy', policy.metadata, { ancestors });
   });
   return byKey;
-}
-
-function policyTargetRefSchemaSafe(value: unknown): PolicyTargetRef | undefined {
-  if (typeof value !== 'object' || value === null) return undefined;
-  const { group, kind, name, sectionName } = value as Record<string, unknown>;
-  if (typeof group !== 'string' || typeof kind !== 'string' || typeof name !== 'string') return undefined;
-  return { group, kind, name, ...(typeof sectionName === 'string' ? { sectionName } : {}) };
 }
 
 /** The attachments that reach one route entry, least specific first, then oldest first. */

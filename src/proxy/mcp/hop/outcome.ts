@@ -6,7 +6,7 @@
 import type { UpstreamError } from '../../upstream/errors.js';
 import { errorResponse, JsonRpcCode } from '../wire/errors.js';
 import type { JsonRpcId, JsonRpcResponse } from '../wire/jsonrpc.js';
-import type { LimitError } from '../wire/limits.js';
+import type { LimitError, RateLimitError } from '../wire/limits.js';
 import { accepted, jsonReply, type Reply } from '../wire/reply.js';
 
 export interface Outcome {
@@ -31,7 +31,7 @@ export function upstreamFailure(error: UpstreamError, id: JsonRpcId | undefined,
   return answered(errorResponse(id, JsonRpcCode.UpstreamUnavailable, error.message), target);
 }
 
-/** A bound refused the request: the limit reply (its status, -32003, Retry-After). */
-export function limited(error: LimitError, id: JsonRpcId | null): Outcome {
+/** A bound or a policy's rate limit refused the request: its reply (status, -32003, Retry-After). */
+export function limited(error: LimitError | RateLimitError, id: JsonRpcId | null): Outcome {
   return { reply: error.reply(id), rpcError: error.code };
 }

@@ -52,8 +52,7 @@ export async function dispatchRequest(
     return await multiplexed(cx, message);
   } catch (error) {
     // Before RpcError: a bound answers with its own status (429) and Retry-After.
-    if (error instanceof LimitError) return limited(error, id);
-    if (error instanceof RateLimitError) return { reply: error.reply(id), rpcError: error.code };
+    if (error instanceof LimitError || error instanceof RateLimitError) return limited(error, id);
     if (error instanceof RpcError) return answered(errorResponse(id, error.code, error.message, error.data));
     if (error instanceof UpstreamError) return upstreamFailure(error, id);
     throw error;
@@ -94,6 +93,13 @@ function checkItem(cx: SessionContext, method: string, item: Item, shown: string
   return checkLimit(cx, method, item);
 }
 
+/** The tool or prompt a `tools/call` / `prompts/get` names (a tool call's arguments go with it). */
+function namedItem(method: string, target: string, name: string, params: JsonObject | undefined): Item {
+  return method === 'tools/call'
+    ? { kind: 'tool', target, name, args: params?.arguments ?? {} }
+    : { kind: 'prompt', target, name };
+}
+
 /** A call on the pass-through path: the item by the names the client sent (the upstream's own). */
 function checkPassedThrough(
   cx: SessionContext,
@@ -104,9 +110,7 @@ function checkPassedThrough(
   if (method === 'tools/call' || method === 'prompts/get') {
     const name = params?.name;
     if (typeof name !== 'string') return undefined; // the upstream answers a malformed call itself
-    const kind = method === 'tools/call' ? 'tool' : 'prompt';
-    const item: Item = { kind, target, name, ...(kind === 'tool' ? { args: params?.arguments ?? {} } : {}) };
-    return checkItem(cx, method, item, name);
+    return checkItem(cx, method, namedItem(method, target, name, params), name);
   }
   if (method === 'completion/complete') {
     const ref = asObject(params?.ref);
@@ -261,12 +265,7 @@ async function byName(cx: SessionContext, message: JsonRpcRequest, listMethod: s
   const name = message.params?.name;
   if (typeof name !== 'string') throw invalidParams(`${message.method}: params.name must be a string`);
   const resolved = await resolveName(cx, listMethod, kind, name);
-  const item: Item = {
-    kind: kind === 'tool' ? 'tool' : 'prompt',
-    target: resolved.target.name,
-    name: resolved.name,
-    ...(kind === 'tool' ? { args: message.params?.arguments ?? {} } : {}),
-  };
+  const item = namedItem(message.method, resolved.target.name, resolved.name, message.params);
   await checkItem(cx, message.method, item, name);
   const params = { ...message.params, name: resolved.name };
   return send(cx, resolved.target, message, params, outboundFor(cx, resolved.target.name));

@@ -24,10 +24,6 @@ export function isModernVersion(version: string | null): boolean {
   return /^\d{4}-\d{2}-\d{2}$/.test(version) && version >= '2026-01-01';
 }
 
-export function isKnownModernVersion(version: string): boolean {
-  return MODERN.has(version);
-}
-
 const SENTINEL = /^=\?base64\?([A-Za-z0-9+/]*={0,2})\?=$/;
 
 /** An `Mcp-Name` as sent: plain, or the Base64 sentinel form for names that are not ASCII. */
