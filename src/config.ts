@@ -184,6 +184,16 @@ export const FLAGS = {
     'Upstream calls one session may have open to one target at once: list pages and forwarded calls, a streamed answer until it ends (429 beyond).',
   ],
   'fanout-timeout': [duration, '10s', 'Per-target deadline for fan-out requests (initialize, */list).'],
+  'upstream-era': [
+    z.enum(['auto', 'legacy']),
+    'auto',
+    'How mcplane learns which MCP revision a target speaks: `auto` asks each target with a 2026-07-28 server/discover and falls back to the 2025 initialize handshake; `legacy` always uses the handshake.',
+  ],
+  'upstream-era-max-age': [
+    duration,
+    '5m',
+    "How long a target's probed revision is trusted before it is asked again (an unreachable target is asked again at once).",
+  ],
   'sse-keepalive': [duration, '15s', 'Interval of `:` keep-alive comments on open SSE streams.'],
   'max-stream-buffer': [
     bytes.pipe(z.number().min(64 * 1024, 'must be at least 64KiB')),

@@ -239,6 +239,8 @@ export async function startGateway(
     maxSessionTargetCalls: config.maxSessionTargetCalls,
     maxStreamBufferBytes: config.maxStreamBuffer,
     sessionBufferBytes: config.sessionBufferBytes,
+    upstreamEra: config.upstreamEra,
+    upstreamEraMaxAgeMs: config.upstreamEraMaxAge,
   });
   const guards = new Guards({ logger, metrics, trustedProxies: new TrustedProxies(config.trustedProxies) });
   const listeners = new ListenerManager({

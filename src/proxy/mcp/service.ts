@@ -13,6 +13,7 @@ import type { TableChange } from '../../shared/publisher.js';
 import type { McpBackend, RoutingTable } from '../../shared/table.js';
 import { child } from '../metric-children.js';
 import { type Access, type Context, type Deps, OPEN_ACCESS, type SessionContext } from './hop/context.js';
+import { type EraMode, Eras } from './hop/eras.js';
 import { limited, type Outcome } from './hop/outcome.js';
 import { streamLimits } from './hop/stream-limits.js';
 import { terminateTargets } from './hop/targets.js';
@@ -65,6 +66,10 @@ export interface McpServiceOptions {
   readonly maxStreamBufferBytes?: number;
   /** Bytes a session keeps while no GET stream is open (default 1 MiB; at most maxStreamBufferBytes). */
   readonly sessionBufferBytes?: number;
+  /** `auto` probes each target's revision with server/discover; `legacy` never does (default auto). */
+  readonly upstreamEra?: EraMode;
+  /** How long a target's probed revision is trusted (default 5 min). */
+  readonly upstreamEraMaxAgeMs?: number;
 }
 
 export interface McpRoute {
@@ -122,6 +127,7 @@ export class McpService {
       logger: options.logger,
       metrics: options.metrics,
       upstreams: new Upstreams(),
+      eras: new Eras(options.upstreamEra ?? 'auto', options.upstreamEraMaxAgeMs ?? 300_000),
       fanoutTimeoutMs: options.fanoutTimeoutMs,
       sseKeepAliveMs: options.sseKeepAliveMs,
       listCache: options.listCache ?? true,

@@ -56,7 +56,7 @@ export class StreamableHttpTransport implements UpstreamTransport {
     if (request.sessionId !== undefined) headers['mcp-session-id'] = request.sessionId;
     if (request.protocolVersion !== undefined) headers['mcp-protocol-version'] = request.protocolVersion;
     if (request.credential) headers[request.credential.header] = request.credential.value;
-    return headers;
+    return request.headers ? { ...request.headers, ...headers } : headers;
   }
 
   post(request: UpstreamRequest): Promise<UpstreamReply> {

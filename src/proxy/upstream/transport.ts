@@ -21,6 +21,8 @@ export interface UpstreamRequest {
    * then come back as a `json-stream` instead of being collected first.
    */
   readonly passThrough?: boolean;
+  /** Headers a 2026-07-28 hop carries (`Mcp-Method`, `Mcp-Name`): computed per hop, never the client's. */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 export type UpstreamReply =

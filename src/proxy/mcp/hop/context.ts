@@ -9,12 +9,15 @@ import type { McpBackend, UpstreamCredential } from '../../../shared/table.js';
 import type { Session } from '../session/session.js';
 import type { SessionBufferLimits } from '../session/session-events.js';
 import type { SseLimits } from '../wire/sse-stream.js';
+import type { Eras } from './eras.js';
 import type { Upstreams } from './upstreams.js';
 
 export interface Deps {
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly upstreams: Upstreams;
+  /** Which revision each target speaks (probed, remembered per endpoint). */
+  readonly eras: Eras;
   readonly fanoutTimeoutMs: number;
   readonly sseKeepAliveMs: number;
   /** Every downstream SSE stream's cap (`--max-stream-buffer`) and its metrics. */

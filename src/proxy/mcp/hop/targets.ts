@@ -9,7 +9,9 @@ import { toUpstreamError, UpstreamError } from '../../upstream/errors.js';
 import type { UpstreamReply } from '../../upstream/transport.js';
 import { capabilityFlags } from '../rewrite/merge.js';
 import type { Session, TargetSession } from '../session/session.js';
-import type { JsonObject, JsonRpcId } from '../wire/jsonrpc.js';
+import { META_SERVER_INFO } from '../wire/era.js';
+import { asObject, type JsonObject, type JsonRpcId } from '../wire/jsonrpc.js';
+import { negotiateVersion } from '../wire/protocol-version.js';
 import type { Context, SessionContext } from './context.js';
 import { awaitResponse, post } from './upstream-call.js';
 import { attachUpstreamStream } from './upstream-streams.js';
@@ -47,6 +49,8 @@ export async function initializeTarget(
   signal: AbortSignal,
 ): Promise<TargetInitialized> {
   const endpoint = pickEndpoint(target);
+  const era = await cx.deps.eras.of(cx, target, endpoint, signal);
+  if (era.kind === 'modern') return discovered(target, endpoint, era.version, era.discover, params);
   const body = JSON.stringify({ jsonrpc: '2.0', id, method: 'initialize', params });
   const hop = { endpoint, sessionId: undefined, protocolVersion: undefined };
   const reply = await post(cx, target, hop, 'initialize', body, signal);
@@ -68,6 +72,37 @@ export async function initializeTarget(
     endpoint,
     protocolVersion: result.protocolVersion,
     flags: capabilityFlags(result.capabilities),
+  };
+  return { state, result };
+}
+
+/**
+ * A 2026-07-28 target joins a session without a handshake: no upstream session, its capabilities
+ * from `server/discover`, and an initialize-shaped result for the merge (or, on a transparent
+ * backend, for the legacy client itself: the version it asked for when the gateway serves it).
+ */
+function discovered(
+  target: McpTarget,
+  endpoint: Endpoint,
+  version: string,
+  discover: JsonObject,
+  params: JsonObject,
+): TargetInitialized {
+  const meta = asObject(discover._meta);
+  const serverInfo = asObject(meta?.[META_SERVER_INFO]) ?? { name: target.name, version: '0' };
+  const asked = typeof params.protocolVersion === 'string' ? params.protocolVersion : '';
+  const result: JsonObject = {
+    protocolVersion: negotiateVersion(asked),
+    capabilities: asObject(discover.capabilities) ?? {},
+    serverInfo,
+    ...(typeof discover.instructions === 'string' ? { instructions: discover.instructions } : {}),
+  };
+  const state: TargetSession = {
+    name: target.name,
+    sessionId: undefined,
+    endpoint,
+    protocolVersion: version,
+    flags: capabilityFlags(discover.capabilities),
   };
   return { state, result };
 }

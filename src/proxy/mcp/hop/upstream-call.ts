@@ -12,9 +12,19 @@ import {
 } from '../../upstream/errors.js';
 import { parseJson, sseMessages } from '../../upstream/read.js';
 import type { UpstreamReply } from '../../upstream/transport.js';
-import { isResponse, type JsonRpcResponse } from '../wire/jsonrpc.js';
+import type { Session } from '../session/session.js';
+import { isModernVersion } from '../wire/era.js';
+import { isResponse, type JsonObject, type JsonRpcResponse } from '../wire/jsonrpc.js';
 import { methodLabel } from '../wire/methods.js';
+import { modernHop } from '../wire/modern-hop.js';
+import { GATEWAY_NAME, GATEWAY_VERSION } from '../wire/protocol-version.js';
 import type { Context } from './context.js';
+
+/** Who the gateway says it is on a 2026-07-28 hop that no client's session stands behind (probes). */
+const GATEWAY_CLIENT: JsonObject = {
+  capabilities: {},
+  clientInfo: { name: GATEWAY_NAME, version: GATEWAY_VERSION },
+};
 
 /** Where and how to reach one target within a session. */
 export interface Hop {
@@ -24,7 +34,7 @@ export interface Hop {
 }
 
 export async function post(
-  cx: Pick<Context, 'deps' | 'backend' | 'access'>,
+  cx: Pick<Context, 'deps' | 'backend' | 'access'> & { readonly session?: Session },
   target: McpTarget,
   hop: Hop,
   method: string,
@@ -39,10 +49,24 @@ export async function post(
   const started = performance.now();
   // The method may be a client's (a forwarded message): a label, and a log field, only when known.
   const label = methodLabel(method);
+  let headers: Readonly<Record<string, string>> | undefined;
+  if (isModernVersion(hop.protocolVersion ?? null)) {
+    // 2026-07-28 has no notifications from the client (stream close cancels; no handshake).
+    if (method.startsWith('notifications/')) return { kind: 'accepted', sessionId: undefined };
+    const framed = modernHop(body, method, hop.protocolVersion!, cx.session?.clientParams ?? GATEWAY_CLIENT);
+    body = framed.body;
+    headers = framed.headers;
+  }
   try {
-    const reply = await deps.upstreams
-      .for(target)
-      .post({ target, body, signal, passThrough, ...hop, ...(credential ? { credential } : {}) });
+    const reply = await deps.upstreams.for(target).post({
+      target,
+      body,
+      signal,
+      passThrough,
+      ...hop,
+      ...(credential ? { credential } : {}),
+      ...(headers ? { headers } : {}),
+    });
     child(deps.metrics.upstreamRequests, backendId, target.name, label, 'ok').inc();
     return reply;
   } catch (error) {

@@ -16,12 +16,31 @@ export const MODERN_VERSIONS = ['2026-07-28'] as const;
 const MODERN: ReadonlySet<string> = new Set(MODERN_VERSIONS);
 
 export const META_VERSION = 'io.modelcontextprotocol/protocolVersion';
+export const META_CAPABILITIES = 'io.modelcontextprotocol/clientCapabilities';
+export const META_CLIENT_INFO = 'io.modelcontextprotocol/clientInfo';
+export const META_SERVER_INFO = 'io.modelcontextprotocol/serverInfo';
+
+/** Methods the 2026-07-28 revision removed: a modern request naming one is answered 404 / -32601. */
+export const REMOVED_METHODS: ReadonlySet<string> = new Set([
+  'initialize',
+  'ping',
+  'logging/setLevel',
+  'resources/subscribe',
+  'resources/unsubscribe',
+]);
 
 /** A version header that names a sessionless revision (known or a later date). */
 export function isModernVersion(version: string | null): boolean {
   if (version === null) return false;
   if (MODERN.has(version)) return true;
   return /^\d{4}-\d{2}-\d{2}$/.test(version) && version >= '2026-01-01';
+}
+
+/** An `Mcp-Name` / `Mcp-Param-*` value: as it is when printable ASCII, else the Base64 sentinel form. */
+export function encodeHeaderValue(value: string): string {
+  return /^[\x20-\x7e]*$/.test(value) && value.trim() === value
+    ? value
+    : `=?base64?${Buffer.from(value, 'utf8').toString('base64')}?=`;
 }
 
 const SENTINEL = /^=\?base64\?([A-Za-z0-9+/]*={0,2})\?=$/;

@@ -1,0 +1,103 @@
+/**
+ * Which revision each upstream speaks (issue 12). A target is asked once with a 2026-07-28
+ * `server/discover`; one that answers with a modern `supportedVersions` is modern (the gateway then
+ * sends it stateless requests with per-request `_meta` and headers), anything else — an HTTP error,
+ * a JSON-RPC error, a result without modern versions — is legacy (the 2025 initialize handshake).
+ * The answer is kept per endpoint for `maxAgeMs` and asked again after that; an unreachable target
+ * is not remembered, so it is asked again on the next request. Each hop then speaks its own
+ * target's revision: the client's version is never forwarded to a target that did not offer it.
+ */
+import type { Endpoint, McpTarget } from '../../../shared/table.js';
+import { UpstreamError } from '../../upstream/errors.js';
+import { endpointKey } from '../../upstream/transport.js';
+import { MODERN_VERSIONS } from '../wire/era.js';
+import { asObject, type JsonObject } from '../wire/jsonrpc.js';
+import type { Context } from './context.js';
+import { awaitResponse, post } from './upstream-call.js';
+
+export type Era =
+  | { readonly kind: 'modern'; readonly version: string; readonly discover: JsonObject }
+  | { readonly kind: 'legacy' };
+
+export type EraMode = 'auto' | 'legacy';
+
+const LEGACY: Era = { kind: 'legacy' };
+/** Endpoints remembered at once: a bound, whatever the table holds (the oldest answers go first). */
+const MAX_KNOWN = 4096;
+
+export class Eras {
+  readonly #known = new Map<string, { readonly era: Era; readonly at: number }>();
+  readonly #asking = new Map<string, Promise<Era>>();
+
+  constructor(
+    /** `legacy`: never probe, every target gets the 2025 handshake (--upstream-era). */
+    readonly mode: EraMode,
+    /** --upstream-era-max-age */
+    readonly maxAgeMs: number,
+  ) {}
+
+  /** The target's era at this endpoint: remembered, or asked (one question at a time per endpoint). */
+  of(
+    cx: Pick<Context, 'deps' | 'backend' | 'access'>,
+    target: McpTarget,
+    endpoint: Endpoint,
+    signal: AbortSignal,
+  ): Promise<Era> {
+    // The legacy HTTP+SSE transport predates 2026 by definition.
+    if (this.mode === 'legacy' || target.protocol === 'SSE') return Promise.resolve(LEGACY);
+    const key = `${endpointKey(endpoint)}${target.path}`;
+    const known = this.#known.get(key);
+    if (known && performance.now() - known.at < this.maxAgeMs) return Promise.resolve(known.era);
+    let asking = this.#asking.get(key);
+    if (!asking) {
+      asking = probe(cx, target, endpoint, signal)
+        .then((era) => {
+          this.#known.delete(key);
+          if (this.#known.size >= MAX_KNOWN) this.#known.delete(this.#known.keys().next().value!);
+          this.#known.set(key, { era, at: performance.now() });
+          return era;
+        })
+        .finally(() => this.#asking.delete(key));
+      this.#asking.set(key, asking);
+    }
+    return asking;
+  }
+
+  /** Forget what an endpoint spoke (it failed in a way a different era would explain). */
+  forget(target: McpTarget, endpoint: Endpoint): void {
+    this.#known.delete(`${endpointKey(endpoint)}${target.path}`);
+  }
+}
+
+async function probe(
+  cx: Pick<Context, 'deps' | 'backend' | 'access'>,
+  target: McpTarget,
+  endpoint: Endpoint,
+  signal: AbortSignal,
+): Promise<Era> {
+  const version = MODERN_VERSIONS[0];
+  const hop = { endpoint, sessionId: undefined, protocolVersion: version };
+  const body = JSON.stringify({
+    jsonrpc: '2.0',
+    id: 'mcplane-discover',
+    method: 'server/discover',
+    params: {},
+  });
+  try {
+    const response = await awaitResponse(
+      await post(cx, target, hop, 'server/discover', body, signal),
+      target.name,
+    );
+    const result = asObject(response.result);
+    const offered = Array.isArray(result?.supportedVersions) ? result.supportedVersions : [];
+    const common = MODERN_VERSIONS.filter((v) => offered.includes(v));
+    return result && common.length > 0
+      ? { kind: 'modern', version: common.at(-1)!, discover: result }
+      : LEGACY;
+  } catch (error) {
+    // A legacy server refuses a request outside its handshake (HTTP 400/404/405…) or answers garbage.
+    if (error instanceof UpstreamError && (error.failure === 'status' || error.failure === 'protocol'))
+      return LEGACY;
+    throw error;
+  }
+}

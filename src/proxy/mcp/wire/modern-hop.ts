@@ -1,0 +1,56 @@
+/**
+ * One message as a 2026-07-28 target must receive it: the per-request `_meta` (version, the
+ * client's capabilities and identity) in the body, and `Mcp-Method` / `Mcp-Name` headers that agree
+ * with the body the target sees — after the gateway took its prefix off the name, so never the
+ * client's header. Pure: the hop layer sends what this returns.
+ */
+import { encodeHeaderValue, META_CAPABILITIES, META_CLIENT_INFO, META_VERSION } from './era.js';
+import { asObject, type JsonObject } from './jsonrpc.js';
+
+export interface ModernHop {
+  readonly body: string;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+/** Where the name a named method's `Mcp-Name` carries lives in its params. */
+const NAME_FIELD: Readonly<Record<string, 'name' | 'uri'>> = {
+  'tools/call': 'name',
+  'prompts/get': 'name',
+  'resources/read': 'uri',
+};
+
+/**
+ * `client` is what the gateway knows of its client (a legacy session's kept initialize params, or
+ * the gateway's own identity for its probes): it fills the `_meta` fields a legacy client never
+ * sent; a modern client's own `_meta` is kept, with the version this hop speaks.
+ */
+export function modernHop(
+  body: string | Uint8Array,
+  method: string,
+  version: string,
+  client: JsonObject,
+): ModernHop {
+  const text = typeof body === 'string' ? body : Buffer.from(body).toString('utf8');
+  const message = JSON.parse(text) as JsonObject;
+  const params = asObject(message.params) ?? {};
+  const meta = asObject(params._meta) ?? {};
+  const framed: JsonObject = {
+    ...message,
+    params: {
+      ...params,
+      _meta: {
+        ...meta,
+        [META_VERSION]: version,
+        [META_CAPABILITIES]: asObject(meta[META_CAPABILITIES]) ?? asObject(client.capabilities) ?? {},
+        ...(meta[META_CLIENT_INFO] === undefined && client.clientInfo !== undefined
+          ? { [META_CLIENT_INFO]: client.clientInfo }
+          : {}),
+      },
+    },
+  };
+  const headers: Record<string, string> = { 'mcp-method': method };
+  const field = NAME_FIELD[method];
+  const name = field === undefined ? undefined : params[field];
+  if (typeof name === 'string') headers['mcp-name'] = encodeHeaderValue(name);
+  return { body: JSON.stringify(framed), headers };
+}
