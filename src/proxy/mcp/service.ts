@@ -22,19 +22,22 @@ import { Upstreams } from './hop/upstreams.js';
 import { serveBatch } from './mux/batch.js';
 import { dispatchRequest } from './mux/dispatch.js';
 import { initializeSession, type SessionStart } from './mux/initialize.js';
+import { modernNotification, serveModern } from './mux/modern.js';
 import { dispatchNotification, dispatchResponse } from './mux/notify.js';
 import { type Finished, logRequest } from './request-log.js';
 import type { KeyRing } from './session/key-ring.js';
+import { OwnedSessions } from './session/owned-sessions.js';
 import { Revocations } from './session/revocations.js';
 import type { Session } from './session/session.js';
 import { type Lookup, SessionStore, sessionsFull } from './session/session-store.js';
-import { headerMismatch, isModernVersion } from './wire/era.js';
+import { headerMismatch, isModernVersion, isServedModern, paramHeaders } from './wire/era.js';
 import { JsonRpcCode, limitReply, rpcErrorReply, sessionNotFound } from './wire/errors.js';
 import { checkGetHeaders, checkPostHeaders, readBody, unsupportedVersion } from './wire/http.js';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from './wire/json-depth.js';
-import { type Classified, classify, type JsonRpcRequest } from './wire/jsonrpc.js';
+import { asObject, type Classified, classify, type JsonRpcRequest } from './wire/jsonrpc.js';
 import { sessionInflightLimit } from './wire/limits.js';
 import { methodLabel, RESPONSE_LABEL } from './wire/methods.js';
+import { isSupportedVersion } from './wire/protocol-version.js';
 import { streamReply, toResponse } from './wire/reply.js';
 import { SseStream, streamBufferError } from './wire/sse-stream.js';
 
@@ -68,6 +71,8 @@ export interface McpServiceOptions {
   readonly sessionBufferBytes?: number;
   /** `auto` probes each target's revision with server/discover; `legacy` never does (default auto). */
   readonly upstreamEra?: EraMode;
+  /** Upstream sessions held for 2026-07-28 clients: one per route, backend and identity (default 1024). */
+  readonly maxOwnedSessions?: number;
   /** How long a target's probed revision is trusted (default 5 min). */
   readonly upstreamEraMaxAgeMs?: number;
 }
@@ -113,6 +118,8 @@ export class McpService {
   readonly #deps: Deps;
   readonly #store: SessionStore;
   readonly #start: SessionStart;
+  /** The upstream sessions held for 2026-07-28 clients (per route, backend and identity). */
+  readonly #owned: OwnedSessions;
   /** The service made it (no peers): it stops it. */
   readonly #ownRevocations: Revocations | undefined;
   readonly #maxBodyBytes: number;
@@ -156,6 +163,10 @@ export class McpService {
       },
     );
     this.#store = store;
+    this.#owned = new OwnedSessions({
+      maxSessions: options.maxOwnedSessions ?? 1024,
+      idleMs: options.sessionIdleTtlMs,
+    });
     this.#start = {
       keyRing: options.keyRing,
       store,
@@ -187,7 +198,7 @@ export class McpService {
     const pending: Pending = { method: HTTP_LABELS.has(request.method) ? request.method : 'other' };
     let outcome: Outcome;
     try {
-      outcome = await this.#serve(request, cx, pending);
+      outcome = await this.#serve(request, cx, pending, route);
     } catch (error) {
       // A client that went away is not the gateway's failure (and its answer goes nowhere).
       const level = signal.aborted ? 'debug' : 'error';
@@ -233,10 +244,10 @@ export class McpService {
     if (this.#active === 0) this.#drained?.();
   }
 
-  #serve(request: Request, cx: Context, pending: Pending): Promise<Outcome> | Outcome {
+  #serve(request: Request, cx: Context, pending: Pending, route: McpRoute): Promise<Outcome> | Outcome {
     switch (request.method) {
       case 'POST':
-        return this.#post(request, cx, pending);
+        return this.#post(request, cx, pending, route);
       case 'GET':
         return this.#get(request, cx);
       case 'DELETE':
@@ -246,7 +257,7 @@ export class McpService {
     }
   }
 
-  async #post(request: Request, cx: Context, pending: Pending): Promise<Outcome> {
+  async #post(request: Request, cx: Context, pending: Pending, route: McpRoute): Promise<Outcome> {
     const rejected = checkPostHeaders(request);
     if (rejected) return { reply: rejected };
     const body = await readBody(request, this.#maxBodyBytes);
@@ -267,11 +278,24 @@ export class McpService {
       return invalid(400, JsonRpcCode.ParseError, 'Parse error: the body is not valid JSON');
     }
     const version = request.headers.get('mcp-protocol-version');
-    if (isModernVersion(version)) return modernRequest(request, parsed, version!, pending);
+    const modern = isModernVersion(version) ? modernMessage(request, parsed, version!, pending) : undefined;
+    if (modern && 'reply' in modern) return modern;
+    if (!modern && version !== null && !isSupportedVersion(version)) {
+      const id = asObject(parsed)?.id;
+      const reply = unsupportedVersion(version, typeof id === 'string' || typeof id === 'number' ? id : null);
+      return { reply, rpcError: JsonRpcCode.UnsupportedProtocolVersion };
+    }
     const { backend } = cx;
     if (backend.targets.length === 0) {
       const name = `${backend.namespace}/${backend.name}`;
       return invalid(503, JsonRpcCode.UpstreamUnavailable, `MCP backend ${name} has no targets to serve`);
+    }
+    if (modern) {
+      const { message } = modern;
+      pending.name = itemName(message);
+      const owner = this.#owned.get(route.id, backend.id, cx.access.principal);
+      const params = message.method === 'tools/call' ? paramHeaders(request.headers) : undefined;
+      return serveModern(params ? { ...cx, paramHeaders: params } : cx, owner, message);
     }
     if (Array.isArray(parsed)) {
       pending.method = 'batch';
@@ -301,10 +325,7 @@ export class McpService {
     const found = this.#session(request, cx);
     if ('reply' in found) return found;
     if (kind === 'request') {
-      if (message.method === 'tools/call' || message.method === 'prompts/get') {
-        const name = message.params?.name;
-        if (typeof name === 'string') pending.name = name.length > 128 ? name.slice(0, 128) : name;
-      }
+      pending.name = itemName(message);
       return this.#request(found, pending, message, raw);
     }
     if (kind === 'notification') return dispatchNotification(found, message, raw);
@@ -405,6 +426,8 @@ export class McpService {
 
   /** DELETE ends the session on every replica (a revocation) and its upstream sessions. */
   async #delete(request: Request, cx: Context): Promise<Outcome> {
+    if (isModernVersion(request.headers.get('mcp-protocol-version')))
+      return { reply: { kind: 'empty', status: 405, headers: { allow: 'POST' } } };
     const sx = this.#session(request, cx, false);
     if ('reply' in sx) return sx;
     this.#store.delete(sx.session);
@@ -447,17 +470,23 @@ export class McpService {
       });
     }
     this.#store.close();
+    this.#owned.close();
     this.#ownRevocations?.close();
     await this.#deps.upstreams.close(this.#active > 0);
   }
 }
 
 /**
- * A 2026-07-28 request (issue 12, first step): its headers are checked against its body as the
- * spec requires, then it is answered UnsupportedProtocolVersion with the revisions served, which
- * sends dual-era clients to the 2025 handshake. No session or upstream is touched.
+ * A 2026-07-28 request, classified before anything else: its headers must agree with its body
+ * (the spec's 400 / -32020 otherwise), then mux/modern.ts serves it. A later revision than the
+ * gateway knows is answered UnsupportedProtocolVersion with the revisions it serves.
  */
-function modernRequest(request: Request, parsed: unknown, version: string, pending: Pending): Outcome {
+function modernMessage(
+  request: Request,
+  parsed: unknown,
+  version: string,
+  pending: Pending,
+): { message: JsonRpcRequest } | Outcome {
   if (Array.isArray(parsed)) {
     return invalid(400, JsonRpcCode.InvalidRequest, 'Invalid Request: 2026-07-28 has no JSON-RPC batches');
   }
@@ -472,7 +501,17 @@ function modernRequest(request: Request, parsed: unknown, version: string, pendi
   const id = classified.kind === 'request' ? classified.message.id : null;
   const mismatch = headerMismatch(request.headers, message);
   if (mismatch) return invalid(400, mismatch.code, mismatch.message, id);
-  return { reply: unsupportedVersion(version, id), rpcError: JsonRpcCode.UnsupportedProtocolVersion };
+  if (!isServedModern(version))
+    return { reply: unsupportedVersion(version, id), rpcError: JsonRpcCode.UnsupportedProtocolVersion };
+  if (classified.kind === 'notification') return modernNotification();
+  return { message: classified.message };
+}
+
+/** The tool or prompt a request names, for the request log (bounded). */
+function itemName(message: JsonRpcRequest): string | undefined {
+  if (message.method !== 'tools/call' && message.method !== 'prompts/get') return undefined;
+  const name = message.params?.name;
+  return typeof name === 'string' ? name.slice(0, 128) : undefined;
 }
 
 function invalid(

@@ -12,6 +12,13 @@ export type UpstreamFailure =
   | 'aborted'
   | 'shutdown';
 
+/** The JSON-RPC error a target refused a request with (in a 4xx answer's body). */
+export interface RpcRefusal {
+  readonly code: number;
+  readonly message: string;
+  readonly data?: unknown;
+}
+
 export class UpstreamError extends Error {
   override name = 'UpstreamError';
   constructor(
@@ -19,6 +26,8 @@ export class UpstreamError extends Error {
     readonly failure: UpstreamFailure,
     message: string,
     readonly status?: number,
+    /** What the target said when it refused (a 4xx with a JSON-RPC error): passed to the client. */
+    readonly refusal?: RpcRefusal,
   ) {
     super(message);
   }

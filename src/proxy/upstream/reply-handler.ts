@@ -10,13 +10,33 @@
  */
 import { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
-import { toUpstreamError, UpstreamError } from './errors.js';
+import { type RpcRefusal, toUpstreamError, UpstreamError } from './errors.js';
 import { header } from './http-headers.js';
 import { MAX_UPSTREAM_MESSAGE_BYTES } from './read.js';
 import type { UpstreamReply } from './transport.js';
 
 /** JSON replies at least this large are streamed to a pass-through caller instead of collected. */
 export const STREAM_JSON_BYTES = 16 * 1024;
+/** The most of a 4xx answer's body read for the JSON-RPC error it may carry. */
+const MAX_REFUSAL_BYTES = 16 * 1024;
+
+/**
+ * A target's non-2xx answer. With a JSON-RPC error in the body (a 2026-07-28 server refuses a bad
+ * header or version so), the error travels along: the client gets the target's own code and reason.
+ */
+function statusError(target: string, status: number, body?: Buffer): UpstreamError {
+  let refusal: RpcRefusal | undefined;
+  try {
+    const parsed = body === undefined ? undefined : (JSON.parse(body.toString('utf8')) as unknown);
+    const error = (parsed as { error?: unknown } | undefined)?.error as Partial<RpcRefusal> | undefined;
+    if (error && Number.isInteger(error.code) && typeof error.message === 'string') {
+      refusal = { code: error.code!, message: error.message.slice(0, 1000), data: error.data };
+    }
+  } catch {
+    // Not JSON after all: the status is all there is.
+  }
+  return new UpstreamError(target, 'status', `target "${target}" answered HTTP ${status}`, status, refusal);
+}
 
 export function dispatchPost(
   dispatcher: Dispatcher,
@@ -38,6 +58,8 @@ export function dispatchPost(
     let mode: 'json' | 'stream' | 'ignore' = 'ignore';
     let stream: Readable | undefined;
     let sessionId: string | undefined;
+    /** The HTTP status of a 4xx JSON answer being read. */
+    let refusedWith: number | undefined;
     const chunks: Buffer[] = [];
     let size = 0;
 
@@ -95,15 +117,16 @@ export function dispatchPost(
                 404,
               ),
             );
+          } else if (
+            statusCode >= 400 &&
+            statusCode < 500 &&
+            (header(headers, 'content-type') ?? '').toLowerCase().startsWith('application/json')
+          ) {
+            // A refusal that may say why (a JSON-RPC error): read it, bounded, then fail with it.
+            refusedWith = statusCode;
+            mode = 'json';
           } else {
-            fail(
-              new UpstreamError(
-                target,
-                'status',
-                `target "${target}" answered HTTP ${statusCode}`,
-                statusCode,
-              ),
-            );
+            fail(statusError(target, statusCode));
           }
           return;
         }
@@ -148,6 +171,12 @@ export function dispatchPost(
       onResponseData(c, chunk) {
         if (mode === 'json') {
           size += chunk.length;
+          if (refusedWith !== undefined && size > MAX_REFUSAL_BYTES) {
+            fail(statusError(target, refusedWith));
+            mode = 'ignore';
+            c.abort(new Error('refusal too large'));
+            return;
+          }
           if (size > MAX_UPSTREAM_MESSAGE_BYTES) {
             tooLarge(c);
             return;
@@ -158,7 +187,9 @@ export function dispatchPost(
         }
       },
       onResponseEnd() {
-        if (mode === 'json') {
+        if (mode === 'json' && refusedWith !== undefined) {
+          fail(statusError(target, refusedWith, Buffer.concat(chunks, size)));
+        } else if (mode === 'json') {
           succeed({
             kind: 'json',
             sessionId,

@@ -6,6 +6,7 @@
 import type { Logger } from '../../../shared/logger.js';
 import type { Metrics } from '../../../shared/metrics.js';
 import type { McpBackend, UpstreamCredential } from '../../../shared/table.js';
+import type { Rewrite } from '../rewrite/outbound.js';
 import type { Session } from '../session/session.js';
 import type { SessionBufferLimits } from '../session/session-events.js';
 import type { SseLimits } from '../wire/sse-stream.js';
@@ -92,6 +93,13 @@ export interface Context {
   readonly access: Access;
   /** Aborts when the client goes away (or the service shuts down hard). */
   readonly signal: AbortSignal;
+  /**
+   * A 2026-07-28 client's request (mux/modern.ts): what every upstream message for the client goes
+   * through last — the client's own request id back, `resultType` on results.
+   */
+  readonly toClient?: Rewrite;
+  /** A 2026-07-28 `tools/call`'s `Mcp-Param-*` headers (checked for form), for the modern hop. */
+  readonly paramHeaders?: Readonly<Record<string, string>>;
 }
 
 export interface SessionContext extends Context {

@@ -4,7 +4,11 @@
  * sends it stateless requests with per-request `_meta` and headers), anything else — an HTTP error,
  * a JSON-RPC error, a result without modern versions — is legacy (the 2025 initialize handshake).
  * The answer is kept per endpoint for `maxAgeMs` and asked again after that; an unreachable target
- * is not remembered, so it is asked again on the next request. Each hop then speaks its own
+ * is not remembered, so it is asked again on the next request.
+ *
+ * A dual-era target is spoken to in its client's era: a 2025 session uses the handshake (server→
+ * client requests, the GET stream and logging work as they are), a 2026 request the stateless hop.
+ * A 2025 session falls back to the 2026 hop only for a target that refuses the handshake. Each hop then speaks its own
  * target's revision: the client's version is never forwarded to a target that did not offer it.
  */
 import type { Endpoint, McpTarget } from '../../../shared/table.js';
@@ -28,6 +32,8 @@ const MAX_KNOWN = 4096;
 export class Eras {
   readonly #known = new Map<string, { readonly era: Era; readonly at: number }>();
   readonly #asking = new Map<string, Promise<Era>>();
+  /** Endpoints that refused the 2025 handshake, and when. */
+  readonly #refused = new Map<string, number>();
 
   constructor(
     /** `legacy`: never probe, every target gets the 2025 handshake (--upstream-era). */
@@ -63,9 +69,17 @@ export class Eras {
     return asking;
   }
 
-  /** Forget what an endpoint spoke (it failed in a way a different era would explain). */
-  forget(target: McpTarget, endpoint: Endpoint): void {
-    this.#known.delete(`${endpointKey(endpoint)}${target.path}`);
+  /** The endpoint refused the 2025 handshake lately (a 2026-only server): go straight to its era. */
+  refusesLegacy(target: McpTarget, endpoint: Endpoint): boolean {
+    const at = this.#refused.get(`${endpointKey(endpoint)}${target.path}`);
+    return at !== undefined && performance.now() - at < this.maxAgeMs;
+  }
+
+  markRefusesLegacy(target: McpTarget, endpoint: Endpoint): void {
+    const key = `${endpointKey(endpoint)}${target.path}`;
+    this.#refused.delete(key);
+    if (this.#refused.size >= MAX_KNOWN) this.#refused.delete(this.#refused.keys().next().value!);
+    this.#refused.set(key, performance.now());
   }
 }
 

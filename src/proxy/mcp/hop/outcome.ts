@@ -28,6 +28,14 @@ export function answered(message: JsonRpcResponse, target?: string): Outcome {
 /** An upstream failed a message: a request gets the JSON-RPC error naming the target, a notification 202. */
 export function upstreamFailure(error: UpstreamError, id: JsonRpcId | undefined, target?: string): Outcome {
   if (id === undefined) return { reply: accepted(), ...(target === undefined ? {} : { target }) };
+  const { refusal, status } = error;
+  if (refusal && status !== undefined) {
+    // The target's own refusal (a bad header, an unsupported version…), with its status — but
+    // never 404, which a 2025 client reads as "your session expired".
+    const body = errorResponse(id, refusal.code, refusal.message, refusal.data);
+    const reply = jsonReply(body, status === 404 ? 200 : status);
+    return { reply, rpcError: refusal.code, ...(target === undefined ? {} : { target }) };
+  }
   return answered(errorResponse(id, JsonRpcCode.UpstreamUnavailable, error.message), target);
 }
 

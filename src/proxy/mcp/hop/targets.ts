@@ -47,10 +47,35 @@ export async function initializeTarget(
   id: JsonRpcId,
   params: JsonObject,
   signal: AbortSignal,
+  /** The era to try first on a dual-era target: the client's (a 2026 request's view: modern). */
+  prefer: 'modern' | 'legacy' = 'legacy',
 ): Promise<TargetInitialized> {
   const endpoint = pickEndpoint(target);
-  const era = await cx.deps.eras.of(cx, target, endpoint, signal);
-  if (era.kind === 'modern') return discovered(target, endpoint, era.version, era.discover, params);
+  const { eras } = cx.deps;
+  if (prefer === 'modern' || eras.refusesLegacy(target, endpoint)) {
+    const era = await eras.of(cx, target, endpoint, signal);
+    if (era.kind === 'modern') return discovered(target, endpoint, era.version, era.discover, params);
+  }
+  try {
+    return await handshake(cx, target, endpoint, id, params, signal);
+  } catch (error) {
+    // A 2026-only server refuses the handshake (400, UnsupportedProtocolVersion): its own era then.
+    if (!(error instanceof UpstreamError) || error.status !== 400 || eras.mode === 'legacy') throw error;
+    const era = await eras.of(cx, target, endpoint, signal);
+    if (era.kind !== 'modern') throw error;
+    eras.markRefusesLegacy(target, endpoint);
+    return discovered(target, endpoint, era.version, era.discover, params);
+  }
+}
+
+async function handshake(
+  cx: Context,
+  target: McpTarget,
+  endpoint: Endpoint,
+  id: JsonRpcId,
+  params: JsonObject,
+  signal: AbortSignal,
+): Promise<TargetInitialized> {
   const body = JSON.stringify({ jsonrpc: '2.0', id, method: 'initialize', params });
   const hop = { endpoint, sessionId: undefined, protocolVersion: undefined };
   const reply = await post(cx, target, hop, 'initialize', body, signal);
@@ -152,9 +177,11 @@ async function lazyInitialize(
   // Joining is a handshake like initialize: bounded by the fan-out deadline even for a tools/call.
   const deadline = withDeadline(signal, deps.fanoutTimeoutMs);
   try {
-    const params = { ...session.clientParams, protocolVersion: session.protocolVersion };
+    // A modern request's view starts upstream sessions as its owner (the gateway), not as the client.
+    const params = { ...(session.owner ?? session).clientParams, protocolVersion: session.protocolVersion };
     const id = `mcplane-init-${target.name}`;
-    const { state } = await initializeTarget(cx, target, id, params, deadline.signal);
+    const prefer = session.owner ? 'modern' : 'legacy';
+    const { state } = await initializeTarget(cx, target, id, params, deadline.signal, prefer);
     session.targets.set(target.name, state);
     session.failedAt.delete(target.name);
     await sendInitialized(cx, target, state);

@@ -34,7 +34,7 @@ export interface Hop {
 }
 
 export async function post(
-  cx: Pick<Context, 'deps' | 'backend' | 'access'> & { readonly session?: Session },
+  cx: Pick<Context, 'deps' | 'backend' | 'access' | 'paramHeaders'> & { readonly session?: Session },
   target: McpTarget,
   hop: Hop,
   method: string,
@@ -55,7 +55,9 @@ export async function post(
     if (method.startsWith('notifications/')) return { kind: 'accepted', sessionId: undefined };
     const framed = modernHop(body, method, hop.protocolVersion!, cx.session?.clientParams ?? GATEWAY_CLIENT);
     body = framed.body;
-    headers = framed.headers;
+    // The arguments the client mirrored into headers are unchanged by de-prefixing: the target checks them.
+    headers =
+      method === 'tools/call' && cx.paramHeaders ? { ...cx.paramHeaders, ...framed.headers } : framed.headers;
   }
   try {
     const reply = await deps.upstreams.for(target).post({

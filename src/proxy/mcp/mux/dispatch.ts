@@ -14,6 +14,7 @@ import { awaitResponse, post } from '../hop/upstream-call.js';
 import { LIST_SPECS, prefixContents } from '../rewrite/merge.js';
 import { isTransparent, shouldPrefix, splitName, splitUri } from '../rewrite/naming.js';
 import type { Rewrite } from '../rewrite/outbound.js';
+import { isModernVersion } from '../wire/era.js';
 import { errorResponse, invalidParams, JsonRpcCode, RpcError } from '../wire/errors.js';
 import { asObject, type JsonObject, type JsonRpcRequest, resultResponse } from '../wire/jsonrpc.js';
 import { LimitError, RateLimitError } from '../wire/limits.js';
@@ -46,8 +47,12 @@ export async function dispatchRequest(
       }
       const state = cx.session.targets.get(target.name);
       // The usual case needs no await: the session already talks to its one target.
-      if (state && isPinValid(target, state)) return forwardCounted(cx, target, state, method, raw, id);
-      return forwardCounted(cx, target, await ensureTarget(cx, target, cx.signal), method, raw, id);
+      // A modern client's answer is rewritten (its id, resultType); a legacy client's passes as bytes.
+      const { toClient } = cx;
+      if (state && isPinValid(target, state))
+        return forwardCounted(cx, target, state, method, raw, id, toClient);
+      const joined = await ensureTarget(cx, target, cx.signal);
+      return forwardCounted(cx, target, joined, method, raw, id, toClient);
     }
     return await multiplexed(cx, message);
   } catch (error) {
@@ -174,7 +179,11 @@ async function setLevel(cx: SessionContext, message: JsonRpcRequest): Promise<Ou
     throw invalidParams(`logging/setLevel: params.level must be one of ${[...LOG_LEVELS].join(', ')}`);
   }
   const body = JSON.stringify({ jsonrpc: '2.0', id: message.id, method: message.method, params });
-  await fanOut(cx, withFlag(cx, 'l'), async (target, signal) => {
+  // 2026-07-28 targets have no logging/setLevel (their level travels in each request's _meta).
+  const legacy = withFlag(cx, 'l').filter(
+    (t) => !isModernVersion(cx.session.targets.get(t.name)?.protocolVersion ?? null),
+  );
+  await fanOut(cx, legacy, async (target, signal) => {
     const state = await ensureTarget(cx, target, signal);
     const response = await countedCall(cx, target.name, async () => {
       const reply = await post(cx, target, state, message.method, body, signal);

@@ -86,21 +86,31 @@ export function mergeInitialize(parts: readonly TargetInit[], protocolVersion: s
       instructions.push(`[${target}]\n${result.instructions}`);
     }
   }
-  const capabilities: JsonObject = {};
-  if (flags.includes('t')) capabilities.tools = { listChanged: true };
-  if (flags.includes('p')) capabilities.prompts = { listChanged: true };
-  if (flags.includes('r'))
-    capabilities.resources = { listChanged: true, ...(flags.includes('s') ? { subscribe: true } : {}) };
-  if (flags.includes('l')) capabilities.logging = {};
-  if (flags.includes('c')) capabilities.completions = {};
-  if (flags.includes('k')) capabilities.tasks = mergedTasks(flags);
   const merged: JsonObject = {
     protocolVersion,
-    capabilities,
+    capabilities: mergedCapabilities(flags),
     serverInfo: { name: GATEWAY_NAME, version: GATEWAY_VERSION },
   };
   if (instructions.length > 0) merged.instructions = instructions.join('\n\n');
   return merged;
+}
+
+/**
+ * The capabilities of a backend whose targets together have these flags. `announces` false (a
+ * 2026-07-28 `server/discover` until the gateway serves subscriptions/listen): no listChanged and
+ * no subscribe.
+ */
+export function mergedCapabilities(flags: string, announces = true): JsonObject {
+  const changed = announces ? { listChanged: true } : {};
+  const capabilities: JsonObject = {};
+  if (flags.includes('t')) capabilities.tools = { ...changed };
+  if (flags.includes('p')) capabilities.prompts = { ...changed };
+  if (flags.includes('r'))
+    capabilities.resources = { ...changed, ...(announces && flags.includes('s') ? { subscribe: true } : {}) };
+  if (flags.includes('l')) capabilities.logging = {};
+  if (flags.includes('c')) capabilities.completions = {};
+  if (flags.includes('k')) capabilities.tasks = mergedTasks(flags);
+  return capabilities;
 }
 
 function mergedTasks(flags: string): JsonObject {

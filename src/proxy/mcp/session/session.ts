@@ -20,7 +20,7 @@ export type { TargetSession } from './token-codec.js';
 export const TOKEN_BUDGET_CHARS = 4000;
 
 export class Session {
-  readonly targets = new Map<string, TargetSession>();
+  readonly targets: Map<string, TargetSession>;
   // The collections below are created on first use: most sessions never need most of them, and an
   // idle session should cost little more than its token (bench: RSS per idle session).
   #starting: Map<string, Promise<TargetSession | undefined>> | undefined;
@@ -94,8 +94,36 @@ export class Session {
     readonly sealedTargets = targets.length,
     /** Who started it ('' when the route authenticates nobody): nobody else may use it. */
     readonly principal = '',
+    /** A 2026-07-28 request's view (Session.view) shares its owner's upstream sessions. */
+    readonly owner?: Session,
   ) {
+    this.targets = owner?.targets ?? new Map();
+    if (owner) {
+      this.#starting = owner.starting;
+      this.#failedAt = owner.failedAt;
+      this.#owners = owner.owners;
+    }
     for (const target of targets) this.targets.set(target.name, target);
+  }
+
+  /**
+   * What one 2026-07-28 request runs in: the gateway-owned upstream sessions of `owner` (shared by
+   * every modern client of the same route, backend and identity), and this request's own client
+   * identity, ids in flight and streams — gone when the request is.
+   */
+  static view(owner: Session, clientParams: JsonObject): Session {
+    return new Session(
+      owner.token,
+      owner.id,
+      owner.backendId,
+      owner.protocolVersion,
+      clientParams,
+      owner.issuedAt,
+      [],
+      0,
+      owner.principal,
+      owner,
+    );
   }
 
   /** The client's open GET stream, if any. */

@@ -43,6 +43,11 @@ export function encodeHeaderValue(value: string): string {
     : `=?base64?${Buffer.from(value, 'utf8').toString('base64')}?=`;
 }
 
+/** A modern revision the gateway serves (a later one is answered UnsupportedProtocolVersion). */
+export function isServedModern(version: string): boolean {
+  return MODERN.has(version);
+}
+
 const SENTINEL = /^=\?base64\?([A-Za-z0-9+/]*={0,2})\?=$/;
 
 /** An `Mcp-Name` as sent: plain, or the Base64 sentinel form for names that are not ASCII. */
@@ -64,8 +69,22 @@ const NAMED: Readonly<Record<string, 'name' | 'uri'>> = {
   'resources/read': 'uri',
 };
 
+/** `Mcp-Param-*` headers one request may carry (each names one tool argument). */
+export const MAX_PARAM_HEADERS = 64;
+
+/** A 2026-07-28 request's `Mcp-Param-*` headers: a tool's own argument mirrors, for a modern target to check. */
+export function paramHeaders(headers: Headers): Readonly<Record<string, string>> | undefined {
+  let found: Record<string, string> | undefined;
+  for (const [name, value] of headers) {
+    if (!name.startsWith('mcp-param-')) continue;
+    found ??= {};
+    found[name] = value;
+  }
+  return found;
+}
+
 export interface HeaderMismatch {
-  readonly code: typeof JsonRpcCode.HeaderMismatch;
+  readonly code: typeof JsonRpcCode.HeaderMismatch | typeof JsonRpcCode.InvalidParams;
   readonly message: string;
 }
 
@@ -85,10 +104,12 @@ export function headerMismatch(
   const meta = message.params?._meta;
   const bodyVersion =
     typeof meta === 'object' && meta !== null ? (meta as Record<string, unknown>)[META_VERSION] : undefined;
+  // A body without its version is malformed rather than in disagreement: Invalid params.
   if (typeof bodyVersion !== 'string')
-    return mismatch(
-      `_meta["${META_VERSION}"] is required with MCP-Protocol-Version ${String(version).slice(0, 40)}`,
-    );
+    return {
+      code: JsonRpcCode.InvalidParams,
+      message: `Invalid params: _meta["${META_VERSION}"] is required with MCP-Protocol-Version ${String(version).slice(0, 40)}`,
+    };
   if (bodyVersion !== version)
     return mismatch(
       `MCP-Protocol-Version is ${String(version).slice(0, 40)} but _meta says ${bodyVersion.slice(0, 40)}`,
@@ -99,6 +120,14 @@ export function headerMismatch(
     return mismatch(
       `Mcp-Method is ${JSON.stringify(method.slice(0, 100))} but the body's method is ${JSON.stringify(message.method.slice(0, 100))}`,
     );
+  let params = 0;
+  for (const [name, value] of headers) {
+    if (!name.startsWith('mcp-param-')) continue;
+    params += 1;
+    if (params > MAX_PARAM_HEADERS) return mismatch(`more than ${MAX_PARAM_HEADERS} Mcp-Param-* headers`);
+    if (value.startsWith('=?base64?') && value.endsWith('?=') && decodeHeaderValue(value) === undefined)
+      return mismatch(`${name.slice(0, 80)} is not valid Base64 of UTF-8 text`);
+  }
   const field = NAMED[message.method];
   if (field === undefined) return undefined;
   const sent = headers.get('mcp-name');

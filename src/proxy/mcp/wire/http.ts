@@ -2,7 +2,7 @@
  * Downstream HTTP checks: required headers and bounded body reading. Validators return the Reply to
  * send, or undefined to go on.
  */
-import { isModernVersion } from './era.js';
+import { isModernVersion, MODERN_VERSIONS } from './era.js';
 import { errorResponse, JsonRpcCode, rpcErrorReply } from './errors.js';
 import type { JsonRpcId } from './jsonrpc.js';
 import { isSupportedVersion, SUPPORTED_VERSIONS } from './protocol-version.js';
@@ -44,31 +44,29 @@ export function checkGetHeaders(request: Request): Reply | undefined {
 }
 
 /**
- * The 2026-07-28 revision is not served yet: a modern request is answered with the spec's
- * UnsupportedProtocolVersion and the revisions that are, so a dual-era client (the SDK v2's
- * `versionNegotiation: auto`) falls back to the 2025 handshake.
+ * A version the gateway does not serve: the spec's UnsupportedProtocolVersion, with the revisions
+ * it does (a dual-era client picks one) and the one asked for, under the request's own id.
  */
 export function unsupportedVersion(version: string, id: JsonRpcId | null = null): Reply {
-  const message = `Unsupported protocol version ${JSON.stringify(version.slice(0, 40))}: this gateway serves ${SUPPORTED_VERSIONS.join(', ')} (initialize, then Mcp-Session-Id)`;
+  // As server/discover lists them: the sessionless revisions (2025 ones are negotiated by initialize).
+  const supported = [...MODERN_VERSIONS];
+  const message = `Unsupported protocol version ${JSON.stringify(version.slice(0, 40))}: this gateway serves ${supported.join(', ')}, and ${SUPPORTED_VERSIONS.join(', ')} through initialize`;
   return jsonReply(
     errorResponse(id, JsonRpcCode.UnsupportedProtocolVersion, message, {
-      supported: [...SUPPORTED_VERSIONS],
+      supported,
       requested: version.slice(0, 40),
     }),
     400,
   );
 }
 
-/** `post`: a modern POST is judged after its body is read (its headers must agree with it first). */
+/** `post`: a POST's version is judged after its body is read (the answer carries the request's id). */
 export function checkProtocolVersion(request: Request, post = false): Reply | undefined {
   const version = request.headers.get('mcp-protocol-version');
-  if (version === null || isSupportedVersion(version)) return undefined;
-  if (isModernVersion(version)) return post ? undefined : unsupportedVersion(version);
-  return rpcErrorReply(
-    400,
-    JsonRpcCode.InvalidRequest,
-    `Unsupported MCP-Protocol-Version "${version.slice(0, 40)}"; supported: ${SUPPORTED_VERSIONS.join(', ')}`,
-  );
+  if (version === null || isSupportedVersion(version) || post) return undefined;
+  // 2026-07-28 has no GET stream and no DELETE: there is no session to listen on or end.
+  if (isModernVersion(version)) return { kind: 'empty', status: 405, headers: { allow: 'POST' } };
+  return unsupportedVersion(version);
 }
 
 export type BodyResult = { readonly text: string } | { readonly reply: Reply };

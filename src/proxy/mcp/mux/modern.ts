@@ -1,0 +1,157 @@
+/**
+ * A 2026-07-28 request (issue 12), after service.ts checked its headers against its body. The
+ * client has no session: the gateway answers `server/discover` itself, refuses the methods the
+ * revision removed, and runs everything else through the same multiplexer as a legacy session —
+ * in a view of the session the gateway owns for the route, backend and identity (OwnedSessions),
+ * which holds the upstream sessions of legacy targets; modern targets are stateless hops.
+ *
+ * Upstream, the request carries a gateway-made id (modern clients' ids repeat, and a shared
+ * upstream session routes answers by id) and no 2026 `_meta` toward a legacy target; each modern
+ * hop gets the client's `_meta` with its own version (hop/upstream-call.ts). Downstream, every
+ * answer gets the client's id back and `resultType`; lists and reads get `ttlMs` / `cacheScope`.
+ */
+import type { SessionContext } from '../hop/context.js';
+import { answered, type Outcome } from '../hop/outcome.js';
+import { ensureTarget } from '../hop/targets.js';
+import { mergedCapabilities } from '../rewrite/merge.js';
+import type { Rewrite } from '../rewrite/outbound.js';
+import { keptClientParams } from '../session/client-params.js';
+import { Session } from '../session/session.js';
+import {
+  META_CAPABILITIES,
+  META_CLIENT_INFO,
+  META_SERVER_INFO,
+  META_VERSION,
+  MODERN_VERSIONS,
+  REMOVED_METHODS,
+} from '../wire/era.js';
+import { errorResponse, JsonRpcCode, RpcError, rpcErrorReply } from '../wire/errors.js';
+import {
+  asObject,
+  type JsonObject,
+  type JsonRpcId,
+  type JsonRpcRequest,
+  resultResponse,
+} from '../wire/jsonrpc.js';
+import { GATEWAY_NAME, GATEWAY_VERSION } from '../wire/protocol-version.js';
+import { accepted, type Reply } from '../wire/reply.js';
+import { dispatchRequest } from './dispatch.js';
+import { fanOut } from './fanout.js';
+
+const SERVER_INFO = { name: GATEWAY_NAME, version: GATEWAY_VERSION } as const;
+
+/** Results that say how long they may be cached (SEP-2549). */
+const CACHEABLE: ReadonlySet<string> = new Set([
+  'tools/list',
+  'prompts/list',
+  'resources/list',
+  'resources/templates/list',
+  'resources/read',
+]);
+
+let upstreamIds = 0;
+
+/** A 2026-07-28 notification: nothing in the revision needs one from the client; accepted. */
+export const modernNotification = (): Outcome => ({ reply: accepted() });
+
+/** A 2026-07-28 request; `owner` is the gateway-owned session for the request's route and identity. */
+export async function serveModern(
+  cx: Omit<SessionContext, 'session'>,
+  owner: Session,
+  message: JsonRpcRequest,
+): Promise<Outcome> {
+  const { method, id } = message;
+  if (REMOVED_METHODS.has(method)) {
+    return modernError(404, JsonRpcCode.MethodNotFound, `Method not found: 2026-07-28 has no ${method}`, id);
+  }
+  const meta = asObject(message.params?._meta) ?? {};
+  const capabilities = asObject(meta[META_CAPABILITIES]);
+  if (!capabilities) {
+    return modernError(
+      400,
+      JsonRpcCode.InvalidParams,
+      `Invalid params: _meta["${META_CAPABILITIES}"] is required on every 2026-07-28 request`,
+      id,
+    );
+  }
+  const clientParams = keptClientParams(
+    { capabilities, clientInfo: meta[META_CLIENT_INFO] },
+    String(meta[META_VERSION]),
+  );
+  const sx: SessionContext = { ...cx, session: Session.view(owner, clientParams) };
+  if (method === 'server/discover') return discover(sx, id);
+  if (method === 'subscriptions/listen') {
+    return modernError(
+      404,
+      JsonRpcCode.MethodNotFound,
+      'Method not found: mcplane does not serve subscriptions/listen yet; list again to see changes',
+      id,
+    );
+  }
+  // Upstream: a gateway-made id, and no 2026 envelope (a modern hop puts its own back).
+  upstreamIds = (upstreamIds + 1) % Number.MAX_SAFE_INTEGER;
+  const hopId = `mcplane-${upstreamIds}`;
+  const { [META_VERSION]: _v, [META_CAPABILITIES]: _c, [META_CLIENT_INFO]: _i, ...rest } = meta;
+  const { _meta: _sent, ...others } = message.params ?? {};
+  const params = Object.keys(rest).length === 0 ? others : { ...others, _meta: rest };
+  const upstream: JsonRpcRequest = { jsonrpc: '2.0', id: hopId, method, params };
+  const toClient = forClient(hopId, id, method);
+  const outcome = await dispatchRequest({ ...sx, toClient }, upstream, JSON.stringify(upstream));
+  return { ...outcome, reply: finalReply(outcome.reply, toClient) };
+}
+
+/** The gateway's own `server/discover`: its versions and identity, the targets' capabilities merged. */
+async function discover(sx: SessionContext, id: JsonRpcId): Promise<Outcome> {
+  const { backend } = sx;
+  let flags = '';
+  try {
+    const joined = await fanOut(sx, backend.targets, (target, signal) => ensureTarget(sx, target, signal));
+    for (const { value } of joined) flags += value.flags;
+  } catch (error) {
+    if (error instanceof RpcError) return answered(errorResponse(id, error.code, error.message));
+    throw error;
+  }
+  return answered(
+    resultResponse(id, {
+      supportedVersions: [...MODERN_VERSIONS],
+      capabilities: mergedCapabilities(flags, false),
+      // What the targets offer may change with the routing table: not cached.
+      ttlMs: 0,
+      cacheScope: 'private',
+      resultType: 'complete',
+      _meta: { [META_SERVER_INFO]: SERVER_INFO },
+    }),
+  );
+}
+
+/** Every message the client gets for this request: its own id on the answer, `resultType` on results. */
+function forClient(hopId: string, clientId: JsonRpcId, method: string): Rewrite {
+  const cacheable = CACHEABLE.has(method);
+  return (message) => {
+    const m = asObject(message);
+    if (!m || m.id !== hopId || m.method !== undefined) return message;
+    const result = asObject(m.result);
+    if (!result) return { ...m, id: clientId };
+    const out: JsonObject = { ...result };
+    out.resultType ??= 'complete';
+    if (cacheable) {
+      // A legacy target (or a merged list) says nothing about caching: not cached, not shared.
+      out.ttlMs ??= 0;
+      out.cacheScope ??= 'private';
+    }
+    return { ...m, id: clientId, result: out };
+  };
+}
+
+/** A JSON answer the gateway made (a merged list, an error) goes through the same rewrite. */
+function finalReply(reply: Reply, toClient: Rewrite): Reply {
+  if (reply.kind !== 'json') return reply;
+  const body = toClient(reply.body);
+  // 2026-07-28 answers an unknown method 404 (no session a 404 could be mistaken for).
+  const notFound = asObject(asObject(body)?.error)?.code === JsonRpcCode.MethodNotFound;
+  return { ...reply, body, ...(notFound ? { status: 404 } : {}) };
+}
+
+function modernError(status: number, code: number, message: string, id: JsonRpcId): Outcome {
+  return { reply: rpcErrorReply(status, code, message, id), rpcError: code };
+}
