@@ -1,8 +1,8 @@
 /**
- * 2026-07-28 requests through a real listener, first step of issue 12: headers are checked against
- * the body (-32020, HTTP 400), then the request is answered UnsupportedProtocolVersion (-32022) with
- * the revisions served, so dual-era clients fall back to the 2025 handshake. A mismatched request
- * leaves nothing behind: the next ones are served as before (agentgateway#3439 blocked them).
+ * 2026-07-28 requests through a real listener (issue 12): headers are checked against the body
+ * (-32020, HTTP 400) before anything else, a body without the client's capabilities is -32602, and
+ * mcplane answers server/discover itself. A mismatched request leaves nothing behind: the next ones
+ * are served as before (agentgateway#3439 blocked them), 2025 handshakes included.
  */
 import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -32,7 +32,7 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-const discover = (method = 'server/discover') =>
+const discover = (method = 'server/discover', capabilities?: object) =>
   fetch(url, {
     method: 'POST',
     headers: {
@@ -45,7 +45,12 @@ const discover = (method = 'server/discover') =>
       jsonrpc: '2.0',
       id: 7,
       method: 'server/discover',
-      params: { _meta: { 'io.modelcontextprotocol/protocolVersion': '2026-07-28' } },
+      params: {
+        _meta: {
+          'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+          ...(capabilities ? { 'io.modelcontextprotocol/clientCapabilities': capabilities } : {}),
+        },
+      },
     }),
   });
 
@@ -72,25 +77,38 @@ describe('a 2026-07-28 client', () => {
     const mismatched = await discover('tools/list');
     expect(mismatched.status).toBe(400);
     expect(await mismatched.json()).toMatchObject({ id: 7, error: { code: -32020 } });
-    const agreed = await discover();
-    expect(agreed.status).toBe(400);
+    const incomplete = await discover();
+    expect(incomplete.status).toBe(400);
+    expect(await incomplete.json()).toMatchObject({ id: 7, error: { code: -32602 } });
+    const agreed = await discover('server/discover', {});
+    expect(agreed.status).toBe(200);
     expect(await agreed.json()).toMatchObject({
       id: 7,
-      error: { code: -32022, data: { supported: ['2025-11-25', '2025-06-18', '2025-03-26', '2024-11-05'] } },
+      result: { supportedVersions: ['2026-07-28'], resultType: 'complete' },
     });
-    // The 2025 handshake still works, and nothing went upstream for the modern requests.
-    const seenBefore = upstream.seen.length;
+    // The 2025 handshake still works.
     expect(await rawInitialize(url)).toBeTruthy();
-    expect(
-      upstream.seen.slice(seenBefore).some((r) => JSON.stringify(r.body).includes('server/discover')),
-    ).toBe(false);
   });
 
-  it('gets UnsupportedProtocolVersion on a GET too', async () => {
+  it('gets 405 on a GET (2026-07-28 has no GET stream) and -32022 for a version mcplane does not serve', async () => {
     const response = await fetch(url, {
       headers: { accept: 'text/event-stream', 'mcp-protocol-version': '2026-07-28' },
     });
-    expect(response.status).toBe(400);
-    expect(((await response.json()) as { error: { code: number } }).error.code).toBe(-32022);
+    expect(response.status).toBe(405);
+    expect(response.headers.get('allow')).toBe('POST');
+    const later = await fetch(url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'mcp-protocol-version': 'v999.0.0',
+      },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'server/discover', params: {} }),
+    });
+    expect(later.status).toBe(400);
+    expect(await later.json()).toMatchObject({
+      id: 9,
+      error: { code: -32022, data: { supported: ['2026-07-28'], requested: 'v999.0.0' } },
+    });
   });
 });

@@ -295,7 +295,7 @@ export class McpService {
       pending.name = itemName(message);
       const owner = this.#owned.get(route.id, backend.id, cx.access.principal);
       const params = message.method === 'tools/call' ? paramHeaders(request.headers) : undefined;
-      return serveModern(params ? { ...cx, paramHeaders: params } : cx, owner, message);
+      return serveModern(params ? { ...cx, paramHeaders: params } : cx, owner, message, this.#start.keyRing);
     }
     if (Array.isArray(parsed)) {
       pending.method = 'batch';

@@ -16,6 +16,8 @@ import { ensureTarget } from '../hop/targets.js';
 import { mergedCapabilities } from '../rewrite/merge.js';
 import type { Rewrite } from '../rewrite/outbound.js';
 import { keptClientParams } from '../session/client-params.js';
+import type { KeyRing } from '../session/key-ring.js';
+import { openRequestState, type RequestCall, sealRequestState } from '../session/request-state.js';
 import { Session } from '../session/session.js';
 import {
   META_CAPABILITIES,
@@ -59,6 +61,7 @@ export async function serveModern(
   cx: Omit<SessionContext, 'session'>,
   owner: Session,
   message: JsonRpcRequest,
+  keyRing: KeyRing,
 ): Promise<Outcome> {
   const { method, id } = message;
   if (REMOVED_METHODS.has(method)) {
@@ -93,9 +96,23 @@ export async function serveModern(
   const hopId = `mcplane-${upstreamIds}`;
   const { [META_VERSION]: _v, [META_CAPABILITIES]: _c, [META_CLIENT_INFO]: _i, ...rest } = meta;
   const { _meta: _sent, ...others } = message.params ?? {};
-  const params = Object.keys(rest).length === 0 ? others : { ...others, _meta: rest };
+  const params: JsonObject = Object.keys(rest).length === 0 ? others : { ...others, _meta: rest };
+  const call = roundTripCall(sx, method, params);
+  if (call && typeof params.requestState === 'string') {
+    const state = openRequestState(keyRing, call, params.requestState);
+    if (state === undefined) {
+      return modernError(
+        400,
+        JsonRpcCode.InvalidParams,
+        'Invalid params: requestState was not issued by this gateway for this call, was altered, or expired; call again without it',
+        id,
+      );
+    }
+    params.requestState = state;
+  }
   const upstream: JsonRpcRequest = { jsonrpc: '2.0', id: hopId, method, params };
-  const toClient = forClient(hopId, id, method);
+  const seal = call ? (state: string) => sealRequestState(keyRing, call, state) : undefined;
+  const toClient = forClient(hopId, id, method, seal);
   const outcome = await dispatchRequest({ ...sx, toClient }, upstream, JSON.stringify(upstream));
   return { ...outcome, reply: finalReply(outcome.reply, toClient) };
 }
@@ -125,7 +142,12 @@ async function discover(sx: SessionContext, id: JsonRpcId): Promise<Outcome> {
 }
 
 /** Every message the client gets for this request: its own id on the answer, `resultType` on results. */
-function forClient(hopId: string, clientId: JsonRpcId, method: string): Rewrite {
+function forClient(
+  hopId: string,
+  clientId: JsonRpcId,
+  method: string,
+  seal: ((state: string) => string) | undefined,
+): Rewrite {
   const cacheable = CACHEABLE.has(method);
   return (message) => {
     const m = asObject(message);
@@ -134,6 +156,11 @@ function forClient(hopId: string, clientId: JsonRpcId, method: string): Rewrite 
     if (!result) return { ...m, id: clientId };
     const out: JsonObject = { ...result };
     out.resultType ??= 'complete';
+    if (out.resultType === 'input_required' && typeof out.requestState === 'string') {
+      // Never cached (SEP-2549), and the state goes out in the gateway's envelope.
+      if (seal) out.requestState = seal(out.requestState);
+      else delete out.requestState;
+    }
     if (cacheable) {
       // A legacy target (or a merged list) says nothing about caching: not cached, not shared.
       out.ttlMs ??= 0;
@@ -141,6 +168,20 @@ function forClient(hopId: string, clientId: JsonRpcId, method: string): Rewrite 
     }
     return { ...m, id: clientId, result: out };
   };
+}
+
+/** Methods that may answer input_required: their retry's requestState is the gateway's envelope. */
+const ROUND_TRIPS: Readonly<Record<string, 'name' | 'uri'>> = {
+  'tools/call': 'name',
+  'prompts/get': 'name',
+  'resources/read': 'uri',
+};
+
+function roundTripCall(sx: SessionContext, method: string, params: JsonObject): RequestCall | undefined {
+  const field = ROUND_TRIPS[method];
+  const name = field === undefined ? undefined : params[field];
+  if (typeof name !== 'string') return undefined;
+  return { backend: sx.backend.id, principal: sx.access.principal, method, name };
 }
 
 /** A JSON answer the gateway made (a merged list, an error) goes through the same rewrite. */

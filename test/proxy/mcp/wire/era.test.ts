@@ -27,6 +27,22 @@ describe('decodeHeaderValue', () => {
 describe('headerMismatch', () => {
   const headers = (h: Record<string, string>) => new Headers({ 'mcp-protocol-version': '2026-07-28', ...h });
 
+  it('refuses a body without its _meta version as Invalid params (-32602): malformed, not in disagreement', () => {
+    const found = headerMismatch(headers({ 'mcp-method': 'server/discover' }), {
+      method: 'server/discover',
+      params: {},
+    });
+    expect(found?.code).toBe(JsonRpcCode.InvalidParams);
+  });
+
+  it('refuses an Mcp-Param header whose Base64 sentinel form is not valid', () => {
+    const call = { method: 'tools/call', params: { name: 'echo', ...meta('2026-07-28') } };
+    const sent = { 'mcp-method': 'tools/call', 'mcp-name': 'echo', 'mcp-param-region': '=?base64?SGVsbG8?=' };
+    expect(headerMismatch(headers(sent), call)?.code).toBe(JsonRpcCode.HeaderMismatch);
+    const fine = { ...sent, 'mcp-param-region': '=?base64?SGVsbG8=?=' };
+    expect(headerMismatch(headers(fine), call)).toBeUndefined();
+  });
+
   it('accepts headers that agree with the body', () => {
     const call = { method: 'tools/call', params: { name: 'echo', ...meta('2026-07-28') } };
     expect(headerMismatch(headers({ 'mcp-method': 'tools/call', 'mcp-name': 'echo' }), call)).toBeUndefined();
@@ -37,11 +53,6 @@ describe('headerMismatch', () => {
   });
 
   it.each([
-    [
-      'a missing _meta version',
-      { method: 'server/discover', params: {} },
-      { 'mcp-method': 'server/discover' },
-    ],
     [
       'a _meta version that differs',
       { method: 'server/discover', params: meta('2027-03-30') },

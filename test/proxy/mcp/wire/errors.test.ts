@@ -71,7 +71,7 @@ describe('bad input', () => {
       listTools,
       { 'mcp-protocol-version': '1999-01-01' },
       400,
-      -32600,
+      -32022,
       '2025-06-18',
     ],
     [

@@ -1,0 +1,137 @@
+/**
+ * Regression tests for peers' known 2026-07-28 failures (issue 12): a client's server/discover whose
+ * Mcp-Method disagrees with its body gets the spec's error and leaves later requests unaffected
+ * (agentgateway#3439); the client's version never reaches a target that does not speak it
+ * (agentgateway#2982: forwarding the client's version to every upstream). Raw HTTP, so every header
+ * is what the test says; real SDK v1 and v2 upstreams on 127.0.0.1.
+ */
+import { rm } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Gateway } from '../../src/gateway.js';
+import { startTestGateway } from '../support/gateway.js';
+import { type FixtureServer, startFixture } from '../support/mcp-servers.js';
+import { freePort } from '../support/ports.js';
+import { writeManifests } from '../support/standalone.js';
+import { startModernServer, type V2FixtureServer } from '../support/v2-servers.js';
+
+let legacy: FixtureServer;
+let modern: V2FixtureServer;
+let gateway: Gateway;
+let dir: string;
+let url: string;
+
+const META = {
+  'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+  'io.modelcontextprotocol/clientCapabilities': {},
+  'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' },
+};
+
+beforeAll(async () => {
+  [legacy, modern] = await Promise.all([startFixture({ name: 'legacy' }), startModernServer()]);
+  const port = await freePort();
+  url = `http://127.0.0.1:${port}/mcp`;
+  dir = await writeManifests(port, [
+    {
+      name: 'mixed',
+      targets: [
+        { name: 'legacy', port: legacy.port },
+        { name: 'modern', port: modern.port },
+      ],
+    },
+  ]);
+  gateway = await startTestGateway(['--manifests', dir]);
+});
+
+afterAll(async () => {
+  await gateway?.stop();
+  await Promise.all([legacy?.close(), modern?.close()]);
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+interface Answer {
+  readonly id?: unknown;
+  readonly result?: any;
+  readonly error?: { readonly code: number; readonly message: string };
+}
+
+async function modernPost(method: string, headers: Record<string, string> = {}, params = {}, id = 1) {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      'mcp-protocol-version': '2026-07-28',
+      'mcp-method': method,
+      ...headers,
+    },
+    body: JSON.stringify({ jsonrpc: '2.0', id, method, params: { ...params, _meta: META } }),
+  });
+  const text = await response.text();
+  const data = text.startsWith('event:') || text.startsWith(':') ? sseResponse(text) : JSON.parse(text);
+  return { status: response.status, body: data as Answer };
+}
+
+function sseResponse(text: string): unknown {
+  const lines = text.split('\n').filter((l) => l.startsWith('data: '));
+  return JSON.parse(lines.at(-1)!.slice(6));
+}
+
+describe('peers’ 2026-07-28 failures', () => {
+  it('a server/discover with a disagreeing Mcp-Method is refused (-32020) and later requests work', async () => {
+    const bad = await modernPost('server/discover', { 'mcp-method': 'tools/list' }, {}, 7);
+    expect(bad.status).toBe(400);
+    expect(bad.body.error?.code).toBe(-32020);
+    expect(bad.body.id).toBe(7);
+    const discover = await modernPost('server/discover');
+    expect(discover.status).toBe(200);
+    expect(discover.body.result.supportedVersions).toEqual(['2026-07-28']);
+    expect(discover.body.result.resultType).toBe('complete');
+    const tools = await modernPost('tools/list');
+    expect(tools.status).toBe(200);
+    const names = (tools.body.result.tools as Array<{ name: string }>).map((t) => t.name);
+    expect(names).toContain('legacy_echo');
+    expect(names).toContain('modern_test_simple_text');
+  });
+
+  it('the client’s 2026-07-28 reaches only the target that speaks it; the legacy one gets its 2025 session', async () => {
+    legacy.seen.length = 0;
+    const echo = await modernPost(
+      'tools/call',
+      { 'mcp-name': 'legacy_echo' },
+      { name: 'legacy_echo', arguments: { message: 'hi' } },
+    );
+    expect(echo.status).toBe(200);
+    expect(echo.body.result.resultType).toBe('complete');
+    expect(JSON.stringify(echo.body.result.content)).toContain('hi');
+    const simple = await modernPost(
+      'tools/call',
+      { 'mcp-name': 'modern_test_simple_text' },
+      { name: 'modern_test_simple_text', arguments: {} },
+    );
+    expect(simple.status).toBe(200);
+    const posts = legacy.seen.filter((r) => r.method === 'POST');
+    expect(posts.length).toBeGreaterThan(0);
+    for (const request of posts) {
+      const method = (request.body as { method?: string } | undefined)?.method;
+      const version = String(request.headers['mcp-protocol-version'] ?? '');
+      // mcplane's own probe asks in 2026-07-28 (once per endpoint and age); nothing else does.
+      if (method !== 'server/discover') expect(version === '' || version.startsWith('2025')).toBe(true);
+      const meta = (request.body as { params?: { _meta?: Record<string, unknown> } }).params?._meta ?? {};
+      expect(meta['io.modelcontextprotocol/protocolVersion']).toBeUndefined();
+    }
+    const modernVersions = modern.seen
+      .filter((r) => r.method === 'POST')
+      .map((r) => r.headers['mcp-protocol-version']);
+    expect(new Set(modernVersions)).toEqual(new Set(['2026-07-28']));
+  });
+
+  it('a legacy client’s removed-method-free requests are untouched: GET/DELETE with 2026-07-28 are 405', async () => {
+    const get = await fetch(url, {
+      headers: { accept: 'text/event-stream', 'mcp-protocol-version': '2026-07-28' },
+    });
+    expect(get.status).toBe(405);
+    const ping = await modernPost('ping');
+    expect(ping.status).toBe(404);
+    expect(ping.body.error?.code).toBe(-32601);
+  });
+});
