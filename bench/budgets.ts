@@ -7,6 +7,8 @@ type Figures = Omit<Results, 'budgets'>;
 
 /** The merged-list candidate with the session's kept lists turned off: every list fans out. */
 export const UNCACHED = 'mcplane (3 targets, --list-cache=false)';
+/** mcplane serving a 2026-07-28 client (no session) in the echo scenarios. */
+export const MODERN_CLIENT = 'mcplane (2026-07-28 client)';
 
 function find(r: Figures, scenario: string, candidate: string) {
   return r.scenarios.find((s) => s.id === scenario)?.measurements.find((m) => m.candidate === candidate);
@@ -29,44 +31,13 @@ export function checkBudgets(r: Figures): Budget[] {
   const budgets: Budget[] = [];
   const notRun = 'not measured';
 
-  const d32 = find(r, 'echo-c32', 'direct');
-  const m32 = find(r, 'echo-c32', 'mcplane');
-  budgets.push(
-    check(
-      'throughput at c=32 through mcplane vs direct',
-      '≥ 0.90×',
-      m32 && d32 ? m32.callsPerSecond / d32.callsPerSecond : undefined,
-      (v) => v >= 0.9,
-      (v) =>
-        `${v.toFixed(2)}× (${Math.round(m32!.callsPerSecond)} vs ${Math.round(d32!.callsPerSecond)} calls/s)`,
-      notRun,
-    ),
-  );
-
-  const d1 = find(r, 'echo-c1', 'direct');
-  const m1 = find(r, 'echo-c1', 'mcplane');
-  budgets.push(
-    check(
-      'added p50 latency at c=1 over direct',
-      '≤ 0.20 ms',
-      m1 && d1 ? m1.p50Ms - d1.p50Ms : undefined,
-      (v) => v <= 0.2,
-      (v) => `${v.toFixed(3)} ms (${m1!.p50Ms.toFixed(3)} vs ${d1!.p50Ms.toFixed(3)})`,
-      notRun,
-    ),
-  );
-
-  const n32 = find(r, 'echo-c32', 'nginx');
-  budgets.push(
-    check(
-      'mcplane CPU per call vs nginx (echo, c=32)',
-      '≤ 3×',
-      m32?.cpuUsPerCall !== undefined && n32?.cpuUsPerCall ? m32.cpuUsPerCall / n32.cpuUsPerCall : undefined,
-      (v) => v <= 3,
-      (v) => `${v.toFixed(2)}× (${m32!.cpuUsPerCall!.toFixed(1)} vs ${n32!.cpuUsPerCall!.toFixed(1)} µs)`,
-      n32 ? notRun : 'nginx not measured',
-    ),
-  );
+  // The same budgets for a 2025 client (its session) and a 2026-07-28 client (no session).
+  for (const [candidate, suffix] of [
+    ['mcplane', ''],
+    [MODERN_CLIENT, ', 2026-07-28 client'],
+  ] as const) {
+    budgets.push(...callBudgets(r, candidate, suffix));
+  }
 
   const fan = r.scenarios.find((s) => s.id === 'list-fanout');
   const merged = fan?.measurements.find((m) => m.candidate === 'mcplane (3 targets)');
@@ -146,6 +117,51 @@ export function checkBudgets(r: Figures): Budget[] {
       (v) => v <= 1000,
       (v) => `${Math.round(v)} ms`,
       notRun,
+    ),
+  );
+  return budgets;
+}
+
+/** Throughput at c=32, added p50 at c=1 and CPU per call vs nginx, for one mcplane candidate. */
+function callBudgets(r: Figures, candidate: string, suffix: string): Budget[] {
+  const budgets: Budget[] = [];
+  const notRun = 'not measured';
+  const d32 = find(r, 'echo-c32', 'direct');
+  const m32 = find(r, 'echo-c32', candidate);
+  budgets.push(
+    check(
+      `throughput at c=32 through mcplane vs direct${suffix}`,
+      '≥ 0.90×',
+      m32 && d32 ? m32.callsPerSecond / d32.callsPerSecond : undefined,
+      (v) => v >= 0.9,
+      (v) =>
+        `${v.toFixed(2)}× (${Math.round(m32!.callsPerSecond)} vs ${Math.round(d32!.callsPerSecond)} calls/s)`,
+      notRun,
+    ),
+  );
+
+  const d1 = find(r, 'echo-c1', 'direct');
+  const m1 = find(r, 'echo-c1', candidate);
+  budgets.push(
+    check(
+      `added p50 latency at c=1 over direct${suffix}`,
+      '≤ 0.20 ms',
+      m1 && d1 ? m1.p50Ms - d1.p50Ms : undefined,
+      (v) => v <= 0.2,
+      (v) => `${v.toFixed(3)} ms (${m1!.p50Ms.toFixed(3)} vs ${d1!.p50Ms.toFixed(3)})`,
+      notRun,
+    ),
+  );
+
+  const n32 = find(r, 'echo-c32', 'nginx');
+  budgets.push(
+    check(
+      `mcplane CPU per call vs nginx (echo, c=32)${suffix}`,
+      '≤ 3×',
+      m32?.cpuUsPerCall !== undefined && n32?.cpuUsPerCall ? m32.cpuUsPerCall / n32.cpuUsPerCall : undefined,
+      (v) => v <= 3,
+      (v) => `${v.toFixed(2)}× (${m32!.cpuUsPerCall!.toFixed(1)} vs ${n32!.cpuUsPerCall!.toFixed(1)} µs)`,
+      n32 ? notRun : 'nginx not measured',
     ),
   );
   return budgets;

@@ -6,6 +6,12 @@
 import { Pool } from 'undici';
 
 export const PROTOCOL_VERSION = '2025-06-18';
+export const MODERN_VERSION = '2026-07-28';
+const MODERN_META = {
+  'io.modelcontextprotocol/protocolVersion': MODERN_VERSION,
+  'io.modelcontextprotocol/clientCapabilities': {},
+  'io.modelcontextprotocol/clientInfo': { name: 'mcplane-bench', version: '1.0.0' },
+};
 
 export interface Session {
   readonly id: string | undefined;
@@ -70,6 +76,13 @@ export class McpWire {
 
   async rpc(session: Session | undefined, method: string, params: unknown): Promise<RpcReply> {
     const id = this.#nextId++;
+    if (session?.protocolVersion === MODERN_VERSION) {
+      // 2026-07-28: every request says who the client is; the headers repeat the method and name.
+      const body = { ...(params as Record<string, unknown>), _meta: MODERN_META };
+      const name = (params as { name?: unknown }).name;
+      const headers = { 'mcp-method': method, ...(typeof name === 'string' ? { 'mcp-name': name } : {}) };
+      return this.#post(session, JSON.stringify({ jsonrpc: '2.0', id, method, params: body }), id, headers);
+    }
     return this.#post(session, JSON.stringify({ jsonrpc: '2.0', id, method, params }), id);
   }
 
@@ -78,9 +91,15 @@ export class McpWire {
     return reply.status;
   }
 
-  async #post(session: Session | undefined, body: string, id: number | undefined): Promise<RpcReply> {
+  async #post(
+    session: Session | undefined,
+    body: string,
+    id: number | undefined,
+    extra?: Readonly<Record<string, string>>,
+  ): Promise<RpcReply> {
     const headers: Record<string, string> = {
       ...this.#extra,
+      ...extra,
       'content-type': 'application/json',
       accept: 'application/json, text/event-stream',
     };
@@ -97,7 +116,9 @@ export class McpWire {
   }
 
   /** Open a session the way a client does; throws with the server's words when it cannot. */
-  async open(clientName = 'mcplane-bench'): Promise<Session> {
+  async open(clientName = 'mcplane-bench', modern = false): Promise<Session> {
+    // A 2026-07-28 client has no session: it just starts sending requests.
+    if (modern) return { id: undefined, protocolVersion: MODERN_VERSION };
     const reply = await this.rpc(undefined, 'initialize', {
       protocolVersion: PROTOCOL_VERSION,
       capabilities: {},
@@ -214,6 +235,8 @@ export interface LoadOptions {
   readonly listen?: boolean;
   /** Sent with every request (a bearer token for a route with a policy). */
   readonly headers?: Readonly<Record<string, string>>;
+  /** 2026-07-28 clients: no initialize, no session. */
+  readonly modern?: boolean | undefined;
 }
 
 export interface LoadResult {
@@ -231,7 +254,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const wire = new McpWire(options.url, options.concurrency, options.headers);
   try {
     const sessions = await Promise.all(
-      Array.from({ length: options.concurrency }, (_, w) => wire.open(`bench-${w}`)),
+      Array.from({ length: options.concurrency }, (_, w) => wire.open(`bench-${w}`, options.modern)),
     );
     if (options.listen) await Promise.all(sessions.map((s) => wire.listen(s)));
     const latencies: number[] = [];

@@ -12,7 +12,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { checkBudgets, UNCACHED } from './budgets.js';
+import { checkBudgets, MODERN_CLIENT, UNCACHED } from './budgets.js';
 import {
   findNginx,
   mcplaneMode,
@@ -204,6 +204,8 @@ async function dataPlane(
     { name: 'direct', url: upstreams[0]!.urls[0]! },
     ...(nginx ? [{ name: 'nginx', url: nginx.urls[0]!, pids: nginx.pids }] : []),
     ...(mcplane ? [{ name: 'mcplane', url: mcplane.urls[0]!, pids: mcplane.pids }] : []),
+    // The same gateway and target, a 2026-07-28 client: no session, mcplane's own upstream session.
+    ...(mcplane ? [{ name: MODERN_CLIENT, url: mcplane.urls[0]!, pids: mcplane.pids, modern: true }] : []),
   ];
   // Each candidate is checked against the tool count it should list: 20 per target, 60 merged.
   const fanout: Contender[] = upstreams.map((u) => ({ name: `direct ${u.name}`, url: u.urls[0]! }));

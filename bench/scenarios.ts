@@ -34,6 +34,8 @@ export interface Contender {
   readonly listen?: boolean;
   /** Sent with every request (a bearer token for a route with a policy). */
   readonly headers?: Readonly<Record<string, string>>;
+  /** Speaks 2026-07-28: no session, `_meta` and `Mcp-Method`/`Mcp-Name` on every request. */
+  readonly modern?: boolean;
 }
 
 interface Tally {
@@ -77,6 +79,7 @@ async function window(c: Contender, operation: Operation, concurrency: number, d
     operation,
     durationMs,
     listen: c.listen,
+    modern: c.modern,
     ...(c.headers ? { headers: c.headers } : {}),
     onStart: () => {
       if (c.pids) cpuBefore = totalCpuMicros(c.pids());
