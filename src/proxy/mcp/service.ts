@@ -15,6 +15,7 @@ import { child } from '../metric-children.js';
 import { type Access, type Context, type Deps, OPEN_ACCESS, type SessionContext } from './hop/context.js';
 import { type EraMode, Eras } from './hop/eras.js';
 import { limited, type Outcome } from './hop/outcome.js';
+import { ParkedCalls } from './hop/parked-calls.js';
 import { streamLimits } from './hop/stream-limits.js';
 import { terminateTargets } from './hop/targets.js';
 import { attachUpstreamStreams, streamsReady } from './hop/upstream-streams.js';
@@ -134,6 +135,7 @@ export class McpService {
       logger: options.logger,
       metrics: options.metrics,
       upstreams: new Upstreams(),
+      parked: new ParkedCalls(),
       eras: new Eras(options.upstreamEra ?? 'auto', options.upstreamEraMaxAgeMs ?? 300_000),
       fanoutTimeoutMs: options.fanoutTimeoutMs,
       sseKeepAliveMs: options.sseKeepAliveMs,
@@ -471,6 +473,7 @@ export class McpService {
     }
     this.#store.close();
     this.#owned.close();
+    this.#deps.parked.close();
     this.#ownRevocations?.close();
     await this.#deps.upstreams.close(this.#active > 0);
   }

@@ -3,14 +3,18 @@
  * backend as the routing table saw it when the request arrived, the client's signal and (after
  * initialize) the session. Read-only: a layer reports what happened in the Outcome it returns.
  */
+
+import type { Readable } from 'node:stream';
 import type { Logger } from '../../../shared/logger.js';
 import type { Metrics } from '../../../shared/metrics.js';
-import type { McpBackend, UpstreamCredential } from '../../../shared/table.js';
+import type { McpBackend, McpTarget, UpstreamCredential } from '../../../shared/table.js';
 import type { Rewrite } from '../rewrite/outbound.js';
-import type { Session } from '../session/session.js';
+import type { Session, TargetSession } from '../session/session.js';
 import type { SessionBufferLimits } from '../session/session-events.js';
+import type { JsonObject } from '../wire/jsonrpc.js';
 import type { SseLimits } from '../wire/sse-stream.js';
 import type { Eras } from './eras.js';
+import type { ParkedCalls } from './parked-calls.js';
 import type { Upstreams } from './upstreams.js';
 
 export interface Deps {
@@ -19,6 +23,8 @@ export interface Deps {
   readonly upstreams: Upstreams;
   /** Which revision each target speaks (probed, remembered per endpoint). */
   readonly eras: Eras;
+  /** 2025 targets' calls waiting for a 2026-07-28 client's next round. */
+  readonly parked: ParkedCalls;
   readonly fanoutTimeoutMs: number;
   readonly sseKeepAliveMs: number;
   /** Every downstream SSE stream's cap (`--max-stream-buffer`) and its metrics. */
@@ -87,6 +93,25 @@ export const OPEN_ACCESS: Access = {
   limit: () => undefined,
 };
 
+/** A call's upstream SSE stream, held between a 2026-07-28 client's rounds (hop/parked-calls.ts). */
+export interface ParkedUpstream {
+  readonly target: McpTarget;
+  readonly state: TargetSession;
+  readonly upstream: Readable;
+  /** The stream's messages, read up to the target's request to the client. */
+  readonly messages: AsyncGenerator<unknown>;
+}
+
+/**
+ * What became of a target's request to a 2026-07-28 client: answered upstream by the gateway (the
+ * call goes on), or turned into the client's final message (`input_required`; the call is parked).
+ */
+export type ServerRequestAnswer =
+  | { readonly kind: 'answered' }
+  | { readonly kind: 'ends'; readonly message: unknown };
+
+export type ServerRequestHook = (request: JsonObject, call: ParkedUpstream) => ServerRequestAnswer;
+
 export interface Context {
   readonly deps: Deps;
   readonly backend: McpBackend;
@@ -98,6 +123,11 @@ export interface Context {
    * through last — the client's own request id back, `resultType` on results.
    */
   readonly toClient?: Rewrite;
+  /**
+   * A 2026-07-28 client's request: what answers a target's request to the client (sampling,
+   * elicitation, roots) during the call — the client cannot take one on its stream.
+   */
+  readonly serverRequests?: ServerRequestHook;
   /** A 2026-07-28 `tools/call`'s `Mcp-Param-*` headers (checked for form), for the modern hop. */
   readonly paramHeaders?: Readonly<Record<string, string>>;
 }

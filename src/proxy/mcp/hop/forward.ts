@@ -13,11 +13,11 @@ import type { UpstreamReply } from '../../upstream/transport.js';
 import type { Rewrite } from '../rewrite/outbound.js';
 import type { TargetSession } from '../session/session.js';
 import { errorResponse, JsonRpcCode } from '../wire/errors.js';
-import { isResponse, type JsonRpcId } from '../wire/jsonrpc.js';
+import { asObject, isResponse, type JsonObject, type JsonRpcId } from '../wire/jsonrpc.js';
 import { passThroughBytes } from '../wire/pass-through.js';
 import { accepted, jsonReply, streamReply } from '../wire/reply.js';
 import { passThroughSse, SseStream, streamBufferError } from '../wire/sse-stream.js';
-import type { SessionContext } from './context.js';
+import type { ParkedUpstream, ServerRequestAnswer, SessionContext } from './context.js';
 import { type Outcome, upstreamFailure } from './outcome.js';
 import { postToTarget } from './targets.js';
 import { post } from './upstream-call.js';
@@ -61,10 +61,11 @@ export async function forward(
     release?.();
     return json(cx, reply.body, target, id, rewrite);
   }
+  const relayed: Relayed = { parked: false };
   const done = (end: End): End => {
     return (outcome) => {
       if (id !== undefined) cx.session.forgetInflight(id);
-      if (id !== undefined && cx.signal.aborted) cancelUpstream(cx, target, state, id);
+      if (id !== undefined && cx.signal.aborted && !relayed.parked) cancelUpstream(cx, target, state, id);
       release?.();
       end(outcome);
     };
@@ -110,10 +111,62 @@ export async function forward(
   const upstream = reply.body;
   const sse = clientStream(cx, id, () => {
     metrics.sseStreamsOpen.dec();
-    if (!upstream.readableEnded) upstream.destroy();
+    // A parked call's upstream stream waits for the client's retry (ParkedCalls owns it now).
+    if (!upstream.readableEnded && !relayed.parked) upstream.destroy();
   });
   const stream = streamReply('sse', sse.readable);
-  void relay(cx, sse, target, id, done(stream.end), () => relaySse(upstream, sse, target, id, rewrite));
+  const hook = hookFor(cx, target, state, upstream);
+  const messages = sseMessages(upstream, target.name);
+  void relay(cx, sse, target, id, done(stream.end), () =>
+    relaySse(messages, sse, target, id, rewrite, hook, relayed),
+  );
+  return { reply: stream.reply, target: target.name };
+}
+
+/** Whether a relay handed its upstream stream over to a parked call (it must then stay open). */
+interface Relayed {
+  parked: boolean;
+}
+
+function hookFor(
+  cx: SessionContext,
+  target: McpTarget,
+  state: TargetSession,
+  upstream: Readable,
+): BoundHook | undefined {
+  const hook = cx.serverRequests;
+  return hook ? (message, rest) => hook(message, { target, state, upstream, messages: rest }) : undefined;
+}
+
+type BoundHook = (message: JsonObject, rest: AsyncGenerator<unknown>) => ServerRequestAnswer;
+
+/**
+ * Continue a parked call (a 2026-07-28 client's retry): relay what its target sends next into a
+ * new SSE answer, until the response to the call's upstream id.
+ */
+export function resumeParked(
+  cx: SessionContext,
+  call: ParkedUpstream,
+  hopId: JsonRpcId,
+  rewrite: Rewrite,
+): Outcome {
+  const { target, state, upstream, messages } = call;
+  const { metrics } = cx.deps;
+  const relayed: Relayed = { parked: false };
+  metrics.sseStreamsOpen.inc();
+  const sse = clientStream(cx, hopId, () => {
+    metrics.sseStreamsOpen.dec();
+    if (!upstream.readableEnded && !relayed.parked) upstream.destroy();
+  });
+  const stream = streamReply('sse', sse.readable);
+  const end: End = (outcome) => {
+    if (cx.signal.aborted && !relayed.parked) cancelUpstream(cx, target, state, hopId);
+    stream.end(outcome);
+  };
+  const hook = hookFor(cx, target, state, upstream);
+  void relay(cx, sse, target, hopId, end, () =>
+    relaySse(messages, sse, target, hopId, rewrite, hook, relayed),
+  );
   return { reply: stream.reply, target: target.name };
 }
 
@@ -190,7 +243,7 @@ async function relayLate(
   if (reply.kind === 'json') sse.send(rewrite(parseJson(reply.body, target.name)));
   else if (reply.kind === 'json-stream') {
     sse.send(rewrite(parseJson(await readBytes(reply.body, target.name), target.name)));
-  } else await relaySse(reply.body, sse, target, id, rewrite);
+  } else await relaySse(sseMessages(reply.body, target.name), sse, target, id, rewrite);
 }
 
 function json(
@@ -213,21 +266,43 @@ function json(
 /**
  * The upstream's SSE messages, rewritten, into the client's stream until the response to `id`
  * (sent last) or the client's stream closes; throws when the upstream ends without that response.
+ * With a hook (a 2026-07-28 client), a target's request to the client is the hook's to answer: it
+ * may end the client's answer with `input_required` and park the rest of the upstream stream.
+ * The messages are read with next(), not for-await: leaving the loop must not end a parked stream.
  */
 async function relaySse(
-  body: Readable,
+  messages: AsyncGenerator<unknown>,
   sse: SseStream,
   target: McpTarget,
   id: JsonRpcId | undefined,
   rewrite: Rewrite,
+  hook?: BoundHook,
+  relayed?: Relayed,
 ): Promise<void> {
-  for await (const message of sseMessages(body, target.name)) {
+  for (;;) {
+    const next = await messages.next();
+    if (next.done) break;
+    const message = next.value;
     const answered = isResponse(message) && message.id === id;
     // The next message is read only once the client has taken enough: the upstream waits meanwhile.
     while (sse.full) await sse.ready();
+    const request = hook && !answered ? asServerRequest(message) : undefined;
+    if (request) {
+      const answer = hook!(request, messages);
+      if (answer.kind === 'answered') continue;
+      if (relayed) relayed.parked = true;
+      sse.send(answer.message);
+      return;
+    }
     if (!sse.send(rewrite(message)) || answered) return;
   }
   if (id !== undefined && !sse.closed) throw endedUnanswered(target.name);
+}
+
+/** A request a target sends the client (it has a method and an id). */
+function asServerRequest(message: unknown): JsonObject | undefined {
+  const m = asObject(message);
+  return m && typeof m.method === 'string' && m.id !== undefined ? m : undefined;
 }
 
 function trackInflight(cx: SessionContext, target: McpTarget, id: JsonRpcId): void {

@@ -10,9 +10,12 @@
  * hop gets the client's `_meta` with its own version (hop/upstream-call.ts). Downstream, every
  * answer gets the client's id back and `resultType`; lists and reads get `ttlMs` / `cacheScope`.
  */
-import type { SessionContext } from '../hop/context.js';
+import type { ParkedUpstream, ServerRequestHook, SessionContext } from '../hop/context.js';
+import { resumeParked } from '../hop/forward.js';
 import { answered, type Outcome } from '../hop/outcome.js';
+import { outboundFor } from '../hop/session-rewrite.js';
 import { ensureTarget } from '../hop/targets.js';
+import { post } from '../hop/upstream-call.js';
 import { mergedCapabilities } from '../rewrite/merge.js';
 import type { Rewrite } from '../rewrite/outbound.js';
 import { keptClientParams } from '../session/client-params.js';
@@ -98,6 +101,7 @@ export async function serveModern(
   const { _meta: _sent, ...others } = message.params ?? {};
   const params: JsonObject = Object.keys(rest).length === 0 ? others : { ...others, _meta: rest };
   const call = roundTripCall(sx, method, params);
+  const seal = call ? (state: string) => sealRequestState(keyRing, call, state) : undefined;
   if (call && typeof params.requestState === 'string') {
     const state = openRequestState(keyRing, call, params.requestState);
     if (state === undefined) {
@@ -108,13 +112,115 @@ export async function serveModern(
         id,
       );
     }
+    if (state.startsWith(PARKED))
+      return resume(sx, state.slice(PARKED.length), message, params, capabilities, seal!);
     params.requestState = state;
   }
   const upstream: JsonRpcRequest = { jsonrpc: '2.0', id: hopId, method, params };
-  const seal = call ? (state: string) => sealRequestState(keyRing, call, state) : undefined;
   const toClient = forClient(hopId, id, method, seal);
-  const outcome = await dispatchRequest({ ...sx, toClient }, upstream, JSON.stringify(upstream));
+  const serverRequests = serverRequestHook(sx, capabilities, id, hopId, seal);
+  const outcome = await dispatchRequest(
+    { ...sx, toClient, serverRequests },
+    upstream,
+    JSON.stringify(upstream),
+  );
   return { ...outcome, reply: finalReply(outcome.reply, toClient) };
+}
+
+/** The inner requestState of a call mcplane parked (a 2025 target's request to the client). */
+const PARKED = 'mcplane-parked:';
+
+/** What a 2025 target may ask a client, and the capability the client must have declared for it. */
+const CLIENT_METHODS: Readonly<Record<string, string>> = {
+  'elicitation/create': 'elicitation',
+  'sampling/createMessage': 'sampling',
+  'roots/list': 'roots',
+};
+
+/**
+ * A 2025 target's request to the client during a 2026-07-28 client's call: the call is parked and
+ * the client gets `input_required` carrying the request, with a requestState that names the parked
+ * call. A request the client did not declare it can answer (or one outside tools/call, prompts/get
+ * and resources/read) is refused upstream, and the call goes on.
+ */
+function serverRequestHook(
+  sx: SessionContext,
+  capabilities: JsonObject,
+  clientId: JsonRpcId,
+  hopId: JsonRpcId,
+  seal: ((state: string) => string) | undefined,
+): ServerRequestHook {
+  return (request, upstream) => {
+    const method = String(request.method);
+    const id = request.id as JsonRpcId;
+    if (method === 'ping') {
+      answerTarget(sx, upstream, id, { result: {} });
+      return { kind: 'answered' };
+    }
+    const needs = CLIENT_METHODS[method];
+    if (!seal || needs === undefined || capabilities[needs] === undefined) {
+      const message = `the client cannot answer ${method.slice(0, 100)} here (it did not declare it, or 2026-07-28 allows input requests only in tools/call, prompts/get and resources/read)`;
+      answerTarget(sx, upstream, id, { error: { code: JsonRpcCode.MethodNotFound, message } });
+      return { kind: 'answered' };
+    }
+    const key = `${upstream.target.name}-${String(id).slice(0, 100)}`;
+    const handle = sx.deps.parked.park({
+      ...upstream,
+      backend: sx.backend.id,
+      hopId,
+      pending: new Map([[key, id]]),
+    });
+    const inputRequests = { [key]: { method, params: asObject(request.params) ?? {} } };
+    const result = { resultType: 'input_required', inputRequests, requestState: seal(PARKED + handle) };
+    return { kind: 'ends', message: { jsonrpc: '2.0', id: clientId, result } };
+  };
+}
+
+/** Answer a target's request to the client on the session the call runs in. */
+function answerTarget(sx: SessionContext, call: ParkedUpstream, id: JsonRpcId, answer: JsonObject): void {
+  const body = JSON.stringify({ jsonrpc: '2.0', id, ...answer });
+  post(sx, call.target, call.state, 'response', body, undefined).catch(() => {});
+}
+
+/** A retry of a parked call: its inputResponses go upstream, then the call's stream goes on here. */
+function resume(
+  sx: SessionContext,
+  handle: string,
+  message: JsonRpcRequest,
+  params: JsonObject,
+  capabilities: JsonObject,
+  seal: (state: string) => string,
+): Outcome {
+  const call = sx.deps.parked.take(handle, sx.backend.id);
+  if (!call) {
+    return modernError(
+      400,
+      JsonRpcCode.InvalidParams,
+      'Invalid params: the call this requestState continues is no longer waiting (it expired, or another replica holds it); call again without requestState',
+      message.id,
+    );
+  }
+  const responses = asObject(params.inputResponses) ?? {};
+  for (const [key, requestId] of call.pending) {
+    const response = asObject(responses[key]);
+    answerTarget(
+      sx,
+      call,
+      requestId,
+      response
+        ? { result: response }
+        : {
+            error: {
+              code: JsonRpcCode.InvalidParams,
+              message: `the client sent no input response for ${key}`,
+            },
+          },
+    );
+  }
+  const toClient = forClient(call.hopId, message.id, message.method, seal);
+  const serverRequests = serverRequestHook(sx, capabilities, message.id, call.hopId, seal);
+  const cx: SessionContext = { ...sx, toClient, serverRequests };
+  return resumeParked(cx, call, call.hopId, outboundFor(cx, call.target.name));
 }
 
 /** The gateway's own `server/discover`: its versions and identity, the targets' capabilities merged. */
@@ -143,7 +249,7 @@ async function discover(sx: SessionContext, id: JsonRpcId): Promise<Outcome> {
 
 /** Every message the client gets for this request: its own id on the answer, `resultType` on results. */
 function forClient(
-  hopId: string,
+  hopId: JsonRpcId,
   clientId: JsonRpcId,
   method: string,
   seal: ((state: string) => string) | undefined,

@@ -19,12 +19,12 @@ export interface OwnedSessionLimits {
 
 /**
  * What the gateway tells a legacy target when it starts an upstream session for modern clients:
- * its own identity, and no client capabilities (a legacy target then sends no server→client
- * requests a modern client could not answer).
+ * its own identity, and the client capabilities a 2026 client may answer through `input_required`
+ * (mux/modern.ts refuses a target's request the calling client did not declare).
  */
 const OWNED_PARAMS: JsonObject = {
   protocolVersion: SUPPORTED_VERSIONS[0],
-  capabilities: {},
+  capabilities: { elicitation: { form: {}, url: {} }, sampling: {}, roots: {} },
   clientInfo: { name: GATEWAY_NAME, version: GATEWAY_VERSION },
 };
 

@@ -1,0 +1,142 @@
+/**
+ * A 2026-07-28 client and a 2025 target's requests to the client (issue 12): the target asks for an
+ * elicitation or a sample in the middle of a tool call; mcplane parks the call, answers the client
+ * `input_required` with the target's request and a sealed requestState, and turns the client's
+ * retry (`inputResponses`) into the JSON-RPC response the target waits for — then the call ends
+ * normally. Real SDK v2 client in `versionNegotiation: auto` (it speaks 2026-07-28 to mcplane), the
+ * SDK v1 conformance fixture as the 2025 target, on 127.0.0.1; and raw HTTP for what the SDK hides.
+ */
+import { rm } from 'node:fs/promises';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Gateway } from '../../src/gateway.js';
+import { startTestGateway } from '../support/gateway.js';
+import { freePort } from '../support/ports.js';
+import { writeManifests } from '../support/standalone.js';
+import { type LegacyFixtureServer, startLegacyServer } from '../support/v2-servers.js';
+
+let legacy: LegacyFixtureServer;
+let gateway: Gateway;
+let dir: string;
+let url: URL;
+
+beforeAll(async () => {
+  legacy = await startLegacyServer();
+  const port = await freePort();
+  url = new URL(`http://127.0.0.1:${port}/mcp`);
+  dir = await writeManifests(port, [{ name: 'mcp', targets: [{ name: 'legacy', port: legacy.port }] }]);
+  gateway = await startTestGateway(['--manifests', dir]);
+});
+
+afterAll(async () => {
+  await gateway?.stop();
+  await legacy?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe('a 2026-07-28 client calling a 2025 target that asks it something', () => {
+  it('answers an elicitation and a sampling request through input_required rounds', async () => {
+    const client = new Client(
+      { name: 'modern', version: '1.0.0' },
+      { capabilities: { elicitation: { form: {} }, sampling: {} }, versionNegotiation: { mode: 'auto' } },
+    );
+    client.setRequestHandler('elicitation/create', async () => ({
+      action: 'accept' as const,
+      content: { name: 'Ada' },
+    }));
+    client.setRequestHandler('sampling/createMessage', async () => ({
+      role: 'assistant' as const,
+      content: { type: 'text' as const, text: 'sampled by the client' },
+      model: 'test-model',
+    }));
+    await client.connect(new StreamableHTTPClientTransport(url));
+    try {
+      expect(client.getProtocolEra?.()).toBe('modern');
+      const elicited = await client.callTool({ name: 'test_elicitation', arguments: { message: 'Name?' } });
+      expect(JSON.stringify(elicited.content)).toContain('Ada');
+      const sampled = await client.callTool({ name: 'test_sampling', arguments: { prompt: 'hi' } });
+      expect(JSON.stringify(sampled.content)).toContain('sampled by the client');
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("on the wire: input_required with the target's request, a sealed state, a refused tampered state, then the result", async () => {
+    const meta = (capabilities: object) => ({
+      'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+      'io.modelcontextprotocol/clientCapabilities': capabilities,
+    });
+    const call = async (id: number, params: object) => {
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          'mcp-protocol-version': '2026-07-28',
+          'mcp-method': 'tools/call',
+          'mcp-name': 'test_elicitation',
+        },
+        body: JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params }),
+      });
+      const text = await response.text();
+      const data = text.includes('data: ')
+        ? text
+            .split('\n')
+            .filter((l) => l.startsWith('data: '))
+            .at(-1)!
+            .slice(6)
+        : text;
+      return { status: response.status, body: JSON.parse(data) as { id: number; result?: any; error?: any } };
+    };
+    const args = { name: 'test_elicitation', arguments: { message: 'Name?' } };
+    const first = await call(1, { ...args, _meta: meta({ elicitation: {} }) });
+    expect(first.status).toBe(200);
+    expect(first.body.id).toBe(1);
+    const { resultType, inputRequests, requestState } = first.body.result;
+    expect(resultType).toBe('input_required');
+    const [key, request] = Object.entries(inputRequests as Record<string, { method: string }>)[0]!;
+    expect(request.method).toBe('elicitation/create');
+    expect(typeof requestState).toBe('string');
+    const tampered = `${requestState.slice(0, -3)}${requestState.endsWith('AAA') ? 'BBB' : 'AAA'}`;
+    const refused = await call(2, { ...args, requestState: tampered, _meta: meta({ elicitation: {} }) });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error.code).toBe(-32602);
+    const inputResponses = { [key]: { action: 'accept', content: { name: 'Grace' } } };
+    const done = await call(3, { ...args, inputResponses, requestState, _meta: meta({ elicitation: {} }) });
+    expect(done.body.id).toBe(3);
+    expect(done.body.result.resultType).toBe('complete');
+    expect(JSON.stringify(done.body.result.content)).toContain('Grace');
+    // The state continued one call: it does not open it again.
+    const again = await call(4, { ...args, inputResponses, requestState, _meta: meta({ elicitation: {} }) });
+    expect(again.status).toBe(400);
+  });
+
+  it('a client that did not declare elicitation gets no input request: the target is told it cannot answer', async () => {
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'mcp-protocol-version': '2026-07-28',
+        'mcp-method': 'tools/call',
+        'mcp-name': 'test_elicitation',
+      },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 9,
+        method: 'tools/call',
+        params: {
+          name: 'test_elicitation',
+          arguments: { message: 'Name?' },
+          _meta: {
+            'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+            'io.modelcontextprotocol/clientCapabilities': {},
+          },
+        },
+      }),
+    });
+    const text = await response.text();
+    expect(text).not.toContain('input_required');
+    expect(text).toContain('"id":9');
+  });
+});
