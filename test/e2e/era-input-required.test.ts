@@ -8,29 +8,43 @@
  */
 import { rm } from 'node:fs/promises';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport as V1Transport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { CreateMessageRequestSchema, ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../src/gateway.js';
 import { startTestGateway } from '../support/gateway.js';
 import { freePort } from '../support/ports.js';
 import { writeManifests } from '../support/standalone.js';
-import { type LegacyFixtureServer, startLegacyServer } from '../support/v2-servers.js';
+import {
+  type LegacyFixtureServer,
+  startLegacyServer,
+  startModernServer,
+  type V2FixtureServer,
+} from '../support/v2-servers.js';
 
 let legacy: LegacyFixtureServer;
+let modern: V2FixtureServer;
+let modernUrl: URL;
 let gateway: Gateway;
 let dir: string;
 let url: URL;
 
 beforeAll(async () => {
-  legacy = await startLegacyServer();
+  [legacy, modern] = await Promise.all([startLegacyServer(), startModernServer()]);
   const port = await freePort();
   url = new URL(`http://127.0.0.1:${port}/mcp`);
-  dir = await writeManifests(port, [{ name: 'mcp', targets: [{ name: 'legacy', port: legacy.port }] }]);
+  modernUrl = new URL(`http://127.0.0.1:${port}/modern/mcp`);
+  dir = await writeManifests(port, [
+    { name: 'mcp', targets: [{ name: 'legacy', port: legacy.port }] },
+    { name: 'modern', pathPrefix: '/modern', targets: [{ name: 'modern', port: modern.port }] },
+  ]);
   gateway = await startTestGateway(['--manifests', dir]);
 });
 
 afterAll(async () => {
   await gateway?.stop();
-  await legacy?.close();
+  await Promise.all([legacy?.close(), modern?.close()]);
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
@@ -138,5 +152,36 @@ describe('a 2026-07-28 client calling a 2025 target that asks it something', () 
     const text = await response.text();
     expect(text).not.toContain('input_required');
     expect(text).toContain('"id":9');
+  });
+});
+
+describe('a 2025 client (SDK v1) calling a 2026-07-28-only target that answers input_required', () => {
+  it('is asked each input request as a server→client request, and gets the final result', async () => {
+    const client = new V1Client(
+      { name: 'legacy', version: '1.0.0' },
+      { capabilities: { elicitation: {}, sampling: {} } },
+    );
+    const asked: string[] = [];
+    client.setRequestHandler(ElicitRequestSchema, async (request) => {
+      asked.push(`elicit: ${request.params.message}`);
+      return { action: 'accept', content: { name: 'Ada' } };
+    });
+    client.setRequestHandler(CreateMessageRequestSchema, async () => {
+      asked.push('sample');
+      return { role: 'assistant', content: { type: 'text', text: 'Paris' }, model: 'test-model' };
+    });
+    await client.connect(new V1Transport(modernUrl));
+    try {
+      const hello = await client.callTool({ name: 'test_input_required_result_elicitation', arguments: {} });
+      expect(JSON.stringify(hello.content)).toContain('Hello, Ada!');
+      const sampled = await client.callTool({ name: 'test_input_required_result_sampling', arguments: {} });
+      expect(JSON.stringify(sampled.content)).toContain('The model answered: Paris');
+      expect(asked).toEqual(['elicit: What is your name?', 'sample']);
+    } finally {
+      await client.close();
+    }
+    // The target saw the retries with inputResponses (each hop stateless, 2026-07-28).
+    const retries = modern.seen.filter((r) => JSON.stringify(r.body ?? '').includes('inputResponses'));
+    expect(retries.length).toBe(2);
   });
 });

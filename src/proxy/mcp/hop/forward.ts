@@ -12,12 +12,14 @@ import { parseJson, readBytes, sseMessages } from '../../upstream/read.js';
 import type { UpstreamReply } from '../../upstream/transport.js';
 import type { Rewrite } from '../rewrite/outbound.js';
 import type { TargetSession } from '../session/session.js';
+import { isModernVersion } from '../wire/era.js';
 import { errorResponse, JsonRpcCode } from '../wire/errors.js';
 import { asObject, isResponse, type JsonObject, type JsonRpcId } from '../wire/jsonrpc.js';
 import { passThroughBytes } from '../wire/pass-through.js';
 import { accepted, jsonReply, streamReply } from '../wire/reply.js';
 import { passThroughSse, SseStream, streamBufferError } from '../wire/sse-stream.js';
 import type { ParkedUpstream, ServerRequestAnswer, SessionContext } from './context.js';
+import { ROUND_TRIP_METHODS, runRounds } from './input-rounds.js';
 import { type Outcome, upstreamFailure } from './outcome.js';
 import { postToTarget } from './targets.js';
 import { post } from './upstream-call.js';
@@ -35,6 +37,14 @@ export async function forward(
   /** Called once when the answer is complete (for a stream: when it ends), whatever happened. */
   release?: () => void,
 ): Promise<Outcome> {
+  // A 2025 client's call to a 2026 target: input_required rounds become server→client requests.
+  if (
+    id !== undefined &&
+    !cx.toClient &&
+    isModernVersion(state.protocolVersion) &&
+    ROUND_TRIP_METHODS.has(method)
+  )
+    return forwardRounds(cx, target, state, body, id, rewrite ?? ((m) => m), release);
   const pending = postToTarget(cx, target, state, method, body, cx.signal, rewrite === undefined);
   // An upstream that sends no headers (a JSON-mode server working on a long call) would leave the
   // client's connection silent until it answers, and idle timeouts of proxies between the client and
@@ -119,6 +129,32 @@ export async function forward(
   const messages = sseMessages(upstream, target.name);
   void relay(cx, sse, target, id, done(stream.end), () =>
     relaySse(messages, sse, target, id, rewrite, hook, relayed),
+  );
+  return { reply: stream.reply, target: target.name };
+}
+
+/** The SSE answer of a call whose target may ask the client for input (hop/input-rounds.ts). */
+function forwardRounds(
+  cx: SessionContext,
+  target: McpTarget,
+  state: TargetSession,
+  body: string,
+  id: JsonRpcId,
+  rewrite: Rewrite,
+  release: (() => void) | undefined,
+): Outcome {
+  trackInflight(cx, target, id);
+  const { metrics } = cx.deps;
+  metrics.sseStreamsOpen.inc();
+  const sse = clientStream(cx, id, () => metrics.sseStreamsOpen.dec());
+  const stream = streamReply('sse', sse.readable);
+  const end: End = (outcome) => {
+    cx.session.forgetInflight(id);
+    release?.();
+    stream.end(outcome);
+  };
+  void relay(cx, sse, target, id, end, () =>
+    runRounds(cx, target, state, body, id, (message) => sse.send(message), rewrite),
   );
   return { reply: stream.reply, target: target.name };
 }

@@ -53,7 +53,14 @@ export async function post(
   if (isModernVersion(hop.protocolVersion ?? null)) {
     // 2026-07-28 has no notifications from the client (stream close cancels; no handshake).
     if (method.startsWith('notifications/')) return { kind: 'accepted', sessionId: undefined };
-    const framed = modernHop(body, method, hop.protocolVersion!, cx.session?.clientParams ?? GATEWAY_CLIENT);
+    const { session } = cx;
+    const framed = modernHop(
+      body,
+      method,
+      hop.protocolVersion!,
+      session?.clientParams ?? GATEWAY_CLIENT,
+      session?.logLevel,
+    );
     body = framed.body;
     // The arguments the client mirrored into headers are unchanged by de-prefixing: the target checks them.
     headers =

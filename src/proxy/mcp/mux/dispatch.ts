@@ -39,7 +39,12 @@ export async function dispatchRequest(
     }
     // One target is passed through, unless its lists must be filtered for this caller.
     const filtered = access.filtersLists && LIST_SPECS.has(method);
-    if (!filtered && isTransparent(backend.prefixMode, backend.targets.length)) {
+    // logging/setLevel is the gateway's to keep too: 2026 targets take the level per request.
+    if (
+      !filtered &&
+      method !== 'logging/setLevel' &&
+      isTransparent(backend.prefixMode, backend.targets.length)
+    ) {
       const target = backend.targets[0]!;
       if (access.inspects && ITEM_METHODS.has(method)) {
         const checked = checkPassedThrough(cx, target.name, message);
@@ -179,7 +184,8 @@ async function setLevel(cx: SessionContext, message: JsonRpcRequest): Promise<Ou
     throw invalidParams(`logging/setLevel: params.level must be one of ${[...LOG_LEVELS].join(', ')}`);
   }
   const body = JSON.stringify({ jsonrpc: '2.0', id: message.id, method: message.method, params });
-  // 2026-07-28 targets have no logging/setLevel (their level travels in each request's _meta).
+  // 2026-07-28 targets have no logging/setLevel: their level travels in each request's _meta.
+  cx.session.logLevel = params.level;
   const legacy = withFlag(cx, 'l').filter(
     (t) => !isModernVersion(cx.session.targets.get(t.name)?.protocolVersion ?? null),
   );

@@ -45,6 +45,8 @@ export async function dispatchResponse(
   raw: string,
 ): Promise<Outcome> {
   const { backend } = cx;
+  // An answer to a question the gateway asked for a 2026 target (hop/input-rounds.ts).
+  if (cx.session.answerInput(message)) return { reply: accepted() };
   if (isTransparent(backend.prefixMode, backend.targets.length)) {
     await sendTo(cx, backend.targets[0]!, 'response', raw).catch(() => {});
     return { reply: accepted() };

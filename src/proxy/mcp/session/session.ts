@@ -5,7 +5,7 @@
  * issued or left out of it, in-flight request owners).
  */
 import type { McpBackend } from '../../../shared/table.js';
-import type { JsonObject, JsonRpcId } from '../wire/jsonrpc.js';
+import type { JsonObject, JsonRpcId, JsonRpcResponse } from '../wire/jsonrpc.js';
 import { keptClientParams } from './client-params.js';
 import { type KeyRing, parseToken } from './key-ring.js';
 import { type EventSink, SessionEvents } from './session-events.js';
@@ -32,6 +32,11 @@ export class Session {
   /** The GET stream and the upstream event streams feeding it. */
   readonly events = new SessionEvents();
   lastUsed = performance.now();
+  /**
+   * The client's `logging/setLevel`, for 2026-07-28 targets (which take the level in each request's
+   * `_meta`). This replica's memory only: another replica's hops go without it.
+   */
+  logLevel: string | undefined;
   #serverRequests = 0;
 
   /** Lazy initialization of targets added after the session started, one attempt at a time. */
@@ -56,6 +61,31 @@ export class Session {
   get inflight(): Map<string, string> {
     this.#inflight ??= new Map();
     return this.#inflight;
+  }
+
+  /**
+   * Requests the gateway sent the client on its own behalf (a 2026 target's input request, asked
+   * as a 2025 server→client request) → who waits for the client's response.
+   */
+  #inputWaits: Map<string, (response: JsonRpcResponse) => void> | undefined;
+
+  waitForInput(id: string, answered: (response: JsonRpcResponse) => void): void {
+    this.#inputWaits ??= new Map();
+    this.#inputWaits.set(id, answered);
+  }
+
+  /** The client answered one of those requests: true when someone was waiting for it. */
+  answerInput(response: JsonRpcResponse): boolean {
+    const key = String(response.id);
+    const waiting = this.#inputWaits?.get(key);
+    if (!waiting) return false;
+    this.#inputWaits!.delete(key);
+    waiting(response);
+    return true;
+  }
+
+  forgetInput(id: string): void {
+    this.#inputWaits?.delete(id);
   }
 
   /** A routed request is answered: forget its owner (without creating the map just to empty it). */

@@ -4,7 +4,13 @@
  * with the body the target sees — after the gateway took its prefix off the name, so never the
  * client's header. Pure: the hop layer sends what this returns.
  */
-import { encodeHeaderValue, META_CAPABILITIES, META_CLIENT_INFO, META_VERSION } from './era.js';
+import {
+  encodeHeaderValue,
+  META_CAPABILITIES,
+  META_CLIENT_INFO,
+  META_LOG_LEVEL,
+  META_VERSION,
+} from './era.js';
 import { asObject, type JsonObject } from './jsonrpc.js';
 
 export interface ModernHop {
@@ -29,6 +35,8 @@ export function modernHop(
   method: string,
   version: string,
   client: JsonObject,
+  /** A 2025 client's logging/setLevel, carried in every request's `_meta`. */
+  logLevel?: string,
 ): ModernHop {
   const text = typeof body === 'string' ? body : Buffer.from(body).toString('utf8');
   const message = JSON.parse(text) as JsonObject;
@@ -44,6 +52,9 @@ export function modernHop(
         [META_CAPABILITIES]: asObject(meta[META_CAPABILITIES]) ?? asObject(client.capabilities) ?? {},
         ...(meta[META_CLIENT_INFO] === undefined && client.clientInfo !== undefined
           ? { [META_CLIENT_INFO]: client.clientInfo }
+          : {}),
+        ...(logLevel !== undefined && meta[META_LOG_LEVEL] === undefined
+          ? { [META_LOG_LEVEL]: logLevel }
           : {}),
       },
     },
