@@ -26,6 +26,7 @@ export const LIMITS = [
   'request_timeout',
   'origin',
   'drain_timeout',
+  'listeners',
 ] as const;
 export type LimitName = (typeof LIMITS)[number];
 

@@ -86,18 +86,63 @@ describe('walk-through against a Kubernetes API server', () => {
       .toBe('TargetsResolved');
   });
 
-  it('follows a second labelled Service live, with list_changed to an open session', async () => {
+  it('follows a second labelled Service live, with list_changed to an open session and a 2026-07-28 listener', async () => {
     const client = new Client({ name: 'watcher', version: '1.0.0' });
     const notifications: number[] = [];
     client.setNotificationHandler(ToolListChangedNotificationSchema, async () => {
       notifications.push(performance.now());
     });
     await client.connect(new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${gatewayPort}/mcp`)));
+    // A 2026-07-28 client listens too (subscriptions/listen, no session).
+    const listening = new AbortController();
+    const heard: Array<{ method?: string; params?: { _meta?: Record<string, unknown> } }> = [];
+    const listen = await fetch(`http://127.0.0.1:${gatewayPort}/mcp`, {
+      method: 'POST',
+      signal: listening.signal,
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'mcp-protocol-version': '2026-07-28',
+        'mcp-method': 'subscriptions/listen',
+      },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 'listen-1',
+        method: 'subscriptions/listen',
+        params: {
+          notifications: { toolsListChanged: true },
+          _meta: {
+            'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+            'io.modelcontextprotocol/clientCapabilities': {},
+          },
+        },
+      }),
+    });
+    expect(listen.headers.get('content-type')).toContain('text/event-stream');
+    void (async () => {
+      const decoder = new TextDecoder();
+      let buffer = '';
+      for await (const chunk of listen.body!) {
+        buffer += decoder.decode(chunk as Uint8Array, { stream: true });
+        for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
+          const data = buffer
+            .slice(0, end)
+            .split('\n')
+            .find((l) => l.startsWith('data: '));
+          buffer = buffer.slice(end + 2);
+          if (data) heard.push(JSON.parse(data.slice(6)));
+        }
+      }
+    })().catch(() => {});
+    await expect.poll(() => heard[0]?.method).toBe('notifications/subscriptions/acknowledged');
     try {
       api.apply(endpointSlice('second-server', second.port));
       const labelled = performance.now();
       api.apply(service('second-server', { app: 'mcp-server-everything' }, second.port));
       await expect.poll(() => notifications.length, { timeout: 10_000 }).toBeGreaterThan(0);
+      const changed = () => heard.filter((m) => m.method === 'notifications/tools/list_changed');
+      await expect.poll(() => changed().length, { timeout: 10_000 }).toBeGreaterThan(0);
+      expect(changed()[0]!.params?._meta?.['io.modelcontextprotocol/subscriptionId']).toBe('listen-1');
       const lagMs = notifications[0]! - labelled;
       console.log(`discovery lag (label → list_changed at the client): ${lagMs.toFixed(1)} ms`);
       const names = (await client.listTools()).tools.map((t) => t.name);
@@ -115,6 +160,7 @@ describe('walk-through against a Kubernetes API server', () => {
       expect(after).toContain('echo');
       expect(after.some((n) => n.includes('weather'))).toBe(false);
     } finally {
+      listening.abort();
       await client.close();
     }
     const metrics = await gateway.metrics.registry.getSingleMetricAsString('mcplane_discovery_lag_seconds');

@@ -23,6 +23,7 @@ import { Upstreams } from './hop/upstreams.js';
 import { serveBatch } from './mux/batch.js';
 import { dispatchRequest } from './mux/dispatch.js';
 import { initializeSession, type SessionStart } from './mux/initialize.js';
+import { Listeners } from './mux/listen.js';
 import { modernNotification, serveModern } from './mux/modern.js';
 import { dispatchNotification, dispatchResponse } from './mux/notify.js';
 import { type Finished, logRequest } from './request-log.js';
@@ -121,6 +122,8 @@ export class McpService {
   readonly #start: SessionStart;
   /** The upstream sessions held for 2026-07-28 clients (per route, backend and identity). */
   readonly #owned: OwnedSessions;
+  /** 2026-07-28 clients' subscriptions/listen streams. */
+  readonly #listeners = new Listeners();
   /** The service made it (no peers): it stops it. */
   readonly #ownRevocations: Revocations | undefined;
   readonly #maxBodyBytes: number;
@@ -297,7 +300,8 @@ export class McpService {
       pending.name = itemName(message);
       const owner = this.#owned.get(route.id, backend.id, cx.access.principal);
       const params = message.method === 'tools/call' ? paramHeaders(request.headers) : undefined;
-      return serveModern(params ? { ...cx, paramHeaders: params } : cx, owner, message, this.#start.keyRing);
+      const modernDeps = { keyRing: this.#start.keyRing, listeners: this.#listeners };
+      return serveModern(params ? { ...cx, paramHeaders: params } : cx, owner, message, modernDeps);
     }
     if (Array.isArray(parsed)) {
       pending.method = 'batch';
@@ -449,6 +453,7 @@ export class McpService {
     if (changed.size === 0) return;
     const { metrics } = this.#deps;
     let notified = 0;
+    for (const id of changed) notified += this.#listeners.targetsChanged(id);
     for (const session of this.#store.all()) {
       if (!changed.has(session.backendId)) continue;
       notified += notifyTargetsChanged(session, this.#deps) ? 1 : 0;
@@ -473,6 +478,7 @@ export class McpService {
     }
     this.#store.close();
     this.#owned.close();
+    this.#listeners.close();
     this.#deps.parked.close();
     this.#ownRevocations?.close();
     await this.#deps.upstreams.close(this.#active > 0);

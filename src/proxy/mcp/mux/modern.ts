@@ -42,6 +42,7 @@ import { GATEWAY_NAME, GATEWAY_VERSION } from '../wire/protocol-version.js';
 import { accepted, type Reply } from '../wire/reply.js';
 import { dispatchRequest } from './dispatch.js';
 import { fanOut } from './fanout.js';
+import type { Listeners } from './listen.js';
 
 const SERVER_INFO = { name: GATEWAY_NAME, version: GATEWAY_VERSION } as const;
 
@@ -56,6 +57,14 @@ const CACHEABLE: ReadonlySet<string> = new Set([
 
 let upstreamIds = 0;
 
+/** What the modern path needs beyond the request's context. */
+export interface ModernDeps {
+  /** Seals requestState envelopes (the session key ring). */
+  readonly keyRing: KeyRing;
+  /** Open subscriptions/listen streams. */
+  readonly listeners: Listeners;
+}
+
 /** A 2026-07-28 notification: nothing in the revision needs one from the client; accepted. */
 export const modernNotification = (): Outcome => ({ reply: accepted() });
 
@@ -64,7 +73,7 @@ export async function serveModern(
   cx: Omit<SessionContext, 'session'>,
   owner: Session,
   message: JsonRpcRequest,
-  keyRing: KeyRing,
+  { keyRing, listeners }: ModernDeps,
 ): Promise<Outcome> {
   const { method, id } = message;
   if (REMOVED_METHODS.has(method)) {
@@ -86,14 +95,7 @@ export async function serveModern(
   );
   const sx: SessionContext = { ...cx, session: Session.view(owner, clientParams) };
   if (method === 'server/discover') return discover(sx, id);
-  if (method === 'subscriptions/listen') {
-    return modernError(
-      404,
-      JsonRpcCode.MethodNotFound,
-      'Method not found: mcplane does not serve subscriptions/listen yet; list again to see changes',
-      id,
-    );
-  }
+  if (method === 'subscriptions/listen') return listeners.open(cx.deps, cx.backend.id, id, message.params);
   // Upstream: a gateway-made id, and no 2026 envelope (a modern hop puts its own back).
   upstreamIds = (upstreamIds + 1) % Number.MAX_SAFE_INTEGER;
   const hopId = `mcplane-${upstreamIds}`;

@@ -96,17 +96,19 @@ export function mergeInitialize(parts: readonly TargetInit[], protocolVersion: s
 }
 
 /**
- * The capabilities of a backend whose targets together have these flags. `announces` false (a
- * 2026-07-28 `server/discover` until the gateway serves subscriptions/listen): no listChanged and
- * no subscribe.
+ * The capabilities of a backend whose targets together have these flags. listChanged is always
+ * true (the gateway announces target-set changes itself); `subscribe` false leaves out resource
+ * subscriptions (a 2026-07-28 `server/discover`, until they map onto subscriptions/listen).
  */
-export function mergedCapabilities(flags: string, announces = true): JsonObject {
-  const changed = announces ? { listChanged: true } : {};
+export function mergedCapabilities(flags: string, subscribe = true): JsonObject {
   const capabilities: JsonObject = {};
-  if (flags.includes('t')) capabilities.tools = { ...changed };
-  if (flags.includes('p')) capabilities.prompts = { ...changed };
+  if (flags.includes('t')) capabilities.tools = { listChanged: true };
+  if (flags.includes('p')) capabilities.prompts = { listChanged: true };
   if (flags.includes('r'))
-    capabilities.resources = { ...changed, ...(announces && flags.includes('s') ? { subscribe: true } : {}) };
+    capabilities.resources = {
+      listChanged: true,
+      ...(subscribe && flags.includes('s') ? { subscribe: true } : {}),
+    };
   if (flags.includes('l')) capabilities.logging = {};
   if (flags.includes('c')) capabilities.completions = {};
   if (flags.includes('k')) capabilities.tasks = mergedTasks(flags);
