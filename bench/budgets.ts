@@ -94,6 +94,16 @@ export function checkBudgets(r: Figures): Budget[] {
       notRun,
     ),
   );
+  budgets.push(
+    check(
+      `flat RSS over ${cycles ? cycles.toLocaleString('en-US') : '100,000'} 2026-07-28 clients making one call each`,
+      '≤ 10 % growth over the second half (means of the last and middle fifths)',
+      mem?.modernGrowth,
+      (v) => v <= 0.1,
+      (v) => `${(v * 100).toFixed(1)} %`,
+      notRun,
+    ),
+  );
 
   const t = r.translate;
   budgets.push(

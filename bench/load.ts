@@ -322,6 +322,8 @@ export interface OpenOptions {
   /** Call `onProgress` every this many sessions, with every worker paused so the sample is quiet. */
   readonly every?: number;
   readonly onProgress?: (done: number) => Promise<void> | void;
+  /** Instead of a session, one 2026-07-28 client making one tools/call and never coming back. */
+  readonly modern?: boolean;
 }
 
 /** Open `total` sessions with `concurrency` in flight; never closes them. */
@@ -345,8 +347,18 @@ export async function openSessions(
       while (started < total) {
         started++;
         try {
-          const session = await wire.open('bench-idle');
-          if (options.keep && session.id !== undefined) ids.push(session.id);
+          if (options.modern) {
+            const client = { id: undefined, protocolVersion: MODERN_VERSION };
+            const reply = await wire.rpc(client, 'tools/call', {
+              name: 'echo',
+              arguments: { message: `c${started}` },
+            });
+            if (reply.status !== 200 || !reply.message?.result)
+              throw new Error(`a 2026-07-28 call failed: HTTP ${reply.status}`);
+          } else {
+            const session = await wire.open('bench-idle');
+            if (options.keep && session.id !== undefined) ids.push(session.id);
+          }
         } catch (err) {
           failures++;
           if (problems.size < 5) problems.add((err as Error).message);

@@ -36,6 +36,11 @@ export interface MemoryFigures {
   readonly abandonFailures: number;
   /** RSS growth over the second half of the abandon cycles (rssGrowth in scenarios.ts). */
   readonly abandonGrowth: number | undefined;
+  /** [clients, RSS KiB] every sample while 2026-07-28 clients make one call each. */
+  readonly modern: [number, number][];
+  readonly modernFailures: number;
+  /** RSS growth over the second half of those calls (rssGrowth). */
+  readonly modernGrowth: number | undefined;
   readonly problems: readonly string[];
 }
 
@@ -154,6 +159,14 @@ export function toMarkdown(r: Results): string {
     out.push(
       '',
       `${fmt(m.abandoned.length)} samples${range}. Growth over the second half (mean of the last fifth's samples against the middle fifth's): ${m.abandonGrowth === undefined ? '—' : `${(m.abandonGrowth * 100).toFixed(1)} %`}; failures: ${m.abandonFailures}.`,
+      '',
+      '| 2026-07-28 clients, one call each | RSS MiB |',
+      '|---|---|',
+    );
+    for (const [n, kib] of m.modern) if (n % step === 0) out.push(`| ${fmt(n)} | ${fmt(kib / 1024, 1)} |`);
+    out.push(
+      '',
+      `${fmt(m.modern.length)} samples. Growth over the second half: ${m.modernGrowth === undefined ? '—' : `${(m.modernGrowth * 100).toFixed(1)} %`}; failures: ${m.modernFailures}.`,
     );
     if (m.problems.length > 0) out.push('', `Problems: ${m.problems.join('; ')}`);
     out.push('');

@@ -215,7 +215,34 @@ export async function measureMemory(
     await m.stop();
   }
   const abandonGrowth = abandonFailures === 0 ? rssGrowth(abandoned, plan.abandonCycles) : undefined;
+
+  // 2026-07-28 clients: each makes one call and never comes back; a fresh process.
+  m = await start();
+  url = m.url;
+  const modern: [number, number][] = [];
+  let modernFailures = 0;
+  try {
+    await openSessions(url, 20, 4, { keep: false, modern: true });
+    log(`memory: ${plan.abandonCycles} one-call 2026-07-28 clients`);
+    const r = await openSessions(url, plan.abandonCycles, plan.sessionConcurrency, {
+      keep: false,
+      modern: true,
+      every: plan.abandonSampleEvery,
+      onProgress: async (done) => {
+        modern.push([done, rssKiB(m.pid)]);
+        log(`memory: ${done} 2026-07-28 clients, RSS ${(modern.at(-1)![1] / 1024).toFixed(1)} MiB`);
+      },
+    });
+    modernFailures = r.failures;
+    for (const p of r.problems) problems.add(p);
+  } finally {
+    await m.stop();
+  }
+  const modernGrowth = modernFailures === 0 ? rssGrowth(modern, plan.abandonCycles) : undefined;
   return {
+    modern,
+    modernFailures,
+    modernGrowth,
     baselineKiB,
     idle,
     idleFailures,
