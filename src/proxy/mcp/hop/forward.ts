@@ -12,14 +12,14 @@ import { parseJson, readBytes, sseMessages } from '../../upstream/read.js';
 import type { UpstreamReply } from '../../upstream/transport.js';
 import type { Rewrite } from '../rewrite/outbound.js';
 import type { TargetSession } from '../session/session.js';
-import { isModernVersion } from '../wire/era.js';
+import { isModernVersion, NAMED_ITEM } from '../wire/era.js';
 import { errorResponse, JsonRpcCode } from '../wire/errors.js';
 import { asObject, isResponse, type JsonObject, type JsonRpcId } from '../wire/jsonrpc.js';
 import { passThroughBytes } from '../wire/pass-through.js';
 import { accepted, jsonReply, streamReply } from '../wire/reply.js';
 import { passThroughSse, SseStream, streamBufferError } from '../wire/sse-stream.js';
 import type { ParkedUpstream, ServerRequestAnswer, SessionContext } from './context.js';
-import { ROUND_TRIP_METHODS, runRounds } from './input-rounds.js';
+import { runRounds } from './input-rounds.js';
 import { type Outcome, upstreamFailure } from './outcome.js';
 import { postToTarget } from './targets.js';
 import { post } from './upstream-call.js';
@@ -38,12 +38,7 @@ export async function forward(
   release?: () => void,
 ): Promise<Outcome> {
   // A 2025 client's call to a 2026 target: input_required rounds become server→client requests.
-  if (
-    id !== undefined &&
-    !cx.toClient &&
-    isModernVersion(state.protocolVersion) &&
-    ROUND_TRIP_METHODS.has(method)
-  )
+  if (id !== undefined && !cx.toClient && isModernVersion(state.protocolVersion) && NAMED_ITEM.has(method))
     return forwardRounds(cx, target, state, body, id, rewrite ?? ((m) => m), release);
   const pending = postToTarget(cx, target, state, method, body, cx.signal, rewrite === undefined);
   // An upstream that sends no headers (a JSON-mode server working on a long call) would leave the

@@ -28,6 +28,7 @@ import {
   META_SERVER_INFO,
   META_VERSION,
   MODERN_VERSIONS,
+  NAMED_ITEM,
   REMOVED_METHODS,
 } from '../wire/era.js';
 import { errorResponse, JsonRpcCode, RpcError, rpcErrorReply } from '../wire/errors.js';
@@ -106,7 +107,7 @@ export async function serveModern(
   const seal = call ? (state: string) => sealRequestState(keyRing, call, state) : undefined;
   if (call && typeof params.requestState === 'string') {
     const state = openRequestState(keyRing, call, params.requestState);
-    if (state === undefined) {
+    if (state === undefined || !(state.startsWith(PARKED) || state.startsWith(TARGET_STATE))) {
       return modernError(
         400,
         JsonRpcCode.InvalidParams,
@@ -116,7 +117,8 @@ export async function serveModern(
     }
     if (state.startsWith(PARKED))
       return resume(sx, state.slice(PARKED.length), message, params, capabilities, seal!);
-    params.requestState = state;
+    // Anything else is a target's own state (TARGET_STATE), given back exactly as it issued it.
+    params.requestState = state.slice(TARGET_STATE.length);
   }
   const upstream: JsonRpcRequest = { jsonrpc: '2.0', id: hopId, method, params };
   const toClient = forClient(hopId, id, method, seal);
@@ -131,13 +133,15 @@ export async function serveModern(
 
 /** The inner requestState of a call mcplane parked (a 2025 target's request to the client). */
 const PARKED = 'mcplane-parked:';
+/** The inner requestState of a target's own state: marked, so no target can pass for a parked call. */
+const TARGET_STATE = 'target:';
 
 /** What a 2025 target may ask a client, and the capability the client must have declared for it. */
-const CLIENT_METHODS: Readonly<Record<string, string>> = {
-  'elicitation/create': 'elicitation',
-  'sampling/createMessage': 'sampling',
-  'roots/list': 'roots',
-};
+const CLIENT_METHODS: ReadonlyMap<string, string> = new Map([
+  ['elicitation/create', 'elicitation'],
+  ['sampling/createMessage', 'sampling'],
+  ['roots/list', 'roots'],
+]);
 
 /**
  * A 2025 target's request to the client during a 2026-07-28 client's call: the call is parked and
@@ -159,8 +163,8 @@ function serverRequestHook(
       answerTarget(sx, upstream, id, { result: {} });
       return { kind: 'answered' };
     }
-    const needs = CLIENT_METHODS[method];
-    if (!seal || needs === undefined || capabilities[needs] === undefined) {
+    const needs = CLIENT_METHODS.get(method);
+    if (!seal || needs === undefined || !Object.hasOwn(capabilities, needs)) {
       const message = `the client cannot answer ${method.slice(0, 100)} here (it did not declare it, or 2026-07-28 allows input requests only in tools/call, prompts/get and resources/read)`;
       answerTarget(sx, upstream, id, { error: { code: JsonRpcCode.MethodNotFound, message } });
       return { kind: 'answered' };
@@ -266,7 +270,7 @@ function forClient(
     out.resultType ??= 'complete';
     if (out.resultType === 'input_required' && typeof out.requestState === 'string') {
       // Never cached (SEP-2549), and the state goes out in the gateway's envelope.
-      if (seal) out.requestState = seal(out.requestState);
+      if (seal) out.requestState = seal(TARGET_STATE + out.requestState);
       else delete out.requestState;
     }
     if (cacheable) {
@@ -278,15 +282,8 @@ function forClient(
   };
 }
 
-/** Methods that may answer input_required: their retry's requestState is the gateway's envelope. */
-const ROUND_TRIPS: Readonly<Record<string, 'name' | 'uri'>> = {
-  'tools/call': 'name',
-  'prompts/get': 'name',
-  'resources/read': 'uri',
-};
-
 function roundTripCall(sx: SessionContext, method: string, params: JsonObject): RequestCall | undefined {
-  const field = ROUND_TRIPS[method];
+  const field = NAMED_ITEM.get(method);
   const name = field === undefined ? undefined : params[field];
   if (typeof name !== 'string') return undefined;
   return { backend: sx.backend.id, principal: sx.access.principal, method, name };

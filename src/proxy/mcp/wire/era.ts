@@ -63,12 +63,16 @@ export function decodeHeaderValue(value: string): string | undefined {
     : undefined;
 }
 
-/** Methods whose `Mcp-Name` header must name the item, and where the body has it. */
-const NAMED: Readonly<Record<string, 'name' | 'uri'>> = {
-  'tools/call': 'name',
-  'prompts/get': 'name',
-  'resources/read': 'uri',
-};
+/**
+ * Methods that name one item — their `Mcp-Name` header carries it, and they are the ones that may
+ * answer `input_required` — and where the body has it. A Map: a method from the wire must not find
+ * the prototype.
+ */
+export const NAMED_ITEM: ReadonlyMap<string, 'name' | 'uri'> = new Map([
+  ['tools/call', 'name'],
+  ['prompts/get', 'name'],
+  ['resources/read', 'uri'],
+]);
 
 /** `Mcp-Param-*` headers one request may carry (each names one tool argument). */
 export const MAX_PARAM_HEADERS = 64;
@@ -129,7 +133,7 @@ export function headerMismatch(
     if (value.startsWith('=?base64?') && value.endsWith('?=') && decodeHeaderValue(value) === undefined)
       return mismatch(`${name.slice(0, 80)} is not valid Base64 of UTF-8 text`);
   }
-  const field = NAMED[message.method];
+  const field = NAMED_ITEM.get(message.method);
   if (field === undefined) return undefined;
   const sent = headers.get('mcp-name');
   if (sent === null) return mismatch(`the Mcp-Name header is required for ${message.method}`);

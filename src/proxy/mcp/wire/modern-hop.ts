@@ -10,6 +10,7 @@ import {
   META_CLIENT_INFO,
   META_LOG_LEVEL,
   META_VERSION,
+  NAMED_ITEM,
 } from './era.js';
 import { asObject, type JsonObject } from './jsonrpc.js';
 
@@ -17,13 +18,6 @@ export interface ModernHop {
   readonly body: string;
   readonly headers: Readonly<Record<string, string>>;
 }
-
-/** Where the name a named method's `Mcp-Name` carries lives in its params. */
-const NAME_FIELD: Readonly<Record<string, 'name' | 'uri'>> = {
-  'tools/call': 'name',
-  'prompts/get': 'name',
-  'resources/read': 'uri',
-};
 
 /**
  * `client` is what the gateway knows of its client (a legacy session's kept initialize params, or
@@ -60,7 +54,7 @@ export function modernHop(
     },
   };
   const headers: Record<string, string> = { 'mcp-method': method };
-  const field = NAME_FIELD[method];
+  const field = NAMED_ITEM.get(method);
   const name = field === undefined ? undefined : params[field];
   if (typeof name === 'string') headers['mcp-name'] = encodeHeaderValue(name);
   return { body: JSON.stringify(framed), headers };
