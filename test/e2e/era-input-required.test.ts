@@ -14,6 +14,7 @@ import { CreateMessageRequestSchema, ElicitRequestSchema } from '@modelcontextpr
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../src/gateway.js';
 import { startTestGateway } from '../support/gateway.js';
+import { modernPost } from '../support/modern-wire.js';
 import { freePort } from '../support/ports.js';
 import { writeManifests } from '../support/standalone.js';
 import {
@@ -76,34 +77,10 @@ describe('a 2026-07-28 client calling a 2025 target that asks it something', () 
   });
 
   it("on the wire: input_required with the target's request, a sealed state, a refused tampered state, then the result", async () => {
-    const meta = (capabilities: object) => ({
-      'io.modelcontextprotocol/protocolVersion': '2026-07-28',
-      'io.modelcontextprotocol/clientCapabilities': capabilities,
-    });
-    const call = async (id: number, params: object) => {
-      const response = await fetch(url, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          accept: 'application/json, text/event-stream',
-          'mcp-protocol-version': '2026-07-28',
-          'mcp-method': 'tools/call',
-          'mcp-name': 'test_elicitation',
-        },
-        body: JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params }),
-      });
-      const text = await response.text();
-      const data = text.includes('data: ')
-        ? text
-            .split('\n')
-            .filter((l) => l.startsWith('data: '))
-            .at(-1)!
-            .slice(6)
-        : text;
-      return { status: response.status, body: JSON.parse(data) as { id: number; result?: any; error?: any } };
-    };
+    const call = (id: number, params: Record<string, unknown>) =>
+      modernPost(url, 'tools/call', { id, params, capabilities: { elicitation: {} } });
     const args = { name: 'test_elicitation', arguments: { message: 'Name?' } };
-    const first = await call(1, { ...args, _meta: meta({ elicitation: {} }) });
+    const first = await call(1, { ...args });
     expect(first.status).toBe(200);
     expect(first.body.id).toBe(1);
     const { resultType, inputRequests, requestState } = first.body.result;
@@ -112,44 +89,25 @@ describe('a 2026-07-28 client calling a 2025 target that asks it something', () 
     expect(request.method).toBe('elicitation/create');
     expect(typeof requestState).toBe('string');
     const tampered = `${requestState.slice(0, -3)}${requestState.endsWith('AAA') ? 'BBB' : 'AAA'}`;
-    const refused = await call(2, { ...args, requestState: tampered, _meta: meta({ elicitation: {} }) });
+    const refused = await call(2, { ...args, requestState: tampered });
     expect(refused.status).toBe(400);
-    expect(refused.body.error.code).toBe(-32602);
+    expect(refused.body.error?.code).toBe(-32602);
     const inputResponses = { [key]: { action: 'accept', content: { name: 'Grace' } } };
-    const done = await call(3, { ...args, inputResponses, requestState, _meta: meta({ elicitation: {} }) });
+    const done = await call(3, { ...args, inputResponses, requestState });
     expect(done.body.id).toBe(3);
     expect(done.body.result.resultType).toBe('complete');
     expect(JSON.stringify(done.body.result.content)).toContain('Grace');
     // The state continued one call: it does not open it again.
-    const again = await call(4, { ...args, inputResponses, requestState, _meta: meta({ elicitation: {} }) });
+    const again = await call(4, { ...args, inputResponses, requestState });
     expect(again.status).toBe(400);
   });
 
   it('a client that did not declare elicitation gets no input request: the target is told it cannot answer', async () => {
-    const response = await fetch(url, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
-        'mcp-protocol-version': '2026-07-28',
-        'mcp-method': 'tools/call',
-        'mcp-name': 'test_elicitation',
-      },
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 9,
-        method: 'tools/call',
-        params: {
-          name: 'test_elicitation',
-          arguments: { message: 'Name?' },
-          _meta: {
-            'io.modelcontextprotocol/protocolVersion': '2026-07-28',
-            'io.modelcontextprotocol/clientCapabilities': {},
-          },
-        },
-      }),
+    const answer = await modernPost(url, 'tools/call', {
+      id: 9,
+      params: { name: 'test_elicitation', arguments: { message: 'Name?' } },
     });
-    const text = await response.text();
+    const text = JSON.stringify(answer.body);
     expect(text).not.toContain('input_required');
     expect(text).toContain('"id":9');
   });

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../src/gateway.js';
 import { startTestGateway } from '../support/gateway.js';
 import { type FixtureServer, startFixture } from '../support/mcp-servers.js';
+import { modernPost as post } from '../support/modern-wire.js';
 import { freePort } from '../support/ports.js';
 import { writeManifests } from '../support/standalone.js';
 import { startModernServer, type V2FixtureServer } from '../support/v2-servers.js';
@@ -19,12 +20,6 @@ let modern: V2FixtureServer;
 let gateway: Gateway;
 let dir: string;
 let url: string;
-
-const META = {
-  'io.modelcontextprotocol/protocolVersion': '2026-07-28',
-  'io.modelcontextprotocol/clientCapabilities': {},
-  'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' },
-};
 
 beforeAll(async () => {
   [legacy, modern] = await Promise.all([startFixture({ name: 'legacy' }), startModernServer()]);
@@ -48,45 +43,17 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-interface Answer {
-  readonly id?: unknown;
-  readonly result?: any;
-  readonly error?: { readonly code: number; readonly message: string };
-}
-
-async function modernPost(method: string, headers: Record<string, string> = {}, params = {}, id = 1) {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-      'mcp-protocol-version': '2026-07-28',
-      'mcp-method': method,
-      ...headers,
-    },
-    body: JSON.stringify({ jsonrpc: '2.0', id, method, params: { ...params, _meta: META } }),
-  });
-  const text = await response.text();
-  const data = text.startsWith('event:') || text.startsWith(':') ? sseResponse(text) : JSON.parse(text);
-  return { status: response.status, body: data as Answer };
-}
-
-function sseResponse(text: string): unknown {
-  const lines = text.split('\n').filter((l) => l.startsWith('data: '));
-  return JSON.parse(lines.at(-1)!.slice(6));
-}
-
 describe('peers’ 2026-07-28 failures', () => {
   it('a server/discover with a disagreeing Mcp-Method is refused (-32020) and later requests work', async () => {
-    const bad = await modernPost('server/discover', { 'mcp-method': 'tools/list' }, {}, 7);
+    const bad = await post(url, 'server/discover', { id: 7, headers: { 'mcp-method': 'tools/list' } });
     expect(bad.status).toBe(400);
     expect(bad.body.error?.code).toBe(-32020);
     expect(bad.body.id).toBe(7);
-    const discover = await modernPost('server/discover');
+    const discover = await post(url, 'server/discover');
     expect(discover.status).toBe(200);
     expect(discover.body.result.supportedVersions).toEqual(['2026-07-28']);
     expect(discover.body.result.resultType).toBe('complete');
-    const tools = await modernPost('tools/list');
+    const tools = await post(url, 'tools/list');
     expect(tools.status).toBe(200);
     const names = (tools.body.result.tools as Array<{ name: string }>).map((t) => t.name);
     expect(names).toContain('legacy_echo');
@@ -95,19 +62,15 @@ describe('peers’ 2026-07-28 failures', () => {
 
   it('the client’s 2026-07-28 reaches only the target that speaks it; the legacy one gets its 2025 session', async () => {
     legacy.seen.length = 0;
-    const echo = await modernPost(
-      'tools/call',
-      { 'mcp-name': 'legacy_echo' },
-      { name: 'legacy_echo', arguments: { message: 'hi' } },
-    );
+    const echo = await post(url, 'tools/call', {
+      params: { name: 'legacy_echo', arguments: { message: 'hi' } },
+    });
     expect(echo.status).toBe(200);
     expect(echo.body.result.resultType).toBe('complete');
     expect(JSON.stringify(echo.body.result.content)).toContain('hi');
-    const simple = await modernPost(
-      'tools/call',
-      { 'mcp-name': 'modern_test_simple_text' },
-      { name: 'modern_test_simple_text', arguments: {} },
-    );
+    const simple = await post(url, 'tools/call', {
+      params: { name: 'modern_test_simple_text', arguments: {} },
+    });
     expect(simple.status).toBe(200);
     const posts = legacy.seen.filter((r) => r.method === 'POST');
     expect(posts.length).toBeGreaterThan(0);
@@ -130,7 +93,7 @@ describe('peers’ 2026-07-28 failures', () => {
       headers: { accept: 'text/event-stream', 'mcp-protocol-version': '2026-07-28' },
     });
     expect(get.status).toBe(405);
-    const ping = await modernPost('ping');
+    const ping = await post(url, 'ping');
     expect(ping.status).toBe(404);
     expect(ping.body.error?.code).toBe(-32601);
   });

@@ -9,6 +9,7 @@ import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../src/gateway.js';
 import { startTestGateway } from '../support/gateway.js';
+import { modernPost } from '../support/modern-wire.js';
 import { freePort } from '../support/ports.js';
 import { writeManifests } from '../support/standalone.js';
 import {
@@ -45,36 +46,12 @@ afterAll(async () => {
   await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
 });
 
-const META = {
-  'io.modelcontextprotocol/protocolVersion': '2026-07-28',
-  'io.modelcontextprotocol/clientCapabilities': { elicitation: {} },
-};
-
-async function call(replica: number, path: string, id: number, params: Record<string, unknown>) {
-  const response = await fetch(`http://127.0.0.1:${ports[replica]}${path}/mcp`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-      'mcp-protocol-version': '2026-07-28',
-      'mcp-method': 'tools/call',
-      'mcp-name': String(params.name),
-    },
-    body: JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { ...params, _meta: META } }),
+const call = async (replica: number, path: string, id: number, params: Record<string, unknown>) =>
+  modernPost(`http://127.0.0.1:${ports[replica]}${path}/mcp`, 'tools/call', {
+    id,
+    params,
+    capabilities: { elicitation: {} },
   });
-  const text = await response.text();
-  const data = text.includes('data: ')
-    ? text
-        .split('\n')
-        .filter((l) => l.startsWith('data: '))
-        .at(-1)!
-        .slice(6)
-    : text;
-  return {
-    status: response.status,
-    body: JSON.parse(data) as { result?: Record<string, unknown>; error?: { code: number; message: string } },
-  };
-}
 
 const accept = (name: string) => ({ action: 'accept', content: { name } });
 

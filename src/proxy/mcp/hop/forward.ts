@@ -138,11 +138,7 @@ function forwardRounds(
   rewrite: Rewrite,
   release: (() => void) | undefined,
 ): Outcome {
-  trackInflight(cx, target, id);
-  const { metrics } = cx.deps;
-  metrics.sseStreamsOpen.inc();
-  const sse = clientStream(cx, id, () => metrics.sseStreamsOpen.dec());
-  const stream = streamReply('sse', sse.readable);
+  const { sse, stream } = callStream(cx, target, id);
   const end: End = (outcome) => {
     cx.session.forgetInflight(id);
     release?.();
@@ -211,12 +207,8 @@ function earlySse(
   rewrite: Rewrite | undefined,
   release: (() => void) | undefined,
 ): Outcome {
-  trackInflight(cx, target, id);
-  const { metrics } = cx.deps;
-  metrics.sseStreamsOpen.inc();
-  const sse = clientStream(cx, id, () => metrics.sseStreamsOpen.dec());
+  const { sse, stream } = callStream(cx, target, id);
   sse.comment(); // first bytes now: the client's connection is no longer silent
-  const stream = streamReply('sse', sse.readable);
   const end: End = (outcome) => {
     cx.session.forgetInflight(id);
     if (cx.signal.aborted) cancelUpstream(cx, target, state, id);
@@ -225,6 +217,15 @@ function earlySse(
   };
   void relay(cx, sse, target, id, end, () => relayLate(pending, sse, target, id, rewrite ?? ((m) => m)));
   return { reply: stream.reply, target: target.name };
+}
+
+/** A routed call's SSE answer, opened before the target has said anything (counted, tracked). */
+function callStream(cx: SessionContext, target: McpTarget, id: JsonRpcId) {
+  trackInflight(cx, target, id);
+  const { metrics } = cx.deps;
+  metrics.sseStreamsOpen.inc();
+  const sse = clientStream(cx, id, () => metrics.sseStreamsOpen.dec());
+  return { sse, stream: streamReply('sse', sse.readable) };
 }
 
 /** The client's SSE stream for a request: past its cap it ends with the request's -32003 error. */
