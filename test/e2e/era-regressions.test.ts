@@ -97,4 +97,38 @@ describe('peers’ 2026-07-28 failures', () => {
     expect(ping.status).toBe(404);
     expect(ping.body.error?.code).toBe(-32601);
   });
+
+  it('a 2026-07-28 client closing its stream cancels the call upstream (the 2025 target hears notifications/cancelled)', async () => {
+    legacy.seen.length = 0;
+    const closing = new AbortController();
+    const answer = fetch(url, {
+      method: 'POST',
+      signal: closing.signal,
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'mcp-protocol-version': '2026-07-28',
+        'mcp-method': 'tools/call',
+        'mcp-name': 'legacy_sleep',
+      },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 'long',
+        method: 'tools/call',
+        params: {
+          name: 'legacy_sleep',
+          arguments: { ms: 5000 },
+          _meta: {
+            'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+            'io.modelcontextprotocol/clientCapabilities': {},
+          },
+        },
+      }),
+    }).catch(() => undefined);
+    const method = (r: { body: unknown }) => (r.body as { method?: string } | undefined)?.method;
+    await expect.poll(() => legacy.seen.some((r) => method(r) === 'tools/call')).toBe(true);
+    closing.abort();
+    await answer;
+    await expect.poll(() => legacy.seen.some((r) => method(r) === 'notifications/cancelled')).toBe(true);
+  });
 });
