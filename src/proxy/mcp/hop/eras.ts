@@ -51,16 +51,14 @@ export class Eras {
   ): Promise<Era> {
     // The legacy HTTP+SSE transport predates 2026 by definition.
     if (this.mode === 'legacy' || target.protocol === 'SSE') return Promise.resolve(LEGACY);
-    const key = `${endpointKey(endpoint)}${target.path}`;
+    const key = eraKey(target, endpoint);
     const known = this.#known.get(key);
     if (known && performance.now() - known.at < this.maxAgeMs) return Promise.resolve(known.era);
     let asking = this.#asking.get(key);
     if (!asking) {
       asking = probe(cx, target, endpoint, signal)
         .then((era) => {
-          this.#known.delete(key);
-          if (this.#known.size >= MAX_KNOWN) this.#known.delete(this.#known.keys().next().value!);
-          this.#known.set(key, { era, at: performance.now() });
+          remember(this.#known, key, { era, at: performance.now() });
           return era;
         })
         .finally(() => this.#asking.delete(key));
@@ -71,16 +69,23 @@ export class Eras {
 
   /** The endpoint refused the 2025 handshake lately (a 2026-only server): go straight to its era. */
   refusesLegacy(target: McpTarget, endpoint: Endpoint): boolean {
-    const at = this.#refused.get(`${endpointKey(endpoint)}${target.path}`);
+    const at = this.#refused.get(eraKey(target, endpoint));
     return at !== undefined && performance.now() - at < this.maxAgeMs;
   }
 
   markRefusesLegacy(target: McpTarget, endpoint: Endpoint): void {
-    const key = `${endpointKey(endpoint)}${target.path}`;
-    this.#refused.delete(key);
-    if (this.#refused.size >= MAX_KNOWN) this.#refused.delete(this.#refused.keys().next().value!);
-    this.#refused.set(key, performance.now());
+    remember(this.#refused, eraKey(target, endpoint), performance.now());
   }
+}
+
+/** A server is an endpoint and a path. */
+const eraKey = (target: McpTarget, endpoint: Endpoint) => `${endpointKey(endpoint)}${target.path}`;
+
+/** Set as the newest entry; at MAX_KNOWN the oldest goes first. */
+function remember<T>(map: Map<string, T>, key: string, value: T): void {
+  map.delete(key);
+  if (map.size >= MAX_KNOWN) map.delete(map.keys().next().value!);
+  map.set(key, value);
 }
 
 async function probe(
