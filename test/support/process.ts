@@ -22,12 +22,13 @@ export interface GatewayProcess {
 
 export async function spawnGateway(
   args: readonly string[],
-  options: { bindAddress?: string; adminPort?: number } = {},
+  options: { bindAddress?: string; adminPort?: number; nodeArgs?: readonly string[] } = {},
 ): Promise<GatewayProcess> {
   const adminPort = options.adminPort ?? (await freePort());
   const child = spawn(
     process.execPath,
     [
+      ...(options.nodeArgs ?? []),
       '--import',
       'tsx',
       'src/main.ts',
