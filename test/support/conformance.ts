@@ -18,7 +18,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
+import { ROOT } from './process.js';
 import { CONFORMANCE, CONFORMANCE_NEXT, CONFORMANCE_NEXT_REQUIREMENTS, NODE22 } from './tools.js';
+
+/** Binds the suite's own test servers (client mode) to 127.0.0.1 instead of every interface. */
+const LOOPBACK = join(ROOT, 'examples/servers/loopback.mjs');
 
 const run = promisify(execFile);
 
@@ -58,27 +62,53 @@ export async function scoredServerScenarios(revision: Revision): Promise<string[
   return (parse(text) as { server: string[] }).server;
 }
 
-async function runSuite(runner: string, args: readonly string[]): Promise<Map<string, ScenarioResult>> {
+/**
+ * 0.2.0-alpha.12's client mode, one scenario at `specVersion`: the suite starts the scenario's test
+ * server (bound to 127.0.0.1 by the loopback preload) and runs `command` with its URL appended.
+ */
+export async function runClientScenario(
+  command: string,
+  scenario: string,
+  specVersion: Revision,
+  env: Readonly<Record<string, string>>,
+): Promise<ScenarioResult> {
+  const args = ['client', '--command', command, '--scenario', scenario, '--spec-version', specVersion];
+  const results = await runSuite(CONFORMANCE_NEXT, args, {
+    nodeArgs: ['--import', LOOPBACK],
+    env: { ...process.env, ...env },
+    prefix: '',
+  });
+  return results.get(scenario) ?? { outcome: 'FAILURE', checks: [], error: 'the scenario left no results' };
+}
+
+async function runSuite(
+  runner: string,
+  args: readonly string[],
+  options: { nodeArgs?: readonly string[]; env?: NodeJS.ProcessEnv; prefix?: string } = {},
+): Promise<Map<string, ScenarioResult>> {
   const dir = await mkdtemp(join(tmpdir(), 'mcplane-conformance-'));
   try {
     // The suite exits non-zero when a scenario fails; the results are in the folder either way.
-    await run(NODE22, [runner, ...args, '-o', dir], {
+    await run(NODE22, [...(options.nodeArgs ?? []), runner, ...args, '-o', dir], {
       timeout: 180_000,
       maxBuffer: 16 * 1024 * 1024,
+      cwd: ROOT,
+      ...(options.env ? { env: options.env } : {}),
     }).catch((error: { code?: unknown; stdout?: string }) => {
       if (typeof error.code !== 'number') throw error;
     });
-    return await readResults(dir);
+    return await readResults(dir, options.prefix ?? 'server-');
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
 }
 
-/** Every `server-<scenario>-<time>/checks.json` in a suite's output folder. */
-async function readResults(dir: string): Promise<Map<string, ScenarioResult>> {
+/** Every `<prefix><scenario>-<time>/checks.json` in a suite's output folder. */
+async function readResults(dir: string, prefix: string): Promise<Map<string, ScenarioResult>> {
   const results = new Map<string, ScenarioResult>();
   for (const entry of await readdir(dir)) {
-    const match = /^server-(.+)-\d{4}-\d\d-\d\dT[\d-]+Z$/.exec(entry);
+    if (!entry.startsWith(prefix)) continue;
+    const match = /^(.+)-\d{4}-\d\d-\d\dT[\d-]+Z$/.exec(entry.slice(prefix.length));
     if (!match) continue;
     // A scenario that threw (e.g. the server answered nothing it could parse) leaves no checks.json:
     // the suite counts it as one failure, and so do we.

@@ -18,6 +18,7 @@ import { limited, type Outcome } from './hop/outcome.js';
 import { ParkedCalls } from './hop/parked-calls.js';
 import { streamLimits } from './hop/stream-limits.js';
 import { terminateTargets } from './hop/targets.js';
+import { ToolHeaders } from './hop/tool-headers.js';
 import { attachUpstreamStreams, streamsReady } from './hop/upstream-streams.js';
 import { Upstreams } from './hop/upstreams.js';
 import { serveBatch } from './mux/batch.js';
@@ -140,6 +141,7 @@ export class McpService {
       upstreams: new Upstreams(),
       parked: new ParkedCalls(),
       eras: new Eras(options.upstreamEra ?? 'auto', options.upstreamEraMaxAgeMs ?? 300_000),
+      toolHeaders: new ToolHeaders(options.upstreamEraMaxAgeMs ?? 300_000),
       fanoutTimeoutMs: options.fanoutTimeoutMs,
       sseKeepAliveMs: options.sseKeepAliveMs,
       listCache: options.listCache ?? true,

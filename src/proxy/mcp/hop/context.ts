@@ -15,6 +15,7 @@ import type { JsonObject } from '../wire/jsonrpc.js';
 import type { SseLimits } from '../wire/sse-stream.js';
 import type { Eras } from './eras.js';
 import type { ParkedCalls } from './parked-calls.js';
+import type { ToolHeaders } from './tool-headers.js';
 import type { Upstreams } from './upstreams.js';
 
 export interface Deps {
@@ -23,6 +24,8 @@ export interface Deps {
   readonly upstreams: Upstreams;
   /** Which revision each target speaks (probed, remembered per endpoint). */
   readonly eras: Eras;
+  /** 2026 targets' `x-mcp-header` markers, for 2025 clients' calls. */
+  readonly toolHeaders: ToolHeaders;
   /** 2025 targets' calls waiting for a 2026-07-28 client's next round. */
   readonly parked: ParkedCalls;
   readonly fanoutTimeoutMs: number;

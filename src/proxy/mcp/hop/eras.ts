@@ -15,6 +15,7 @@ import type { Endpoint, McpTarget } from '../../../shared/table.js';
 import { UpstreamError } from '../../upstream/errors.js';
 import { endpointKey } from '../../upstream/transport.js';
 import { MODERN_VERSIONS } from '../wire/era.js';
+import { JsonRpcCode } from '../wire/errors.js';
 import { asObject, type JsonObject } from '../wire/jsonrpc.js';
 import type { Context } from './context.js';
 import { awaitResponse, post } from './upstream-call.js';
@@ -94,29 +95,46 @@ async function probe(
   endpoint: Endpoint,
   signal: AbortSignal,
 ): Promise<Era> {
-  const version = MODERN_VERSIONS[0];
-  const hop = { endpoint, sessionId: undefined, protocolVersion: version };
-  const body = JSON.stringify({
-    jsonrpc: '2.0',
-    id: 'mcplane-discover',
-    method: 'server/discover',
-    params: {},
-  });
-  try {
-    const response = await awaitResponse(
-      await post(cx, target, hop, 'server/discover', body, signal),
-      target.name,
-    );
-    const result = asObject(response.result);
-    const offered = Array.isArray(result?.supportedVersions) ? result.supportedVersions : [];
-    const common = MODERN_VERSIONS.filter((v) => offered.includes(v));
-    return result && common.length > 0
-      ? { kind: 'modern', version: common.at(-1)!, discover: result }
-      : LEGACY;
-  } catch (error) {
-    // A legacy server refuses a request outside its handshake (HTTP 400/404/405…) or answers garbage.
-    if (error instanceof UpstreamError && (error.failure === 'status' || error.failure === 'protocol'))
-      return LEGACY;
-    throw error;
+  let version: string = MODERN_VERSIONS.at(-1)!;
+  // Asked twice at most: a refusal naming a version the gateway speaks is answered with that one.
+  for (let attempt = 0; ; attempt++) {
+    const hop = { endpoint, sessionId: undefined, protocolVersion: version };
+    const body = JSON.stringify({
+      jsonrpc: '2.0',
+      id: `mcplane-discover-${attempt}`,
+      method: 'server/discover',
+      params: {},
+    });
+    try {
+      const response = await awaitResponse(
+        await post(cx, target, hop, 'server/discover', body, signal),
+        target.name,
+      );
+      const result = asObject(response.result);
+      const offered = Array.isArray(result?.supportedVersions) ? result.supportedVersions : [];
+      const common = MODERN_VERSIONS.filter((v) => offered.includes(v));
+      return result && common.length > 0
+        ? { kind: 'modern', version: common.at(-1)!, discover: result }
+        : LEGACY;
+    } catch (error) {
+      const retry = attempt === 0 ? supportedInRefusal(error) : undefined;
+      if (retry !== undefined) {
+        version = retry;
+        continue;
+      }
+      // A legacy server refuses a request outside its handshake (HTTP 400/404/405…) or answers garbage.
+      if (error instanceof UpstreamError && (error.failure === 'status' || error.failure === 'protocol'))
+        return LEGACY;
+      throw error;
+    }
   }
+}
+
+/** The newest version the gateway speaks among those an UnsupportedProtocolVersion refusal lists. */
+function supportedInRefusal(error: unknown): string | undefined {
+  if (!(error instanceof UpstreamError) || error.refusal?.code !== JsonRpcCode.UnsupportedProtocolVersion)
+    return undefined;
+  const supported = asObject(error.refusal.data)?.supported;
+  if (!Array.isArray(supported)) return undefined;
+  return MODERN_VERSIONS.filter((v) => supported.includes(v)).at(-1);
 }

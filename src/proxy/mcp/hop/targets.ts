@@ -9,7 +9,7 @@ import { toUpstreamError, UpstreamError } from '../../upstream/errors.js';
 import type { UpstreamReply } from '../../upstream/transport.js';
 import { capabilityFlags } from '../rewrite/merge.js';
 import type { Session, TargetSession } from '../session/session.js';
-import { META_SERVER_INFO } from '../wire/era.js';
+import { isModernVersion, META_SERVER_INFO } from '../wire/era.js';
 import { asObject, type JsonObject, type JsonRpcId } from '../wire/jsonrpc.js';
 import { negotiateVersion } from '../wire/protocol-version.js';
 import type { Context, SessionContext } from './context.js';
@@ -59,8 +59,14 @@ export async function initializeTarget(
   try {
     return await handshake(cx, target, endpoint, id, params, signal);
   } catch (error) {
-    // A 2026-only server refuses the handshake (400, UnsupportedProtocolVersion): its own era then.
-    if (!(error instanceof UpstreamError) || error.status !== 400 || eras.mode === 'legacy') throw error;
+    // A 2026-only server refuses the handshake (400 UnsupportedProtocolVersion, a JSON-RPC error, or
+    // a result in its own revision): its own era then, if its server/discover says it has one.
+    if (
+      !(error instanceof UpstreamError) ||
+      !(error.status === 400 || error.failure === 'protocol') ||
+      eras.mode === 'legacy'
+    )
+      throw error;
     const era = await eras.of(cx, target, endpoint, signal);
     if (era.kind !== 'modern') throw error;
     eras.markRefusesLegacy(target, endpoint);
@@ -91,6 +97,12 @@ async function handshake(
     const reason = response.error?.message ?? 'no protocolVersion (of at most 64 characters) in its result';
     throw new UpstreamError(target.name, 'protocol', `target "${target.name}" refused initialize: ${reason}`);
   }
+  if (isModernVersion(result.protocolVersion))
+    throw new UpstreamError(
+      target.name,
+      'protocol',
+      `target "${target.name}" answered initialize in ${result.protocolVersion}, a revision without the handshake`,
+    );
   const state: TargetSession = {
     name: target.name,
     sessionId: reply.sessionId,

@@ -16,7 +16,8 @@ import type { Session } from '../session/session.js';
 import { isModernVersion } from '../wire/era.js';
 import { isResponse, type JsonObject, type JsonRpcResponse } from '../wire/jsonrpc.js';
 import { methodLabel } from '../wire/methods.js';
-import { modernHop } from '../wire/modern-hop.js';
+import { handshakeHop, modernHop } from '../wire/modern-hop.js';
+import { paramHeaderValues } from '../wire/param-headers.js';
 import { GATEWAY_NAME, GATEWAY_VERSION } from '../wire/protocol-version.js';
 import type { Context } from './context.js';
 
@@ -34,7 +35,9 @@ export interface Hop {
 }
 
 export async function post(
-  cx: Pick<Context, 'deps' | 'backend' | 'access' | 'paramHeaders'> & { readonly session?: Session },
+  cx: Pick<Context, 'deps' | 'backend' | 'access' | 'paramHeaders' | 'toClient'> & {
+    readonly session?: Session;
+  },
   target: McpTarget,
   hop: Hop,
   method: string,
@@ -62,9 +65,17 @@ export async function post(
       session?.logLevel,
     );
     body = framed.body;
-    // The arguments the client mirrored into headers are unchanged by de-prefixing: the target checks them.
-    headers =
-      method === 'tools/call' && cx.paramHeaders ? { ...cx.paramHeaders, ...framed.headers } : framed.headers;
+    headers = framed.headers;
+    if (method === 'tools/call') {
+      // A 2026 client's mirrored arguments are unchanged by de-prefixing: the target checks them. A
+      // 2025 client mirrors none, so the gateway writes them from the target's own schema.
+      const mirrored = cx.toClient
+        ? cx.paramHeaders
+        : await paramHeadersFor(cx, target, hop, framed.call, signal);
+      if (mirrored) headers = { ...mirrored, ...headers };
+    }
+  } else if (method === 'initialize' && typeof body === 'string') {
+    ({ body, headers } = handshakeHop(body));
   }
   try {
     const reply = await deps.upstreams.for(target).post({
@@ -97,6 +108,19 @@ export async function post(
       (performance.now() - started) / 1000,
     );
   }
+}
+
+/** The `Mcp-Param-*` headers of a 2025 client's call to a 2026 target, from the tool's markers. */
+async function paramHeadersFor(
+  cx: Pick<Context, 'deps' | 'backend' | 'access'>,
+  target: McpTarget,
+  hop: Hop,
+  call: JsonObject | undefined,
+  signal: AbortSignal | undefined,
+): Promise<Record<string, string> | undefined> {
+  if (typeof call?.name !== 'string') return undefined;
+  const markers = await cx.deps.toolHeaders.of(cx, target, hop, call.name, signal);
+  return markers && paramHeaderValues(markers, call.arguments);
 }
 
 /** The JSON-RPC response in a reply, skipping any notifications a stream carries before it. */

@@ -17,6 +17,8 @@ import { asObject, type JsonObject } from './jsonrpc.js';
 export interface ModernHop {
   readonly body: string;
   readonly headers: Readonly<Record<string, string>>;
+  /** The params as sent (a `tools/call`'s name and arguments, for its `Mcp-Param-*` headers). */
+  readonly call?: JsonObject;
 }
 
 /**
@@ -57,5 +59,33 @@ export function modernHop(
   const field = NAMED_ITEM.get(method);
   const name = field === undefined ? undefined : params[field];
   if (typeof name === 'string') headers['mcp-name'] = encodeHeaderValue(name);
-  return { body: JSON.stringify(framed), headers };
+  return { body: JSON.stringify(framed), headers, call: params };
+}
+
+/**
+ * The gateway's 2025 handshake as a 2026-07-28 server would also read it: the asked revision in the
+ * `MCP-Protocol-Version` header and in `_meta`, with the capabilities and identity, and
+ * `Mcp-Method`. A 2025 server ignores all three; a 2026-only server can tell what it is being asked
+ * (and refuse it cleanly, after which the gateway speaks its revision).
+ */
+export function handshakeHop(body: string): ModernHop {
+  const message = JSON.parse(body) as JsonObject;
+  const params = asObject(message.params) ?? {};
+  const version = typeof params.protocolVersion === 'string' ? params.protocolVersion : '';
+  const framed: JsonObject = {
+    ...message,
+    params: {
+      ...params,
+      _meta: {
+        ...asObject(params._meta),
+        [META_VERSION]: version,
+        [META_CAPABILITIES]: asObject(params.capabilities) ?? {},
+        ...(params.clientInfo === undefined ? {} : { [META_CLIENT_INFO]: params.clientInfo }),
+      },
+    },
+  };
+  return {
+    body: JSON.stringify(framed),
+    headers: { 'mcp-method': 'initialize', ...(version ? { 'mcp-protocol-version': version } : {}) },
+  };
 }
