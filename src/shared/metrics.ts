@@ -27,6 +27,7 @@ export const LIMITS = [
   'origin',
   'drain_timeout',
   'listeners',
+  'subscriptions',
 ] as const;
 export type LimitName = (typeof LIMITS)[number];
 

@@ -4,18 +4,20 @@
  *
  * | behind mcplane                              | 2026-07-28 (37 scored)        | 2025-11-25 (30 scored) |
  * |---------------------------------------------|-------------------------------|------------------------|
- * | modern-only target (SDK v2, rejects 2025)   | all pass, as directly         | all but subscribe (†)  |
+ * | modern-only target (SDK v2, rejects 2025)   | all pass, as directly         | all pass (†)           |
  * | dual-era target                             | all pass, as directly         | all pass, as directly  |
  * | legacy-only target (SDK v1 fixture)         | all but the fixture's gaps (*)| all pass, as directly  |
- * | one backend: modern target + legacy target  | all pass                      | all but subscribe (†)  |
+ * | one backend: modern target + legacy target  | all pass                      | all pass (†)           |
  *
  * (*) Directly, a legacy-only server passes none of the 2026 set: through mcplane a 2026 client gets
  * it stateless (mcplane's own server/discover, an upstream session mcplane owns). What still fails
  * are the scenarios that call tools the SDK v1 fixture does not have (the input_required tools,
  * json-schema-2020-12's `allOf` tool, server-stateless's `test_missing_capability`).
- * (†) Directly, a modern-only server passes none of the 2025 set; through mcplane a 2025 client gets everything — sampling and elicitation as server→client requests made of the
- * target's input_required rounds, logging/setLevel carried in each request's `_meta` — except
- * resources/subscribe and unsubscribe, which need the mapping onto subscriptions/listen (not built).
+ * (†) Directly, a modern-only server passes none of the 2025 set; through mcplane a 2025 client gets
+ * everything — sampling and elicitation as server→client requests made of the target's
+ * input_required rounds, logging/setLevel carried in each request's `_meta`, resources/subscribe
+ * kept by mcplane and asked for in the target's subscriptions/listen stream, whose notifications
+ * reach the client's GET stream.
  * Not scored: the tasks extension scenarios fail directly too (SDK v2.4.0 has no tasks extension).
  */
 import { rm } from 'node:fs/promises';
@@ -122,19 +124,11 @@ describe('2026-07-28 through mcplane', () => {
 });
 
 describe('2025-11-25 through mcplane', () => {
-  it.each(['dual', 'legacy'])(
+  // Directly, the modern-only fixture passes none of these (it refuses the 2025 handshake).
+  it.each(['dual', 'legacy', 'modern', 'mixed'])(
     'in front of %s: every scored scenario passes',
     async (path) => {
       expect(await failing(path, '2025-11-25')).toEqual([]);
-    },
-    120_000,
-  );
-
-  // Directly, the modern-only fixture passes none of these (it refuses the 2025 handshake).
-  it.each(['modern', 'mixed'])(
-    'in front of %s: every scored scenario passes but resource subscriptions',
-    async (path) => {
-      expect(await failing(path, '2025-11-25')).toEqual(['resources-subscribe', 'resources-unsubscribe']);
     },
     120_000,
   );

@@ -6,14 +6,18 @@
  * so a client that does not read pauses its targets rather than filling the gateway's memory.
  */
 
+import type { Readable } from 'node:stream';
 import { settledWithin } from '../../../shared/deadline.js';
 import type { McpTarget } from '../../../shared/table.js';
 import { sseMessages as readSse } from '../../upstream/read.js';
 import { isTransparent } from '../rewrite/naming.js';
 import type { TargetSession } from '../session/session.js';
 import { FIRST_REQUEST_GRACE_MS } from '../session/session-events.js';
+import { isModernVersion, META_SUBSCRIPTION_ID } from '../wire/era.js';
+import { asObject } from '../wire/jsonrpc.js';
 import type { SessionContext } from './context.js';
 import { outboundFor } from './session-rewrite.js';
+import { post } from './upstream-call.js';
 
 /** How long a request waits for its session's target event streams to be answered. */
 const STREAM_WAIT_MS = 1_000;
@@ -30,7 +34,8 @@ export function attachUpstreamStream(
 ): Promise<void> | undefined {
   const { session, deps, backend } = cx;
   const events = session.events;
-  if (state.sessionId === undefined) return undefined;
+  const modern = isModernVersion(state.protocolVersion ?? null);
+  if (state.sessionId === undefined && !modern) return undefined;
   const signal = events.listen(target.name);
   if (!signal) return undefined;
   const rewrite = isTransparent(backend.prefixMode, backend.targets.length)
@@ -42,14 +47,18 @@ export function attachUpstreamStream(
   });
   (async () => {
     const credential = cx.access.upstreamCredential;
-    const body = await deps.upstreams
-      .for(target)
-      .listen({ target, signal, ...state, ...(credential ? { credential } : {}) });
+    const body = modern
+      ? await listenModern(cx, target, state, signal)
+      : await deps.upstreams
+          .for(target)
+          .listen({ target, signal, ...state, ...(credential ? { credential } : {}) });
     answered();
     if (!body) return;
     events.streaming(target.name, signal, state);
     const limits = deps.sessionBuffer;
-    for await (const message of readSse(body, target.name)) {
+    for await (const read of readSse(body, target.name)) {
+      const message = modern ? fromListen(read) : read;
+      if (message === undefined) continue;
       // Every target waits on the same client stream; the next message is read once it has room.
       while (events.full) await events.ready();
       // outbound() notes list_changed; a stream opened while the backend had one target (and
@@ -70,6 +79,50 @@ export function attachUpstreamStream(
       events.ended(target.name, signal);
     });
   return opened;
+}
+
+/**
+ * A 2025 session's event stream from a 2026-07-28 target, which has no GET stream: a
+ * `subscriptions/listen` for its list changes and the resources the client subscribed to
+ * (mux/subscribe.ts). The SSE body, or undefined when the target refused or answered at once.
+ */
+async function listenModern(
+  cx: SessionContext,
+  target: McpTarget,
+  state: TargetSession,
+  signal: AbortSignal,
+): Promise<Readable | undefined> {
+  const uris = cx.session.events.subscriptions(target.name);
+  const notifications = {
+    toolsListChanged: true,
+    promptsListChanged: true,
+    resourcesListChanged: true,
+    ...(uris.length > 0 ? { resourceSubscriptions: uris } : {}),
+  };
+  const body = JSON.stringify({
+    jsonrpc: '2.0',
+    id: 'mcplane-listen',
+    method: 'subscriptions/listen',
+    params: { notifications },
+  });
+  const reply = await post(cx, target, state, 'subscriptions/listen', body, signal).catch(() => undefined);
+  if (reply?.kind === 'sse' || reply?.kind === 'json-stream') return reply.body;
+  return undefined;
+}
+
+/**
+ * What of a listen stream a 2025 client gets: the notifications, without the acknowledgement, the
+ * stream's final response or the subscription id (its own `_meta` key, meaningless to a 2025 client).
+ */
+function fromListen(message: unknown): unknown {
+  const object = asObject(message);
+  if (!object || typeof object.method !== 'string' || 'id' in object) return undefined;
+  if (object.method === 'notifications/subscriptions/acknowledged') return undefined;
+  const params = asObject(object.params);
+  const meta = asObject(params?._meta);
+  if (!params || !meta || !(META_SUBSCRIPTION_ID in meta)) return message;
+  const { [META_SUBSCRIPTION_ID]: _, ...rest } = meta;
+  return { ...object, params: { ...params, _meta: rest } };
 }
 
 /** Open the event stream of every started target that has none yet (the session must be active). */

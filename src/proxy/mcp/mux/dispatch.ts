@@ -20,6 +20,7 @@ import { asObject, type JsonObject, type JsonRpcRequest, resultResponse } from '
 import { LimitError, RateLimitError } from '../wire/limits.js';
 import { fanOut } from './fanout.js';
 import { mergedList, resolveOwner } from './lists.js';
+import { isKeptSubscription, keepSubscription } from './subscribe.js';
 import { taskRequest } from './tasks.js';
 
 export async function dispatchRequest(
@@ -54,9 +55,9 @@ export async function dispatchRequest(
       // The usual case needs no await: the session already talks to its one target.
       // A modern client's answer is rewritten (its id, resultType); a legacy client's passes as bytes.
       const { toClient } = cx;
-      if (state && isPinValid(target, state))
-        return forwardCounted(cx, target, state, method, raw, id, toClient);
-      const joined = await ensureTarget(cx, target, cx.signal);
+      const joined = state && isPinValid(target, state) ? state : await ensureTarget(cx, target, cx.signal);
+      if (isKeptSubscription(method, joined))
+        return keepSubscription(cx, target, joined, method, message.params?.uri, id);
       return forwardCounted(cx, target, joined, method, raw, id, toClient);
     }
     return await multiplexed(cx, message);
@@ -309,6 +310,11 @@ async function byUri(cx: SessionContext, message: JsonRpcRequest) {
             : out;
         }
       : base;
+  if (message.method !== 'resources/read') {
+    const state = await ensureTarget(cx, resolved.target, cx.signal);
+    if (isKeptSubscription(message.method, state))
+      return keepSubscription(cx, resolved.target, state, message.method, resolved.uri, message.id);
+  }
   return send(cx, resolved.target, message, params, rewrite);
 }
 

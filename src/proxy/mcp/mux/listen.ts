@@ -8,13 +8,13 @@
  */
 import type { Deps } from '../hop/context.js';
 import type { Outcome } from '../hop/outcome.js';
+import { META_SUBSCRIPTION_ID } from '../wire/era.js';
 import { JsonRpcCode, rpcErrorReply } from '../wire/errors.js';
 import { asObject, type JsonRpcId } from '../wire/jsonrpc.js';
 import { streamReply } from '../wire/reply.js';
 import { SseStream } from '../wire/sse-stream.js';
 
 export const MAX_LISTENERS = 10_000;
-const META_SUBSCRIPTION = 'io.modelcontextprotocol/subscriptionId';
 
 /** The list kinds a listener may ask for, and the notification each gets. */
 const KINDS = [
@@ -82,7 +82,7 @@ export class Listeners {
     sse.send({
       jsonrpc: '2.0',
       method: 'notifications/subscriptions/acknowledged',
-      params: { notifications: accepted, _meta: { [META_SUBSCRIPTION]: id } },
+      params: { notifications: accepted, _meta: { [META_SUBSCRIPTION_ID]: id } },
     });
     return { reply: stream.reply };
   }
@@ -93,7 +93,7 @@ export class Listeners {
     if (!set) return 0;
     for (const { sse, id, methods } of set) {
       for (const method of methods)
-        sse.send({ jsonrpc: '2.0', method, params: { _meta: { [META_SUBSCRIPTION]: id } } });
+        sse.send({ jsonrpc: '2.0', method, params: { _meta: { [META_SUBSCRIPTION_ID]: id } } });
     }
     return set.size;
   }

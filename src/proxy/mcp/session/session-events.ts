@@ -62,6 +62,12 @@ export const EVENT_GRACE_MS = 10_000;
  */
 export const FIRST_REQUEST_GRACE_MS = 2_000;
 
+/**
+ * Resources a session's 2025 client subscribed to on 2026-07-28 targets, which have no
+ * resources/subscribe: their listen streams ask for these (all targets of the session together).
+ */
+export const MAX_SESSION_SUBSCRIPTIONS = 256;
+
 /** One target's event stream: how to stop it, and (once the upstream answered) its kept lists. */
 interface Listener {
   readonly controller: AbortController;
@@ -76,6 +82,8 @@ export class SessionEvents {
   #listeners: Map<string, Listener> | undefined;
   #grace: NodeJS.Timeout | undefined;
   #started = false;
+  #subscriptions: Map<string, Set<string>> | undefined;
+  #subscriptionCount = 0;
   /** Upstream streams being opened right now: settles once every target answered its GET. */
   opening: Promise<void> | undefined;
 
@@ -207,6 +215,42 @@ export class SessionEvents {
   /** An upstream stream ended (by the upstream, or aborted): the next client GET may reopen it. */
   ended(target: string, signal: AbortSignal): void {
     if (this.#listeners?.get(target)?.controller.signal === signal) this.#listeners.delete(target);
+  }
+
+  /** The URIs subscribed on a target (in the order subscribed). */
+  subscriptions(target: string): readonly string[] {
+    const uris = this.#subscriptions?.get(target);
+    return uris ? [...uris] : [];
+  }
+
+  /** `full` at MAX_SESSION_SUBSCRIPTIONS (the caller refuses); `known` changes nothing. */
+  subscribe(target: string, uri: string): 'added' | 'known' | 'full' {
+    this.#subscriptions ??= new Map();
+    let uris = this.#subscriptions.get(target);
+    if (uris?.has(uri)) return 'known';
+    if (this.#subscriptionCount >= MAX_SESSION_SUBSCRIPTIONS) return 'full';
+    if (!uris) {
+      uris = new Set();
+      this.#subscriptions.set(target, uris);
+    }
+    uris.add(uri);
+    this.#subscriptionCount += 1;
+    return 'added';
+  }
+
+  /** Whether the set changed. */
+  unsubscribe(target: string, uri: string): boolean {
+    if (!this.#subscriptions?.get(target)?.delete(uri)) return false;
+    this.#subscriptionCount -= 1;
+    return true;
+  }
+
+  /** Stop a target's stream now (its subscriptions changed): the caller opens the next one. */
+  stopListening(target: string): void {
+    const listener = this.#listeners?.get(target);
+    if (!listener) return;
+    this.#listeners!.delete(target);
+    listener.controller.abort();
   }
 
   isListening(target: string): boolean {

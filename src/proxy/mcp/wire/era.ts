@@ -20,6 +20,8 @@ export const META_CAPABILITIES = 'io.modelcontextprotocol/clientCapabilities';
 export const META_CLIENT_INFO = 'io.modelcontextprotocol/clientInfo';
 export const META_SERVER_INFO = 'io.modelcontextprotocol/serverInfo';
 export const META_LOG_LEVEL = 'io.modelcontextprotocol/logLevel';
+/** On a `subscriptions/listen` stream's messages: which listen request they answer. */
+export const META_SUBSCRIPTION_ID = 'io.modelcontextprotocol/subscriptionId';
 
 /** Methods the 2026-07-28 revision removed: a modern request naming one is answered 404 / -32601. */
 export const REMOVED_METHODS: ReadonlySet<string> = new Set([

@@ -1,0 +1,173 @@
+/**
+ * A 2025 client's event stream in front of a 2026-07-28-only target (issue 12): the target has no
+ * GET stream and no resources/subscribe, so mcplane listens for the session with
+ * `subscriptions/listen` (list changes, and the resources the client subscribed to) and delivers
+ * what the target announces on the client's GET stream, prefixed like any multiplexed message.
+ * Real SDK clients (v1, and v2 in its default 2025 mode) and the SDK v2 modern-only fixture.
+ */
+import { rm } from 'node:fs/promises';
+import {
+  Client as V2Client,
+  StreamableHTTPClientTransport as V2Transport,
+} from '@modelcontextprotocol/client';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import {
+  ResourceUpdatedNotificationSchema,
+  ToolListChangedNotificationSchema,
+} from '@modelcontextprotocol/sdk/types.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Gateway } from '../../src/gateway.js';
+import { startTestGateway } from '../support/gateway.js';
+import { type FixtureServer, startFixture } from '../support/mcp-servers.js';
+import { freePort } from '../support/ports.js';
+import { writeManifests } from '../support/standalone.js';
+import { startModernServer, type V2FixtureServer } from '../support/v2-servers.js';
+
+let modern: V2FixtureServer;
+let other: FixtureServer;
+let gateway: Gateway;
+let dir: string;
+let port: number;
+
+beforeAll(async () => {
+  [modern, other] = await Promise.all([
+    startModernServer({ name: 'modern' }),
+    startFixture({ name: 'other' }),
+  ]);
+  port = await freePort();
+  dir = await writeManifests(port, [
+    { name: 'solo', pathPrefix: '/solo', targets: [{ name: 'modern', port: modern.port }] },
+    {
+      name: 'mixed',
+      pathPrefix: '/mixed',
+      targets: [
+        { name: 'modern', port: modern.port },
+        { name: 'other', port: other.port },
+      ],
+    },
+  ]);
+  gateway = await startTestGateway(['--manifests', dir]);
+});
+
+afterAll(async () => {
+  await gateway?.stop();
+  await Promise.all([modern?.close(), other?.close()]);
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+/** Resolves with the first notification `matches` accepts, or rejects after `ms`. */
+function waitFor<T>(list: T[], matches: (item: T) => boolean, ms = 5_000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    const poll = setInterval(() => {
+      const found = list.find(matches);
+      if (found) {
+        clearInterval(poll);
+        resolve(found);
+      } else if (Date.now() - started > ms) {
+        clearInterval(poll);
+        reject(new Error(`not seen within ${ms} ms: ${JSON.stringify(list)}`));
+      }
+    }, 20);
+  });
+}
+
+/** The requests the target received for `method`, as JSON text of their bodies. */
+const received = (method: string) =>
+  modern.seen
+    .map((r) => JSON.stringify(r.body ?? null))
+    .filter((body) => body.includes(`"method":"${method}"`));
+/** The body of the last subscriptions/listen the target received, as JSON text. */
+const lastListen = () => received('subscriptions/listen').at(-1) ?? '';
+
+async function until(condition: () => boolean, ms = 5_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe.each([
+  ['solo', 'test://watched-resource'],
+  ['mixed', 'modern+test://watched-resource'],
+])('a 2025 client (SDK v1) in front of a 2026 target, %s backend', (backend, uri) => {
+  it('gets resources/updated for what it subscribed to, list_changed, and nothing after unsubscribing', async () => {
+    const client = new Client({ name: 'v1', version: '1.0.0' }, { capabilities: {} });
+    const updated: string[] = [];
+    const changed: string[] = [];
+    client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
+      updated.push(n.params.uri);
+    });
+    client.setNotificationHandler(ToolListChangedNotificationSchema, (n) => {
+      changed.push(n.method);
+    });
+    const transport = new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}/${backend}/mcp`));
+    await client.connect(transport);
+    try {
+      expect(client.getServerCapabilities()?.resources?.subscribe).toBe(true);
+      await client.subscribeResource({ uri });
+      // The listen stream is reopened with the subscription in its filter.
+      await until(() => lastListen().includes('test://watched-resource'));
+      // The target never sees the 2025 methods it does not have.
+      expect(received('resources/subscribe')).toEqual([]);
+      // Give the reopened stream a moment to be acknowledged before the target announces.
+      await new Promise((r) => setTimeout(r, 200));
+      modern.notify.resourceUpdated('test://watched-resource');
+      await waitFor(updated, (u) => u === uri);
+      modern.notify.addTool();
+      await waitFor(changed, () => true);
+      expect((await client.listTools()).tools.some((t) => t.name.includes('added-'))).toBe(true);
+
+      await client.unsubscribeResource({ uri });
+      await until(() => !lastListen().includes('test://watched-resource'));
+      await new Promise((r) => setTimeout(r, 200));
+      const seenUpdates = updated.length;
+      modern.notify.resourceUpdated('test://watched-resource');
+      await new Promise((r) => setTimeout(r, 300));
+      expect(updated.length).toBe(seenUpdates);
+    } finally {
+      await client.close();
+    }
+  });
+});
+
+describe('an SDK v2 client in its default (2025) mode', () => {
+  it('subscribes through mcplane to a 2026 target and hears the update', async () => {
+    const client = new V2Client({ name: 'v2-legacy', version: '1.0.0' }, { capabilities: {} });
+    const updated: string[] = [];
+    client.setNotificationHandler('notifications/resources/updated', (n) => {
+      updated.push(n.params.uri);
+    });
+    await client.connect(new V2Transport(new URL(`http://127.0.0.1:${port}/solo/mcp`)));
+    try {
+      expect(client.getProtocolEra?.()).not.toBe('modern');
+      await client.subscribeResource({ uri: 'test://watched-resource' });
+      await until(() => lastListen().includes('test://watched-resource'));
+      await new Promise((r) => setTimeout(r, 200));
+      modern.notify.resourceUpdated('test://watched-resource');
+      await waitFor(updated, (u) => u === 'test://watched-resource');
+    } finally {
+      await client.close();
+    }
+  });
+});
+
+describe('bounds', () => {
+  it('a session keeps at most 256 subscriptions: the next is refused with a message to act on', async () => {
+    const client = new Client({ name: 'many', version: '1.0.0' }, { capabilities: {} });
+    await client.connect(new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}/solo/mcp`)));
+    try {
+      for (let i = 0; i < 256; i++) await client.subscribeResource({ uri: `test://template/${i}/data` });
+      await expect(client.subscribeResource({ uri: 'test://template/256/data' })).rejects.toThrow(
+        /at most 256/,
+      );
+      await expect(client.subscribeResource({ uri: `test://${'x'.repeat(3000)}` })).rejects.toThrow(
+        /longer than 2048/,
+      );
+    } finally {
+      await client.close();
+    }
+  });
+});
