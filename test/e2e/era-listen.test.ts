@@ -4,6 +4,9 @@
  * `subscriptions/listen` (list changes, and the resources the client subscribed to) and delivers
  * what the target announces on the client's GET stream, prefixed like any multiplexed message.
  * Real SDK clients (v1, and v2 in its default 2025 mode) and the SDK v2 modern-only fixture.
+ *
+ * And a 2026-07-28 client's own listen stream: what the backend's 2026 targets announce reaches it,
+ * through one upstream listen per target however many clients listen.
  */
 import { rm } from 'node:fs/promises';
 import {
@@ -20,6 +23,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../src/gateway.js';
 import { startTestGateway } from '../support/gateway.js';
 import { type FixtureServer, startFixture } from '../support/mcp-servers.js';
+import { modernListen } from '../support/modern-wire.js';
 import { freePort } from '../support/ports.js';
 import { writeManifests } from '../support/standalone.js';
 import { startModernServer, type V2FixtureServer } from '../support/v2-servers.js';
@@ -169,5 +173,55 @@ describe('bounds', () => {
     } finally {
       await client.close();
     }
+  });
+});
+
+describe('2026-07-28 clients listening (subscriptions/listen)', () => {
+  it("hear the targets' list changes and their subscribed resources' updates, prefixed, over one upstream feed", async () => {
+    const url = `http://127.0.0.1:${port}/mixed/mcp`;
+    const feedsBefore = received('subscriptions/listen').length;
+    const watcher = await modernListen(
+      url,
+      { toolsListChanged: true, resourceSubscriptions: ['modern+test://watched-resource', 'nobody+x://y'] },
+      'watch',
+    );
+    const lists = await modernListen(url, { toolsListChanged: true, promptsListChanged: true }, 'lists');
+    try {
+      await expect.poll(() => watcher.heard[0]?.method).toBe('notifications/subscriptions/acknowledged');
+      // Only resources a target of the backend serves are taken.
+      expect(watcher.heard[0]?.params?.notifications).toEqual({
+        toolsListChanged: true,
+        resourceSubscriptions: ['modern+test://watched-resource'],
+      });
+      await until(() => lastListen().includes('test://watched-resource'));
+      await new Promise((r) => setTimeout(r, 200));
+      modern.notify.resourceUpdated('test://watched-resource');
+      const updates = () => watcher.heard.filter((m) => m.method === 'notifications/resources/updated');
+      await expect.poll(() => updates().length).toBe(1);
+      expect(updates()[0]?.params?.uri).toBe('modern+test://watched-resource');
+      expect(updates()[0]?.params?._meta).toEqual({ 'io.modelcontextprotocol/subscriptionId': 'watch' });
+      // Not subscribed to resources: no update for the other listener.
+      expect(lists.heard.some((m) => m.method === 'notifications/resources/updated')).toBe(false);
+
+      modern.notify.addPrompt();
+      await expect
+        .poll(() => lists.heard.some((m) => m.method === 'notifications/prompts/list_changed'))
+        .toBe(true);
+      // The watcher did not ask for prompt changes.
+      expect(watcher.heard.some((m) => m.method === 'notifications/prompts/list_changed')).toBe(false);
+      // Two listeners, one backend: the target was asked at most twice (the first feed, reopened
+      // once with the watcher's resource), never once per listener per change.
+      expect(received('subscriptions/listen').length - feedsBefore).toBeLessThanOrEqual(2);
+    } finally {
+      watcher.stop();
+      lists.stop();
+    }
+  });
+
+  it('a listen stream with more than 256 resource subscriptions is refused', async () => {
+    const many = Array.from({ length: 257 }, (_, i) => `modern+test://template/${i}/data`);
+    const listen = await modernListen(`http://127.0.0.1:${port}/mixed/mcp`, { resourceSubscriptions: many });
+    await expect.poll(() => listen.contentType).toContain('application/json');
+    listen.stop();
   });
 });

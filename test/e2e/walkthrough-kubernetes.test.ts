@@ -17,6 +17,7 @@ import { KubeApiServer } from '../support/kube/api-server.js';
 import { kubeConfigFor } from '../support/kube/kubeconfig.js';
 import { postInitialize } from '../support/mcp-harness.js';
 import { type FixtureServer, startFixture } from '../support/mcp-servers.js';
+import { modernListen } from '../support/modern-wire.js';
 import { freePort } from '../support/ports.js';
 import { CONTROLLER, condition, endpointSlice, service, walkthrough } from '../support/walkthrough.js';
 
@@ -94,46 +95,9 @@ describe('walk-through against a Kubernetes API server', () => {
     });
     await client.connect(new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${gatewayPort}/mcp`)));
     // A 2026-07-28 client listens too (subscriptions/listen, no session).
-    const listening = new AbortController();
-    const heard: Array<{ method?: string; params?: { _meta?: Record<string, unknown> } }> = [];
-    const listen = await fetch(`http://127.0.0.1:${gatewayPort}/mcp`, {
-      method: 'POST',
-      signal: listening.signal,
-      headers: {
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
-        'mcp-protocol-version': '2026-07-28',
-        'mcp-method': 'subscriptions/listen',
-      },
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 'listen-1',
-        method: 'subscriptions/listen',
-        params: {
-          notifications: { toolsListChanged: true },
-          _meta: {
-            'io.modelcontextprotocol/protocolVersion': '2026-07-28',
-            'io.modelcontextprotocol/clientCapabilities': {},
-          },
-        },
-      }),
-    });
-    expect(listen.headers.get('content-type')).toContain('text/event-stream');
-    void (async () => {
-      const decoder = new TextDecoder();
-      let buffer = '';
-      for await (const chunk of listen.body!) {
-        buffer += decoder.decode(chunk as Uint8Array, { stream: true });
-        for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
-          const data = buffer
-            .slice(0, end)
-            .split('\n')
-            .find((l) => l.startsWith('data: '));
-          buffer = buffer.slice(end + 2);
-          if (data) heard.push(JSON.parse(data.slice(6)));
-        }
-      }
-    })().catch(() => {});
+    const listen = await modernListen(`http://127.0.0.1:${gatewayPort}/mcp`, { toolsListChanged: true });
+    const { heard } = listen;
+    expect(listen.contentType).toContain('text/event-stream');
     await expect.poll(() => heard[0]?.method).toBe('notifications/subscriptions/acknowledged');
     try {
       api.apply(endpointSlice('second-server', second.port));
@@ -160,7 +124,7 @@ describe('walk-through against a Kubernetes API server', () => {
       expect(after).toContain('echo');
       expect(after.some((n) => n.includes('weather'))).toBe(false);
     } finally {
-      listening.abort();
+      listen.stop();
       await client.close();
     }
     const metrics = await gateway.metrics.registry.getSingleMetricAsString('mcplane_discovery_lag_seconds');

@@ -60,3 +60,63 @@ export async function modernPost(
     : text;
   return { status: response.status, body: JSON.parse(data) as ModernAnswer };
 }
+
+/** A message heard on a listen stream. */
+export interface Heard {
+  readonly method?: string;
+  readonly params?: { readonly uri?: string; readonly _meta?: Record<string, unknown> } & Record<
+    string,
+    unknown
+  >;
+}
+
+/**
+ * A raw 2026-07-28 `subscriptions/listen`: what the stream delivers lands in `heard`, in order,
+ * until `stop()`. Resolves once the stream is open (its answer's headers came).
+ */
+export async function modernListen(
+  url: string | URL,
+  notifications: Record<string, unknown>,
+  id: string | number = 'listen-1',
+): Promise<{ readonly heard: Heard[]; readonly contentType: string | null; stop(): void }> {
+  const listening = new AbortController();
+  const heard: Heard[] = [];
+  const response = await fetch(url, {
+    method: 'POST',
+    signal: listening.signal,
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      'mcp-protocol-version': '2026-07-28',
+      'mcp-method': 'subscriptions/listen',
+    },
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id,
+      method: 'subscriptions/listen',
+      params: {
+        notifications,
+        _meta: {
+          'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+          'io.modelcontextprotocol/clientCapabilities': {},
+        },
+      },
+    }),
+  });
+  void (async () => {
+    const decoder = new TextDecoder();
+    let buffer = '';
+    for await (const chunk of response.body!) {
+      buffer += decoder.decode(chunk as Uint8Array, { stream: true });
+      for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
+        const data = buffer
+          .slice(0, end)
+          .split('\n')
+          .find((l) => l.startsWith('data: '));
+        buffer = buffer.slice(end + 2);
+        if (data) heard.push(JSON.parse(data.slice(6)) as Heard);
+      }
+    }
+  })().catch(() => {});
+  return { heard, contentType: response.headers.get('content-type'), stop: () => listening.abort() };
+}

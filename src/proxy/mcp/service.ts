@@ -456,6 +456,7 @@ export class McpService {
     const { metrics } = this.#deps;
     let notified = 0;
     for (const id of changed) notified += this.#listeners.targetsChanged(id);
+    for (const backend of backends(change.next)) if (changed.has(backend.id)) this.#listeners.backendChanged(backend);
     for (const session of this.#store.all()) {
       if (!changed.has(session.backendId)) continue;
       notified += notifyTargetsChanged(session, this.#deps) ? 1 : 0;
@@ -548,18 +549,24 @@ function notifyTargetsChanged(session: Session, deps: Deps): boolean {
 }
 
 /** backend id → a fingerprint of its target set (names and addresses, not endpoints: pods come and go). */
-function targetSets(table: RoutingTable): Map<string, string> {
-  const sets = new Map<string, string>();
+/** Every MCP backend the table routes to, once each. */
+function backends(table: RoutingTable): McpBackend[] {
+  const found = new Map<string, McpBackend>();
   for (const listener of table.listeners) {
     for (const route of listener.routes) {
-      if (route.action.type !== 'mcp') continue;
-      const { backend } = route.action;
-      if (sets.has(backend.id)) continue;
-      sets.set(
-        backend.id,
-        backend.targets.map((t) => `${t.name}|${t.protocol}|${t.host}:${t.port}${t.path}`).join(','),
-      );
+      if (route.action.type === 'mcp') found.set(route.action.backend.id, route.action.backend);
     }
+  }
+  return [...found.values()];
+}
+
+function targetSets(table: RoutingTable): Map<string, string> {
+  const sets = new Map<string, string>();
+  for (const backend of backends(table)) {
+    sets.set(
+      backend.id,
+      backend.targets.map((t) => `${t.name}|${t.protocol}|${t.host}:${t.port}${t.path}`).join(','),
+    );
   }
   return sets;
 }

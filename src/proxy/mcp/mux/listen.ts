@@ -1,18 +1,26 @@
 /**
  * `subscriptions/listen` for 2026-07-28 clients (issue 12): one SSE stream per listen request,
- * opened with `notifications/subscriptions/acknowledged` (the filter mcplane serves) and then the
- * backend's `list_changed` notifications, stamped with the subscription id (the listen request's
- * id). What mcplane announces today is its own: the backend's target set changed (a Service
- * labelled or unlabelled, a pod gone), which changes every merged list. Closing the stream ends
- * the subscription. Bounded: at most MAX_LISTENERS streams at once (429 beyond).
+ * opened with `notifications/subscriptions/acknowledged` (the filter mcplane serves) and then,
+ * stamped with the subscription id (the listen request's id): the backend's `list_changed` when its
+ * target set changes (a Service labelled or unlabelled, a pod gone), which changes every merged
+ * list, and what its 2026 targets announce (target-feeds.ts) — their list changes and updates of
+ * the resources the client subscribed to (those its policy lets it read). Closing the stream ends
+ * the subscription. Bounded: at most MAX_LISTENERS streams at once (429 beyond), and
+ * MAX_LISTEN_RESOURCES resources per stream.
  */
-import type { Deps } from '../hop/context.js';
+import type { McpBackend } from '../../../shared/table.js';
+import type { Context } from '../hop/context.js';
 import type { Outcome } from '../hop/outcome.js';
 import { META_SUBSCRIPTION_ID } from '../wire/era.js';
 import { JsonRpcCode, rpcErrorReply } from '../wire/errors.js';
-import { asObject, type JsonRpcId } from '../wire/jsonrpc.js';
+import { asObject, type JsonObject, type JsonRpcId } from '../wire/jsonrpc.js';
 import { streamReply } from '../wire/reply.js';
 import { SseStream } from '../wire/sse-stream.js';
+import { TargetFeeds } from './target-feeds.js';
+
+/** Resources one listen stream may subscribe to (more are refused), and the longest URI taken. */
+export const MAX_LISTEN_RESOURCES = 256;
+const MAX_URI_LENGTH = 2048;
 
 export const MAX_LISTENERS = 10_000;
 
@@ -33,6 +41,7 @@ interface Listener {
 export class Listeners {
   /** backend id → its open listen streams. */
   readonly #byBackend = new Map<string, Set<Listener>>();
+  readonly #feeds = new TargetFeeds();
   #count = 0;
 
   get size(): number {
@@ -40,7 +49,13 @@ export class Listeners {
   }
 
   /** Answer a listen request with its stream. */
-  open(deps: Deps, backendId: string, id: JsonRpcId, params: Record<string, unknown> | undefined): Outcome {
+  open(
+    cx: Pick<Context, 'deps' | 'backend' | 'access'>,
+    id: JsonRpcId,
+    params: Record<string, unknown> | undefined,
+  ): Outcome {
+    const { deps } = cx;
+    const backendId = cx.backend.id;
     if (this.#count >= MAX_LISTENERS) {
       deps.metrics.limitRejected('listeners');
       const message = `Too many subscriptions/listen streams open (at most ${MAX_LISTENERS}); list again to see changes, or retry later`;
@@ -50,19 +65,45 @@ export class Listeners {
       };
     }
     const filter = asObject(params?.notifications) ?? {};
-    const accepted: Record<string, boolean> = {};
+    const accepted: Record<string, unknown> = {};
     const methods: string[] = [];
     for (const [flag, method] of KINDS) {
       if (filter[flag] !== true) continue;
       accepted[flag] = true;
       methods.push(method);
     }
+    const asked = Array.isArray(filter.resourceSubscriptions) ? filter.resourceSubscriptions : [];
+    if (asked.length > MAX_LISTEN_RESOURCES) {
+      return {
+        reply: rpcErrorReply(
+          400,
+          JsonRpcCode.InvalidParams,
+          `Invalid params: at most ${MAX_LISTEN_RESOURCES} resourceSubscriptions per subscriptions/listen`,
+          id,
+        ),
+        rpcError: JsonRpcCode.InvalidParams,
+      };
+    }
+    // Only resources a target serves and the caller may read; the acknowledgement says which.
+    const uris = new Set<string>();
+    for (const uri of asked) {
+      if (typeof uri !== 'string' || uri.length > MAX_URI_LENGTH) continue;
+      const owner = TargetFeeds.owner(cx.backend, uri);
+      if (owner && cx.access.allows({ kind: 'resource', target: owner.target.name, name: owner.uri }, 'call'))
+        uris.add(uri);
+    }
+    if (uris.size > 0) {
+      methods.push('notifications/resources/updated');
+      accepted.resourceSubscriptions = [...uris];
+    }
     let listener: Listener | undefined;
+    let leave: () => void = () => {};
     let end: (outcome: 'ok' | 'error') => void = () => {};
     const sse = new SseStream(
       deps.sseKeepAliveMs,
       () => {
         if (listener) this.#remove(backendId, listener);
+        leave();
         deps.metrics.sseStreamsOpen.dec();
         end('ok');
       },
@@ -83,6 +124,14 @@ export class Listeners {
       jsonrpc: '2.0',
       method: 'notifications/subscriptions/acknowledged',
       params: { notifications: accepted, _meta: { [META_SUBSCRIPTION_ID]: id } },
+    });
+    leave = this.#feeds.join(cx, {
+      methods: new Set(methods),
+      uris,
+      deliver: (notification: JsonObject) => {
+        const params = asObject(notification.params) ?? {};
+        sse.send({ ...notification, params: { ...params, _meta: { [META_SUBSCRIPTION_ID]: id } } });
+      },
     });
     return { reply: stream.reply };
   }
@@ -105,7 +154,13 @@ export class Listeners {
     if (set.size === 0) this.#byBackend.delete(backendId);
   }
 
+  /** The routing table changed a backend's targets: the feeds follow. */
+  backendChanged(backend: McpBackend): void {
+    this.#feeds.backendChanged(backend);
+  }
+
   close(): void {
     for (const set of [...this.#byBackend.values()]) for (const { sse } of [...set]) sse.close();
+    this.#feeds.close();
   }
 }

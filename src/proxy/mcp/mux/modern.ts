@@ -96,7 +96,7 @@ export async function serveModern(
   );
   const sx: SessionContext = { ...cx, session: Session.view(owner, clientParams) };
   if (method === 'server/discover') return discover(sx, id);
-  if (method === 'subscriptions/listen') return listeners.open(cx.deps, cx.backend.id, id, message.params);
+  if (method === 'subscriptions/listen') return listeners.open(cx, id, message.params);
   // Upstream: a gateway-made id, and no 2026 envelope (a modern hop puts its own back).
   upstreamIds = (upstreamIds + 1) % Number.MAX_SAFE_INTEGER;
   const hopId = `mcplane-${upstreamIds}`;

@@ -1,0 +1,199 @@
+/**
+ * What 2026-07-28 targets announce, for the 2026 clients listening on a backend (mux/listen.ts).
+ * One upstream `subscriptions/listen` per modern target per backend and upstream credential,
+ * however many clients listen: it asks for the list changes and for the union of the resources the
+ * clients subscribed to, and is reopened when that union changes. Each notification goes to the
+ * clients that asked for it, with the resource URI prefixed like any multiplexed answer. A feed the
+ * target ends is opened again a moment later while anyone listens; the last client to leave closes
+ * them. 2025 targets have no feed (their GET stream belongs to an upstream session, which a
+ * stateless listener does not have): their list changes are not relayed.
+ */
+import { createHash } from 'node:crypto';
+import type { McpBackend, McpTarget } from '../../../shared/table.js';
+import { sseMessages } from '../../upstream/read.js';
+import type { Context } from '../hop/context.js';
+import { pickEndpoint } from '../hop/targets.js';
+import { post } from '../hop/upstream-call.js';
+import { prefixUri, shouldPrefix, splitUri } from '../rewrite/naming.js';
+import { asObject, type JsonObject } from '../wire/jsonrpc.js';
+
+export type FeedContext = Pick<Context, 'deps' | 'backend' | 'access'>;
+
+/** One client listen stream, as the feeds see it. */
+export interface Subscriber {
+  /** The notification methods it asked for (list changes, resources/updated). */
+  readonly methods: ReadonlySet<string>;
+  /** The resources it subscribed to, named as the client names them (prefixed on a multiplexed backend). */
+  readonly uris: ReadonlySet<string>;
+  deliver(notification: JsonObject): void;
+}
+
+interface Feed {
+  readonly controller: AbortController;
+  /** The resource URIs it asked for (the target's own), joined: a different set reopens it. */
+  readonly uris: string;
+}
+
+interface Group {
+  cx: FeedContext;
+  readonly subscribers: Set<Subscriber>;
+  readonly feeds: Map<string, Feed>;
+  retry: NodeJS.Timeout | undefined;
+}
+
+/** How long after a feed ended (the target restarted, its pod went) it is opened again. */
+const REOPEN_MS = 1_000;
+/** ... and after it could not be opened (the target is unreachable). */
+const RETRY_MS = 5_000;
+
+const LIST_CHANGED: ReadonlySet<string> = new Set([
+  'notifications/tools/list_changed',
+  'notifications/prompts/list_changed',
+  'notifications/resources/list_changed',
+]);
+
+export class TargetFeeds {
+  readonly #groups = new Map<string, Group>();
+
+  /** The target owning `uri` as a client names it, and the target's own URI (undefined: no target). */
+  static owner(backend: McpBackend, uri: string): { target: McpTarget; uri: string } | undefined {
+    if (!shouldPrefix(backend.prefixMode, backend.targets.length)) {
+      const target = backend.targets[0];
+      return target && { target, uri };
+    }
+    const split = splitUri(uri);
+    const target = split && backend.targets.find((t) => t.name === split.target);
+    return target && split && { target, uri: split.name };
+  }
+
+  /** Start feeding `subscriber`; returns what ends it. */
+  join(cx: FeedContext, subscriber: Subscriber): () => void {
+    const key = groupKey(cx);
+    let group = this.#groups.get(key);
+    if (!group) {
+      group = { cx, subscribers: new Set(), feeds: new Map(), retry: undefined };
+      this.#groups.set(key, group);
+    }
+    group.cx = cx;
+    group.subscribers.add(subscriber);
+    if (subscriber.uris.size > 0 || group.feeds.size === 0) this.#sync(group);
+    return () => {
+      if (!group.subscribers.delete(subscriber)) return;
+      if (group.subscribers.size === 0) this.#end(key, group);
+      else if (subscriber.uris.size > 0) this.#sync(group);
+    };
+  }
+
+  /** The routing table changed this backend: feeds follow its new targets. */
+  backendChanged(backend: McpBackend): void {
+    for (const group of this.#groups.values()) {
+      if (group.cx.backend.id !== backend.id) continue;
+      group.cx = { ...group.cx, backend };
+      this.#sync(group);
+    }
+  }
+
+  close(): void {
+    for (const [key, group] of [...this.#groups]) this.#end(key, group);
+  }
+
+  #end(key: string, group: Group): void {
+    if (this.#groups.get(key) === group) this.#groups.delete(key);
+    clearTimeout(group.retry);
+    for (const feed of group.feeds.values()) feed.controller.abort();
+    group.feeds.clear();
+  }
+
+  /** Open, reopen or close feeds so each target's matches what the group's subscribers ask. */
+  #sync(group: Group): void {
+    const { backend } = group.cx;
+    const wanted = new Map<string, Set<string>>(backend.targets.map((t) => [t.name, new Set()]));
+    for (const subscriber of group.subscribers) {
+      for (const uri of subscriber.uris) {
+        const owner = TargetFeeds.owner(backend, uri);
+        if (owner) wanted.get(owner.target.name)?.add(owner.uri);
+      }
+    }
+    for (const [name, feed] of group.feeds) {
+      if (wanted.has(name)) continue;
+      feed.controller.abort();
+      group.feeds.delete(name);
+    }
+    for (const target of backend.targets) {
+      const uris = [...wanted.get(target.name)!].sort();
+      const joined = uris.join('\n');
+      const feed = group.feeds.get(target.name);
+      if (feed && feed.uris === joined) continue;
+      feed?.controller.abort();
+      const next: Feed = { controller: new AbortController(), uris: joined };
+      group.feeds.set(target.name, next);
+      void this.#run(group, target, next, uris);
+    }
+  }
+
+  async #run(group: Group, target: McpTarget, feed: Feed, uris: readonly string[]): Promise<void> {
+    const { cx } = group;
+    const { signal } = feed.controller;
+    const prefix = shouldPrefix(cx.backend.prefixMode, cx.backend.targets.length);
+    /** When to open it again after it ended: never for a 2025 target or a refusal. */
+    let reopenMs: number | undefined;
+    try {
+      const endpoint = pickEndpoint(target);
+      const era = await cx.deps.eras.of(cx, target, endpoint, signal);
+      if (era.kind !== 'modern') return;
+      const hop = { endpoint, sessionId: undefined, protocolVersion: era.version };
+      const notifications = {
+        toolsListChanged: true,
+        promptsListChanged: true,
+        resourcesListChanged: true,
+        ...(uris.length > 0 ? { resourceSubscriptions: uris } : {}),
+      };
+      const body = JSON.stringify({
+        jsonrpc: '2.0',
+        id: 'mcplane-feed',
+        method: 'subscriptions/listen',
+        params: { notifications },
+      });
+      const reply = await post(cx, target, hop, 'subscriptions/listen', body, signal);
+      if (reply.kind !== 'sse') return;
+      reopenMs = REOPEN_MS;
+      for await (const message of sseMessages(reply.body, target.name)) {
+        const notification = asObject(message);
+        const method = notification?.method;
+        if (typeof method !== 'string' || 'id' in notification!) continue;
+        if (LIST_CHANGED.has(method)) {
+          for (const s of group.subscribers) if (s.methods.has(method)) s.deliver({ jsonrpc: '2.0', method });
+        } else if (method === 'notifications/resources/updated') {
+          const uri = asObject(notification!.params)?.uri;
+          if (typeof uri !== 'string') continue;
+          const named = prefix ? prefixUri(target.name, uri) : uri;
+          for (const s of group.subscribers)
+            if (s.uris.has(named)) s.deliver({ jsonrpc: '2.0', method, params: { uri: named } });
+        }
+      }
+    } catch (error) {
+      if (signal.aborted) return;
+      reopenMs = RETRY_MS;
+      cx.deps.logger.debug({ backend: cx.backend.id, target: target.name, err: error }, 'target feed ended');
+    } finally {
+      // Ended by the target (not by us): open it again while anyone still listens.
+      if (reopenMs !== undefined && !signal.aborted && group.feeds.get(target.name) === feed) {
+        group.feeds.delete(target.name);
+        clearTimeout(group.retry);
+        group.retry = setTimeout(() => {
+          if (group.subscribers.size > 0) this.#sync(group);
+        }, reopenMs);
+        group.retry.unref();
+      }
+    }
+  }
+}
+
+/** Feeds are shared by the clients of a backend that reach its targets with the same credential. */
+function groupKey(cx: FeedContext): string {
+  const credential = cx.access.upstreamCredential;
+  const digest = credential
+    ? createHash('sha256').update(`${credential.header}\n${credential.value}`).digest('base64url')
+    : '';
+  return `${cx.backend.id}\n${digest}`;
+}
