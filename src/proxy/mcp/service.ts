@@ -456,7 +456,8 @@ export class McpService {
     const { metrics } = this.#deps;
     let notified = 0;
     for (const id of changed) notified += this.#listeners.targetsChanged(id);
-    for (const backend of backends(change.next)) if (changed.has(backend.id)) this.#listeners.backendChanged(backend);
+    for (const backend of backends(change.next))
+      if (changed.has(backend.id)) this.#listeners.backendChanged(backend);
     for (const session of this.#store.all()) {
       if (!changed.has(session.backendId)) continue;
       notified += notifyTargetsChanged(session, this.#deps) ? 1 : 0;
