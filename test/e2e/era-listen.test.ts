@@ -26,7 +26,7 @@ import { type FixtureServer, startFixture } from '../support/mcp-servers.js';
 import { modernListen } from '../support/modern-wire.js';
 import { freePort } from '../support/ports.js';
 import { writeManifests } from '../support/standalone.js';
-import { startModernServer, type V2FixtureServer } from '../support/v2-servers.js';
+import { startDualEraServer, startModernServer, type V2FixtureServer } from '../support/v2-servers.js';
 
 let modern: V2FixtureServer;
 let other: FixtureServer;
@@ -223,5 +223,48 @@ describe('2026-07-28 clients listening (subscriptions/listen)', () => {
     const listen = await modernListen(`http://127.0.0.1:${port}/mixed/mcp`, { resourceSubscriptions: many });
     await expect.poll(() => listen.contentType).toContain('application/json');
     listen.stop();
+  });
+});
+
+describe('2026-07-28 clients listening in front of a 2025 target', () => {
+  it('hear its list changes and resource updates through a session mcplane holds for the feed', async () => {
+    // A dual-era fixture spoken to as 2025 (--upstream-era legacy): its notifier reaches every 2025 session.
+    const dual = await startDualEraServer({ name: 'dual' });
+    const listenerPort = await freePort();
+    const legacyDir = await writeManifests(listenerPort, [
+      { name: 'old', targets: [{ name: 'old', port: dual.port }] },
+    ]);
+    const legacyGateway = await startTestGateway(['--manifests', legacyDir, '--upstream-era', 'legacy']);
+    const url = `http://127.0.0.1:${listenerPort}/mcp`;
+    const listen = await modernListen(url, {
+      toolsListChanged: true,
+      resourceSubscriptions: ['test://watched-resource'],
+    });
+    try {
+      await expect.poll(() => listen.heard[0]?.method).toBe('notifications/subscriptions/acknowledged');
+      // The feed's own session: initialized, subscribed, listening on its GET stream.
+      await expect.poll(() => dual.legacySessions()).toBe(1);
+      await expect
+        .poll(() => dual.seen.some((r) => JSON.stringify(r.body ?? '').includes('"resources/subscribe"')))
+        .toBe(true);
+      await new Promise((r) => setTimeout(r, 200));
+      dual.notify.addTool();
+      await expect
+        .poll(() => listen.heard.some((m) => m.method === 'notifications/tools/list_changed'))
+        .toBe(true);
+      dual.notify.resourceUpdated('test://watched-resource');
+      await expect
+        .poll(() => listen.heard.find((m) => m.method === 'notifications/resources/updated')?.params?.uri)
+        .toBe('test://watched-resource');
+      // The 2025 handshake only: the 2026 client's version never reached the target.
+      expect(dual.seen.some((r) => r.headers['mcp-protocol-version'] === '2026-07-28')).toBe(false);
+    } finally {
+      listen.stop();
+      // The last listener gone, the feed's session is ended upstream.
+      await expect.poll(() => dual.legacySessions()).toBe(0);
+      await legacyGateway.stop();
+      await dual.close();
+      await rm(legacyDir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,21 +1,23 @@
 /**
  * What 2026-07-28 targets announce, for the 2026 clients listening on a backend (mux/listen.ts).
- * One upstream `subscriptions/listen` per modern target per backend and upstream credential,
+ * One upstream `subscriptions/listen` per 2026 target per backend and upstream credential,
  * however many clients listen: it asks for the list changes and for the union of the resources the
  * clients subscribed to, and is reopened when that union changes. Each notification goes to the
  * clients that asked for it, with the resource URI prefixed like any multiplexed answer. A feed the
  * target ends is opened again a moment later while anyone listens; the last client to leave closes
- * them. 2025 targets have no feed (their GET stream belongs to an upstream session, which a
- * stateless listener does not have): their list changes are not relayed.
+ * them. A 2025 target's feed is the GET stream of an upstream session mcplane opens for it (its
+ * own identity, the resources subscribed in it), ended with the feed.
  */
 import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import type { McpBackend, McpTarget } from '../../../shared/table.js';
 import { sseMessages } from '../../upstream/read.js';
 import type { Context } from '../hop/context.js';
-import { pickEndpoint } from '../hop/targets.js';
-import { post } from '../hop/upstream-call.js';
+import { initializeTarget, pickEndpoint, sendInitialized } from '../hop/targets.js';
+import { awaitResponse, type Hop, post } from '../hop/upstream-call.js';
 import { prefixUri, shouldPrefix, splitUri } from '../rewrite/naming.js';
 import { asObject, type JsonObject } from '../wire/jsonrpc.js';
+import { GATEWAY_NAME, GATEWAY_VERSION, SUPPORTED_VERSIONS } from '../wire/protocol-version.js';
 
 export type FeedContext = Pick<Context, 'deps' | 'backend' | 'access'>;
 
@@ -137,27 +139,23 @@ export class TargetFeeds {
     const prefix = shouldPrefix(cx.backend.prefixMode, cx.backend.targets.length);
     /** When to open it again after it ended: never for a 2025 target or a refusal. */
     let reopenMs: number | undefined;
+    let stream: FeedStream | undefined;
     try {
       const endpoint = pickEndpoint(target);
       const era = await cx.deps.eras.of(cx, target, endpoint, signal);
-      if (era.kind !== 'modern') return;
-      const hop = { endpoint, sessionId: undefined, protocolVersion: era.version };
-      const notifications = {
-        toolsListChanged: true,
-        promptsListChanged: true,
-        resourcesListChanged: true,
-        ...(uris.length > 0 ? { resourceSubscriptions: uris } : {}),
-      };
-      const body = JSON.stringify({
-        jsonrpc: '2.0',
-        id: 'mcplane-feed',
-        method: 'subscriptions/listen',
-        params: { notifications },
-      });
-      const reply = await post(cx, target, hop, 'subscriptions/listen', body, signal);
-      if (reply.kind !== 'sse') return;
+      stream =
+        era.kind === 'modern'
+          ? await modernFeed(
+              cx,
+              target,
+              { endpoint, sessionId: undefined, protocolVersion: era.version },
+              signal,
+              uris,
+            )
+          : await legacyFeed(cx, target, signal, uris);
+      if (!stream) return;
       reopenMs = REOPEN_MS;
-      for await (const message of sseMessages(reply.body, target.name)) {
+      for await (const message of sseMessages(stream.body, target.name)) {
         const notification = asObject(message);
         const method = notification?.method;
         if (typeof method !== 'string' || 'id' in notification!) continue;
@@ -176,6 +174,7 @@ export class TargetFeeds {
       reopenMs = RETRY_MS;
       cx.deps.logger.debug({ backend: cx.backend.id, target: target.name, err: error }, 'target feed ended');
     } finally {
+      stream?.end?.();
       // Ended by the target (not by us): open it again while anyone still listens.
       if (reopenMs !== undefined && !signal.aborted && group.feeds.get(target.name) === feed) {
         group.feeds.delete(target.name);
@@ -187,6 +186,87 @@ export class TargetFeeds {
       }
     }
   }
+}
+
+/** An open feed: its SSE body, and what ends the upstream session behind it (a 2025 target's). */
+interface FeedStream {
+  readonly body: Readable;
+  readonly end?: () => void;
+}
+
+/** A 2026 target's feed: a `subscriptions/listen` for list changes and the subscribed resources. */
+async function modernFeed(
+  cx: FeedContext,
+  target: McpTarget,
+  hop: Hop,
+  signal: AbortSignal,
+  uris: readonly string[],
+): Promise<FeedStream | undefined> {
+  const notifications = {
+    toolsListChanged: true,
+    promptsListChanged: true,
+    resourcesListChanged: true,
+    ...(uris.length > 0 ? { resourceSubscriptions: uris } : {}),
+  };
+  const body = JSON.stringify({
+    jsonrpc: '2.0',
+    id: 'mcplane-feed',
+    method: 'subscriptions/listen',
+    params: { notifications },
+  });
+  const reply = await post(cx, target, hop, 'subscriptions/listen', body, signal);
+  return reply.kind === 'sse' ? { body: reply.body } : undefined;
+}
+
+/**
+ * A 2025 target's feed: a session of mcplane's own (its identity, no client capabilities),
+ * subscribed to the resources, and its GET stream; the session is ended with the feed.
+ */
+async function legacyFeed(
+  cx: FeedContext,
+  target: McpTarget,
+  signal: AbortSignal,
+  uris: readonly string[],
+): Promise<FeedStream | undefined> {
+  const context: Context = { ...cx, signal };
+  const params = {
+    protocolVersion: SUPPORTED_VERSIONS[0],
+    capabilities: {},
+    clientInfo: { name: GATEWAY_NAME, version: GATEWAY_VERSION },
+  };
+  const { state } = await initializeTarget(context, target, 'mcplane-feed', params, signal);
+  if (state.sessionId === undefined) return undefined;
+  const credential = cx.access.upstreamCredential;
+  const upstream = { target, ...state, ...(credential ? { credential } : {}) };
+  const end = () => {
+    const deadline = AbortSignal.timeout(cx.deps.fanoutTimeoutMs);
+    void cx.deps.upstreams
+      .for(target)
+      .terminate({ ...upstream, signal: deadline })
+      .catch(() => {});
+  };
+  try {
+    await sendInitialized(context, target, state);
+    for (const [n, uri] of uris.entries()) {
+      const body = JSON.stringify({
+        jsonrpc: '2.0',
+        id: `mcplane-feed-${n}`,
+        method: 'resources/subscribe',
+        params: { uri },
+      });
+      await awaitResponse(
+        await post(context, target, state, 'resources/subscribe', body, signal),
+        target.name,
+      );
+    }
+    const body = await cx.deps.upstreams.for(target).listen({ ...upstream, signal });
+    if (body) return { body, end };
+  } catch (error) {
+    end();
+    throw error;
+  }
+  end();
+  return undefined;
 }
 
 /** Feeds are shared by the clients of a backend that reach its targets with the same credential. */
