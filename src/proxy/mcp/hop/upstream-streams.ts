@@ -15,9 +15,9 @@ import type { TargetSession } from '../session/session.js';
 import { FIRST_REQUEST_GRACE_MS } from '../session/session-events.js';
 import { isModernVersion, META_SUBSCRIPTION_ID } from '../wire/era.js';
 import { asObject } from '../wire/jsonrpc.js';
-import type { SessionContext } from './context.js';
+import type { Context, SessionContext } from './context.js';
 import { outboundFor } from './session-rewrite.js';
-import { post } from './upstream-call.js';
+import { type Hop, post } from './upstream-call.js';
 
 /** How long a request waits for its session's target event streams to be answered. */
 const STREAM_WAIT_MS = 1_000;
@@ -82,17 +82,30 @@ export function attachUpstreamStream(
 }
 
 /**
- * A 2025 session's event stream from a 2026-07-28 target, which has no GET stream: a
- * `subscriptions/listen` for its list changes and the resources the client subscribed to
- * (mux/subscribe.ts). The SSE body, or undefined when the target refused or answered at once.
+ * A 2025 session's event stream from a 2026-07-28 target, which has no GET stream: its listen for
+ * list changes and the resources the client subscribed to (mux/subscribe.ts).
  */
-async function listenModern(
+function listenModern(
   cx: SessionContext,
   target: McpTarget,
   state: TargetSession,
   signal: AbortSignal,
 ): Promise<Readable | undefined> {
   const uris = cx.session.events.subscriptions(target.name);
+  return listenUpstream(cx, target, state, uris, signal).catch(() => undefined);
+}
+
+/**
+ * A 2026-07-28 target's `subscriptions/listen` for its list changes and the resources `uris`:
+ * the SSE body, or undefined when the target refused or answered at once.
+ */
+export async function listenUpstream(
+  cx: Pick<Context, 'deps' | 'backend' | 'access'>,
+  target: McpTarget,
+  hop: Hop,
+  uris: readonly string[],
+  signal: AbortSignal,
+): Promise<Readable | undefined> {
   const notifications = {
     toolsListChanged: true,
     promptsListChanged: true,
@@ -105,9 +118,8 @@ async function listenModern(
     method: 'subscriptions/listen',
     params: { notifications },
   });
-  const reply = await post(cx, target, state, 'subscriptions/listen', body, signal).catch(() => undefined);
-  if (reply?.kind === 'sse' || reply?.kind === 'json-stream') return reply.body;
-  return undefined;
+  const reply = await post(cx, target, hop, 'subscriptions/listen', body, signal);
+  return reply.kind === 'sse' ? reply.body : undefined;
 }
 
 /**

@@ -14,7 +14,8 @@ import type { McpBackend, McpTarget } from '../../../shared/table.js';
 import { sseMessages } from '../../upstream/read.js';
 import type { Context } from '../hop/context.js';
 import { initializeTarget, pickEndpoint, sendInitialized } from '../hop/targets.js';
-import { awaitResponse, type Hop, post } from '../hop/upstream-call.js';
+import { awaitResponse, post } from '../hop/upstream-call.js';
+import { listenUpstream } from '../hop/upstream-streams.js';
 import { prefixUri, shouldPrefix, splitUri } from '../rewrite/naming.js';
 import { asObject, type JsonObject } from '../wire/jsonrpc.js';
 import { GATEWAY_NAME, GATEWAY_VERSION, SUPPORTED_VERSIONS } from '../wire/protocol-version.js';
@@ -143,16 +144,11 @@ export class TargetFeeds {
     try {
       const endpoint = pickEndpoint(target);
       const era = await cx.deps.eras.of(cx, target, endpoint, signal);
-      stream =
-        era.kind === 'modern'
-          ? await modernFeed(
-              cx,
-              target,
-              { endpoint, sessionId: undefined, protocolVersion: era.version },
-              signal,
-              uris,
-            )
-          : await legacyFeed(cx, target, signal, uris);
+      if (era.kind === 'modern') {
+        const hop = { endpoint, sessionId: undefined, protocolVersion: era.version };
+        const body = await listenUpstream(cx, target, hop, uris, signal);
+        stream = body && { body };
+      } else stream = await legacyFeed(cx, target, signal, uris);
       if (!stream) return;
       reopenMs = REOPEN_MS;
       for await (const message of sseMessages(stream.body, target.name)) {
@@ -192,30 +188,6 @@ export class TargetFeeds {
 interface FeedStream {
   readonly body: Readable;
   readonly end?: () => void;
-}
-
-/** A 2026 target's feed: a `subscriptions/listen` for list changes and the subscribed resources. */
-async function modernFeed(
-  cx: FeedContext,
-  target: McpTarget,
-  hop: Hop,
-  signal: AbortSignal,
-  uris: readonly string[],
-): Promise<FeedStream | undefined> {
-  const notifications = {
-    toolsListChanged: true,
-    promptsListChanged: true,
-    resourcesListChanged: true,
-    ...(uris.length > 0 ? { resourceSubscriptions: uris } : {}),
-  };
-  const body = JSON.stringify({
-    jsonrpc: '2.0',
-    id: 'mcplane-feed',
-    method: 'subscriptions/listen',
-    params: { notifications },
-  });
-  const reply = await post(cx, target, hop, 'subscriptions/listen', body, signal);
-  return reply.kind === 'sse' ? { body: reply.body } : undefined;
 }
 
 /**
