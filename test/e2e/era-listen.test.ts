@@ -218,6 +218,33 @@ describe('2026-07-28 clients listening (subscriptions/listen)', () => {
     }
   });
 
+  it('the listeners of one backend share at most 1,024 resources: the acknowledgement says what each got', async () => {
+    const url = `http://127.0.0.1:${port}/mixed/mcp`;
+    const streams: Array<Awaited<ReturnType<typeof modernListen>>> = [];
+    try {
+      for (let n = 0; n < 5; n++) {
+        const uris = Array.from({ length: 256 }, (_, i) => `modern+test://template/${n}-${i}/data`);
+        streams.push(await modernListen(url, { resourceSubscriptions: uris }, `many-${n}`));
+      }
+      const taken = async (n: number) => {
+        await expect
+          .poll(() => streams[n]!.heard[0]?.method)
+          .toBe('notifications/subscriptions/acknowledged');
+        const notifications = streams[n]!.heard[0]!.params?.notifications as {
+          resourceSubscriptions?: unknown[];
+        };
+        return notifications.resourceSubscriptions?.length ?? 0;
+      };
+      expect([await taken(0), await taken(1), await taken(2), await taken(3), await taken(4)]).toEqual([
+        256, 256, 256, 256, 0,
+      ]);
+      // One upstream listen carries the union, not one per listener.
+      await until(() => (lastListen().match(/test:\/\/template\//g) ?? []).length === 1024);
+    } finally {
+      for (const stream of streams) stream.stop();
+    }
+  });
+
   it('a listen stream with more than 256 resource subscriptions is refused', async () => {
     const many = Array.from({ length: 257 }, (_, i) => `modern+test://template/${i}/data`);
     const listen = await modernListen(`http://127.0.0.1:${port}/mixed/mcp`, { resourceSubscriptions: many });

@@ -5,8 +5,9 @@
  * target set changes (a Service labelled or unlabelled, a pod gone), which changes every merged
  * list, and what its 2026 targets announce (target-feeds.ts) — their list changes and updates of
  * the resources the client subscribed to (those its policy lets it read). Closing the stream ends
- * the subscription. Bounded: at most MAX_LISTENERS streams at once (429 beyond), and
- * MAX_LISTEN_RESOURCES resources per stream.
+ * the subscription. Bounded: at most MAX_LISTENERS streams at once (429 beyond),
+ * MAX_LISTEN_RESOURCES resources per stream, and MAX_FEED_RESOURCES distinct ones per backend and
+ * credential (target-feeds.ts; the acknowledgement lists what a stream got).
  */
 import type { McpBackend } from '../../../shared/table.js';
 import type { Context } from '../hop/context.js';
@@ -16,7 +17,7 @@ import { JsonRpcCode, rpcErrorReply } from '../wire/errors.js';
 import { asObject, type JsonObject, type JsonRpcId } from '../wire/jsonrpc.js';
 import { streamReply } from '../wire/reply.js';
 import { SseStream } from '../wire/sse-stream.js';
-import { TargetFeeds } from './target-feeds.js';
+import { type Joined, TargetFeeds } from './target-feeds.js';
 
 /** Resources one listen stream may subscribe to (more are refused), and the longest URI taken. */
 export const MAX_LISTEN_RESOURCES = 256;
@@ -92,18 +93,14 @@ export class Listeners {
       if (owner && cx.access.allows({ kind: 'resource', target: owner.target.name, name: owner.uri }, 'call'))
         uris.add(uri);
     }
-    if (uris.size > 0) {
-      methods.push('notifications/resources/updated');
-      accepted.resourceSubscriptions = [...uris];
-    }
     let listener: Listener | undefined;
-    let leave: () => void = () => {};
+    let joined: Joined | undefined;
     let end: (outcome: 'ok' | 'error') => void = () => {};
     const sse = new SseStream(
       deps.sseKeepAliveMs,
       () => {
         if (listener) this.#remove(backendId, listener);
-        leave();
+        joined?.leave();
         deps.metrics.sseStreamsOpen.dec();
         end('ok');
       },
@@ -120,18 +117,16 @@ export class Listeners {
     set.add(listener);
     this.#count += 1;
     deps.metrics.sseStreamsOpen.inc();
+    if (uris.size > 0) methods.push('notifications/resources/updated');
+    joined = this.#feeds.join(cx, new Set(methods), uris, (notification: JsonObject) => {
+      const params = asObject(notification.params) ?? {};
+      sse.send({ ...notification, params: { ...params, _meta: { [META_SUBSCRIPTION_ID]: id } } });
+    });
+    if (joined.uris.size > 0) accepted.resourceSubscriptions = [...joined.uris];
     sse.send({
       jsonrpc: '2.0',
       method: 'notifications/subscriptions/acknowledged',
       params: { notifications: accepted, _meta: { [META_SUBSCRIPTION_ID]: id } },
-    });
-    leave = this.#feeds.join(cx, {
-      methods: new Set(methods),
-      uris,
-      deliver: (notification: JsonObject) => {
-        const params = asObject(notification.params) ?? {};
-        sse.send({ ...notification, params: { ...params, _meta: { [META_SUBSCRIPTION_ID]: id } } });
-      },
     });
     return { reply: stream.reply };
   }

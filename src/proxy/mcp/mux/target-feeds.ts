@@ -31,6 +31,12 @@ export interface Subscriber {
   deliver(notification: JsonObject): void;
 }
 
+/** A subscriber's place in the feeds: the resources they took of what it asked, and its way out. */
+export interface Joined {
+  readonly uris: ReadonlySet<string>;
+  leave(): void;
+}
+
 interface Feed {
   readonly controller: AbortController;
   /** The resource URIs it asked for (the target's own), joined: a different set reopens it. */
@@ -40,9 +46,21 @@ interface Feed {
 interface Group {
   cx: FeedContext;
   readonly subscribers: Set<Subscriber>;
+  /** Resources the subscribers asked for (as clients name them), with how many asked. */
+  readonly uris: Map<string, number>;
   readonly feeds: Map<string, Feed>;
+  /** A sync waiting: changes that come together reopen a feed once. */
+  pending: NodeJS.Timeout | undefined;
   retry: NodeJS.Timeout | undefined;
 }
+
+/**
+ * Distinct resources the feeds of one backend and credential ask for, over all its listeners (each
+ * may ask for 256): the union goes upstream in one request, and listeners come and go freely.
+ */
+export const MAX_FEED_RESOURCES = 1024;
+/** Listeners joining or leaving within this long reopen a feed once. */
+const SYNC_AFTER_MS = 50;
 
 /** How long after a feed ended (the target restarted, its pod went) it is opened again. */
 const REOPEN_MS = 1_000;
@@ -69,22 +87,54 @@ export class TargetFeeds {
     return target && split && { target, uri: split.name };
   }
 
-  /** Start feeding `subscriber`; returns what ends it. */
-  join(cx: FeedContext, subscriber: Subscriber): () => void {
+  /**
+   * Start feeding a listener that asked for `methods` and the resources `asked` (named as the
+   * client names them): it gets those the group can still take (MAX_FEED_RESOURCES).
+   */
+  join(
+    cx: FeedContext,
+    methods: ReadonlySet<string>,
+    asked: Iterable<string>,
+    deliver: (notification: JsonObject) => void,
+  ): Joined {
     const key = groupKey(cx);
     let group = this.#groups.get(key);
     if (!group) {
-      group = { cx, subscribers: new Set(), feeds: new Map(), retry: undefined };
+      group = {
+        cx,
+        subscribers: new Set(),
+        uris: new Map(),
+        feeds: new Map(),
+        pending: undefined,
+        retry: undefined,
+      };
       this.#groups.set(key, group);
     }
     group.cx = cx;
+    const uris = new Set<string>();
+    let added = false;
+    for (const uri of asked) {
+      const count = group.uris.get(uri);
+      if (count === undefined && group.uris.size >= MAX_FEED_RESOURCES) continue;
+      group.uris.set(uri, (count ?? 0) + 1);
+      uris.add(uri);
+      added ||= count === undefined;
+    }
+    const subscriber: Subscriber = { methods, uris, deliver };
     group.subscribers.add(subscriber);
-    if (subscriber.uris.size > 0 || group.feeds.size === 0) this.#sync(group);
-    return () => {
+    if (added || group.feeds.size === 0) this.#schedule(group);
+    const leave = () => {
       if (!group.subscribers.delete(subscriber)) return;
+      let removed = false;
+      for (const uri of uris) {
+        const count = group.uris.get(uri) ?? 1;
+        if (count > 1) group.uris.set(uri, count - 1);
+        else removed = group.uris.delete(uri) || removed;
+      }
       if (group.subscribers.size === 0) this.#end(key, group);
-      else if (subscriber.uris.size > 0) this.#sync(group);
+      else if (removed) this.#schedule(group);
     };
+    return { uris, leave };
   }
 
   /** The routing table changed this backend: feeds follow its new targets. */
@@ -100,8 +150,18 @@ export class TargetFeeds {
     for (const [key, group] of [...this.#groups]) this.#end(key, group);
   }
 
+  #schedule(group: Group): void {
+    if (group.pending) return;
+    group.pending = setTimeout(() => {
+      group.pending = undefined;
+      if (group.subscribers.size > 0) this.#sync(group);
+    }, SYNC_AFTER_MS);
+    group.pending.unref();
+  }
+
   #end(key: string, group: Group): void {
     if (this.#groups.get(key) === group) this.#groups.delete(key);
+    clearTimeout(group.pending);
     clearTimeout(group.retry);
     for (const feed of group.feeds.values()) feed.controller.abort();
     group.feeds.clear();
@@ -111,11 +171,9 @@ export class TargetFeeds {
   #sync(group: Group): void {
     const { backend } = group.cx;
     const wanted = new Map<string, Set<string>>(backend.targets.map((t) => [t.name, new Set()]));
-    for (const subscriber of group.subscribers) {
-      for (const uri of subscriber.uris) {
-        const owner = TargetFeeds.owner(backend, uri);
-        if (owner) wanted.get(owner.target.name)?.add(owner.uri);
-      }
+    for (const uri of group.uris.keys()) {
+      const owner = TargetFeeds.owner(backend, uri);
+      if (owner) wanted.get(owner.target.name)?.add(owner.uri);
     }
     for (const [name, feed] of group.feeds) {
       if (wanted.has(name)) continue;
