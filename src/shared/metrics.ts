@@ -35,6 +35,24 @@ const LATENCY_BUCKETS = [
   0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300,
 ];
 
+/** A gauge read when scraped (no cost per request): `watch` says where from. */
+function sampledGauge(name: string, help: string, registers: Registry[]) {
+  let read: () => number = () => 0;
+  const gauge = new Gauge({
+    name,
+    help,
+    registers,
+    collect() {
+      this.set(read());
+    },
+  });
+  return Object.assign(gauge, {
+    watch(source: () => number): void {
+      read = source;
+    },
+  });
+}
+
 export function createMetrics(registry = new Registry(), options: { processMetrics?: boolean } = {}) {
   if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'mcplane_' });
   const registers = [registry];
@@ -148,6 +166,21 @@ export function createMetrics(registry = new Registry(), options: { processMetri
       labelNames: ['op', 'result'] as const,
       registers,
     }),
+    ownedSessions: sampledGauge(
+      'mcplane_owned_sessions',
+      'Upstream sessions mcplane holds for 2026-07-28 clients in front of 2025 targets (one per route, backend and identity; at most 1,024).',
+      registers,
+    ),
+    parkedCalls: sampledGauge(
+      'mcplane_parked_calls',
+      "2025 targets' calls waiting for a 2026-07-28 client's next input_required round (at most 1,024, 5 min each).",
+      registers,
+    ),
+    listenFeeds: sampledGauge(
+      'mcplane_listen_feeds',
+      'Upstream streams open to feed 2026-07-28 subscriptions/listen streams (one per target per backend and upstream credential).',
+      registers,
+    ),
     listenersOpen: new Gauge({
       name: 'mcplane_listeners_open',
       help: 'Listener ports currently open.',

@@ -49,6 +49,12 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
+/** A gauge's value as scraped. */
+async function gauge(name: string): Promise<number> {
+  const text = await gateway.metrics.registry.getSingleMetricAsString(name);
+  return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
+}
+
 describe('a 2026-07-28 client calling a 2025 target that asks it something', () => {
   it('answers an elicitation and a sampling request through input_required rounds', async () => {
     const client = new Client(
@@ -88,6 +94,9 @@ describe('a 2026-07-28 client calling a 2025 target that asks it something', () 
     const [key, request] = Object.entries(inputRequests as Record<string, { method: string }>)[0]!;
     expect(request.method).toBe('elicitation/create');
     expect(typeof requestState).toBe('string');
+    // The call waits on this replica, in an upstream session mcplane owns for the client's identity.
+    expect(await gauge('mcplane_parked_calls')).toBe(1);
+    expect(await gauge('mcplane_owned_sessions')).toBeGreaterThanOrEqual(1);
     const tampered = `${requestState.slice(0, -3)}${requestState.endsWith('AAA') ? 'BBB' : 'AAA'}`;
     const refused = await call(2, { ...args, requestState: tampered });
     expect(refused.status).toBe(400);
@@ -97,6 +106,7 @@ describe('a 2026-07-28 client calling a 2025 target that asks it something', () 
     expect(done.body.id).toBe(3);
     expect(done.body.result.resultType).toBe('complete');
     expect(JSON.stringify(done.body.result.content)).toContain('Grace');
+    expect(await gauge('mcplane_parked_calls')).toBe(0);
     // The state continued one call: it does not open it again.
     const again = await call(4, { ...args, inputResponses, requestState });
     expect(again.status).toBe(400);

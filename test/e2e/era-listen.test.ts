@@ -82,6 +82,12 @@ const received = (method: string) =>
   modern.seen
     .map((r) => JSON.stringify(r.body ?? null))
     .filter((body) => body.includes(`"method":"${method}"`));
+/** mcplane_listen_feeds as scraped. */
+async function feeds(): Promise<number> {
+  const text = await gateway.metrics.registry.getSingleMetricAsString('mcplane_listen_feeds');
+  return Number(/^mcplane_listen_feeds (\S+)$/m.exec(text)?.[1]);
+}
+
 /** The body of the last subscriptions/listen the target received, as JSON text. */
 const lastListen = () => received('subscriptions/listen').at(-1) ?? '';
 
@@ -209,13 +215,16 @@ describe('2026-07-28 clients listening (subscriptions/listen)', () => {
         .toBe(true);
       // The watcher did not ask for prompt changes.
       expect(watcher.heard.some((m) => m.method === 'notifications/prompts/list_changed')).toBe(false);
-      // Two listeners, one backend: the target was asked at most twice (the first feed, reopened
-      // once with the watcher's resource), never once per listener per change.
+      // Two listeners, one backend: the target was asked once (changes within 50 ms reopen a feed
+      // once), never once per listener per change; the feeds show in the metrics.
       expect(received('subscriptions/listen').length - feedsBefore).toBeLessThanOrEqual(2);
+      expect(await feeds()).toBe(2); // the 2026 target's, and the 2025 fixture's own
     } finally {
       watcher.stop();
       lists.stop();
     }
+    // The last listener gone, the feeds close.
+    await expect.poll(feeds).toBe(0);
   });
 
   it('the listeners of one backend share at most 1,024 resources: the acknowledgement says what each got', async () => {

@@ -174,6 +174,9 @@ export class McpService {
       maxSessions: options.maxOwnedSessions ?? 1024,
       idleMs: options.sessionIdleTtlMs,
     });
+    options.metrics.ownedSessions.watch(() => this.#owned.size);
+    options.metrics.parkedCalls.watch(() => this.#deps.parked.size);
+    options.metrics.listenFeeds.watch(() => this.#listeners.feeds);
     this.#start = {
       keyRing: options.keyRing,
       store,

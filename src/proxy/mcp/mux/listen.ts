@@ -49,6 +49,11 @@ export class Listeners {
     return this.#count;
   }
 
+  /** Upstream feeds open for them. */
+  get feeds(): number {
+    return this.#feeds.size;
+  }
+
   /** Answer a listen request with its stream. */
   open(
     cx: Pick<Context, 'deps' | 'backend' | 'access'>,

@@ -76,6 +76,13 @@ const LIST_CHANGED: ReadonlySet<string> = new Set([
 export class TargetFeeds {
   readonly #groups = new Map<string, Group>();
 
+  /** Feeds open (or opening) over all groups. */
+  get size(): number {
+    let n = 0;
+    for (const group of this.#groups.values()) n += group.feeds.size;
+    return n;
+  }
+
   /** The target owning `uri` as a client names it, and the target's own URI (undefined: no target). */
   static owner(backend: McpBackend, uri: string): { target: McpTarget; uri: string } | undefined {
     if (!shouldPrefix(backend.prefixMode, backend.targets.length)) {
