@@ -15,6 +15,7 @@ import { startTestGateway } from '../support/gateway.js';
 import { type TestIssuer, testIssuer } from '../support/jwt.js';
 import { postInitialize } from '../support/mcp-harness.js';
 import { type FixtureServer, startFixture } from '../support/mcp-servers.js';
+import { modernPost } from '../support/modern-wire.js';
 import { freePort } from '../support/ports.js';
 import { writeManifests } from '../support/standalone.js';
 
@@ -314,5 +315,84 @@ describe('CORS for browser-based clients', () => {
     expect(served.headers.get('access-control-allow-origin')).toBe(APP);
     expect(served.headers.get('access-control-expose-headers')).toContain('mcp-session-id');
     expect(served.headers.get('mcp-session-id')).toBeTruthy();
+  });
+});
+
+describe('the same policies for 2026-07-28 clients (no session)', () => {
+  const as = async (claims: JWTPayload) => ({ authorization: `Bearer ${await token(claims)}` });
+
+  it('challenges a request without a token 401, like a 2025 one', async () => {
+    const answer = await fetch(url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'mcp-protocol-version': '2026-07-28',
+        'mcp-method': 'tools/list',
+      },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'tools/list',
+        params: {
+          _meta: {
+            'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+            'io.modelcontextprotocol/clientCapabilities': {},
+          },
+        },
+      }),
+    });
+    expect(answer.status).toBe(401);
+    expect(answer.headers.get('www-authenticate')).toContain('resource_metadata="');
+  });
+
+  it('lists per identity (cacheScope private) and refuses what the identity may not call as unknown', async () => {
+    const bob = await as({ sub: 'bob', groups: ['sales'] });
+    const listed = await modernPost(url, 'tools/list', { headers: bob });
+    expect(listed.status).toBe(200);
+    expect(listed.body.result.tools.map((t: { name: string }) => t.name).sort()).toEqual([
+      'calc_echo',
+      'docs_echo',
+    ]);
+    expect(listed.body.result.cacheScope).toBe('private');
+    const echo = await modernPost(url, 'tools/call', {
+      id: 2,
+      headers: bob,
+      params: { name: 'docs_echo', arguments: { message: 'modern' } },
+    });
+    expect(JSON.stringify(echo.body.result)).toContain('modern');
+    const refused = await modernPost(url, 'tools/call', {
+      id: 3,
+      headers: bob,
+      params: { name: 'calc_add', arguments: { a: 1, b: 2 } },
+    });
+    expect(refused.body.error?.code).toBe(-32602);
+    expect(refused.body.error?.message).toContain('Unknown tool');
+  });
+
+  it('counts the same per-tool rate limit (3 a minute on the route): past it, 429 with -32003', async () => {
+    const erin = await as({ sub: 'erin', groups: ['eng'] });
+    const answers: Array<Awaited<ReturnType<typeof modernPost>>> = [];
+    for (let i = 0; i < 4; i++) {
+      answers.push(
+        await modernPost(url, 'tools/call', {
+          id: 20 + i,
+          headers: erin,
+          params: { name: 'calc_add', arguments: { a: 1, b: i } },
+        }),
+      );
+    }
+    // Four calls over a budget of three (that 2025 sessions may have spent already): one at least is refused.
+    const refused = answers.filter((a) => a.status === 429);
+    expect(refused.length).toBeGreaterThanOrEqual(1);
+    expect(refused[0]!.body.error?.code).toBe(-32003);
+    expect(answers.filter((a) => a.status === 200).length).toBeLessThanOrEqual(3);
+    // Another tool is not limited by it.
+    const echo = await modernPost(url, 'tools/call', {
+      id: 30,
+      headers: erin,
+      params: { name: 'calc_echo', arguments: { message: 'unlimited' } },
+    });
+    expect(JSON.stringify(echo.body.result)).toContain('unlimited');
   });
 });
