@@ -16,6 +16,7 @@ import { servicePeers } from './peer-discovery.js';
 import { createAdminApp, type Readiness } from './proxy/admin.js';
 import { ListenerManager } from './proxy/listeners.js';
 import { KeyRing, McpService, Revocations } from './proxy/mcp/index.js';
+import { GATEWAY_VERSION } from './proxy/mcp/wire/protocol-version.js';
 import { PeerAuth } from './proxy/peers/peer-auth.js';
 import { peerEndpoint } from './proxy/peers/peer-endpoint.js';
 import { PeerSync } from './proxy/peers/peer-sync.js';
@@ -28,6 +29,7 @@ import type { Logger } from './shared/logger.js';
 import { createMetrics, type Metrics } from './shared/metrics.js';
 import { TablePublisher } from './shared/publisher.js';
 import type { ObjectStatus } from './shared/status.js';
+import { startTracing } from './shared/tracing.js';
 
 /**
  * How long before the drain deadline the calls still running are aborted with a shutdown error: time
@@ -203,7 +205,11 @@ export async function startGateway(
   config: Config,
   logger: Logger,
   metrics = createMetrics(),
+  /** Where the OTEL_* variables are read (tracing is off without an OTLP endpoint). */
+  env: Readonly<Record<string, string | undefined>> = process.env,
 ): Promise<Gateway> {
+  const tracing = await startTracing(env, GATEWAY_VERSION);
+  if (tracing) logger.info('tracing: spans exported over OTLP/HTTP (OTEL_* variables)');
   const store = new ResourceStore();
   const publisher = new TablePublisher();
   const keyRing = await loadKeyRing(config, logger);
@@ -241,6 +247,7 @@ export async function startGateway(
     sessionBufferBytes: config.sessionBufferBytes,
     upstreamEra: config.upstreamEra,
     upstreamEraMaxAgeMs: config.upstreamEraMaxAge,
+    ...(tracing ? { tracing } : {}),
   });
   const guards = new Guards({ logger, metrics, trustedProxies: new TrustedProxies(config.trustedProxies) });
   const listeners = new ListenerManager({
@@ -368,6 +375,8 @@ export async function startGateway(
       await sourceStopped;
       admin.destroy();
       await admin.close();
+      // The last spans are exported before the process ends.
+      await tracing?.shutdown();
       logger.info('stopped');
     },
   };

@@ -6,7 +6,12 @@ import { type Gateway, startGateway } from '../../src/gateway.js';
 import { silentLogger } from '../../src/shared/logger.js';
 import { createMetrics } from '../../src/shared/metrics.js';
 
-export async function startTestGateway(args: string[], overrides: Partial<Config> = {}): Promise<Gateway> {
+export async function startTestGateway(
+  args: string[],
+  overrides: Partial<Config> = {},
+  /** The OTEL_* variables the gateway sees (none by default: tracing off). */
+  env: Readonly<Record<string, string>> = {},
+): Promise<Gateway> {
   const config: Config = {
     ...loadConfig(
       [
@@ -28,6 +33,7 @@ export async function startTestGateway(args: string[], overrides: Partial<Config
     config,
     silentLogger,
     createMetrics(undefined, { processMetrics: false }),
+    env,
   );
   const deadline = Date.now() + 10_000;
   while (!gateway.readiness().ready) {

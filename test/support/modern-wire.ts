@@ -43,6 +43,7 @@ export async function modernPost(
       params: {
         ...params,
         _meta: {
+          ...(params._meta as Record<string, unknown> | undefined),
           'io.modelcontextprotocol/protocolVersion': '2026-07-28',
           'io.modelcontextprotocol/clientCapabilities': capabilities,
           'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' },

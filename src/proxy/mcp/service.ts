@@ -11,6 +11,7 @@ import type { Logger } from '../../shared/logger.js';
 import type { Metrics } from '../../shared/metrics.js';
 import type { TableChange } from '../../shared/publisher.js';
 import type { McpBackend, RoutingTable } from '../../shared/table.js';
+import type { Span, Tracing } from '../../shared/tracing.js';
 import { child } from '../metric-children.js';
 import { type Access, type Context, type Deps, OPEN_ACCESS, type SessionContext } from './hop/context.js';
 import { type EraMode, Eras } from './hop/eras.js';
@@ -28,6 +29,7 @@ import { Listeners } from './mux/listen.js';
 import { modernNotification, serveModern } from './mux/modern.js';
 import { dispatchNotification, dispatchResponse } from './mux/notify.js';
 import { type Finished, logRequest } from './request-log.js';
+import { serverSpanEnd, serverSpanStart } from './request-span.js';
 import type { KeyRing } from './session/key-ring.js';
 import { OwnedSessions } from './session/owned-sessions.js';
 import { Revocations } from './session/revocations.js';
@@ -72,6 +74,8 @@ export interface McpServiceOptions {
   readonly maxStreamBufferBytes?: number;
   /** Bytes a session keeps while no GET stream is open (default 1 MiB; at most maxStreamBufferBytes). */
   readonly sessionBufferBytes?: number;
+  /** OpenTelemetry tracing (shared/tracing.ts); absent: off. */
+  readonly tracing?: Tracing;
   /** `auto` probes each target's revision with server/discover; `legacy` never does (default auto). */
   readonly upstreamEra?: EraMode;
   /** Upstream sessions held for 2026-07-28 clients: one per route, backend and identity (default 1024). */
@@ -115,6 +119,10 @@ interface Pending {
   method: string;
   name?: string;
   release?: () => void;
+  /** When the request arrived (performance.now()). */
+  readonly started: number;
+  /** The request's server span (tracing on), ended with the request. */
+  span?: Span;
 }
 
 export class McpService {
@@ -142,6 +150,7 @@ export class McpService {
       parked: new ParkedCalls(),
       eras: new Eras(options.upstreamEra ?? 'auto', options.upstreamEraMaxAgeMs ?? 300_000),
       toolHeaders: new ToolHeaders(options.upstreamEraMaxAgeMs ?? 300_000),
+      ...(options.tracing ? { tracing: options.tracing } : {}),
       fanoutTimeoutMs: options.fanoutTimeoutMs,
       sseKeepAliveMs: options.sseKeepAliveMs,
       listCache: options.listCache ?? true,
@@ -205,7 +214,7 @@ export class McpService {
     this.#active += 1;
     const cx: Context = { deps: this.#deps, backend, signal, access };
     // The label until the body says more: GET, DELETE, POST (refused before it was read), or other.
-    const pending: Pending = { method: HTTP_LABELS.has(request.method) ? request.method : 'other' };
+    const pending: Pending = { method: HTTP_LABELS.has(request.method) ? request.method : 'other', started };
     let outcome: Outcome;
     try {
       outcome = await this.#serve(request, cx, pending, route);
@@ -249,6 +258,7 @@ export class McpService {
       };
       logRequest(logger, finished);
     }
+    if (pending.span) serverSpanEnd(pending.span, route, backend, pending, outcome, result);
     pending.release?.();
     this.#active -= 1;
     if (this.#active === 0) this.#drained?.();
@@ -287,6 +297,29 @@ export class McpService {
     } catch {
       return invalid(400, JsonRpcCode.ParseError, 'Parse error: the body is not valid JSON');
     }
+    const { tracing } = this.#deps;
+    if (!tracing) return this.#parsed(request, cx, pending, route, parsed, body.text);
+    // The client's trace context: its headers, else the message's _meta (where SDKs put it).
+    const params = asObject(asObject(parsed)?.params);
+    const span = tracing.serverSpan(
+      'mcp',
+      request.headers,
+      params?._meta,
+      performance.timeOrigin + pending.started,
+    );
+    pending.span = span;
+    serverSpanStart(span, request, parsed);
+    return tracing.within(span, () => this.#parsed(request, cx, pending, route, parsed, body.text));
+  }
+
+  #parsed(
+    request: Request,
+    cx: Context,
+    pending: Pending,
+    route: McpRoute,
+    parsed: unknown,
+    text: string,
+  ): Promise<Outcome> | Outcome {
     const version = request.headers.get('mcp-protocol-version');
     const modern = isModernVersion(version) ? modernMessage(request, parsed, version!, pending) : undefined;
     if (modern && 'reply' in modern) return modern;
@@ -317,7 +350,7 @@ export class McpService {
     if (typeof classified === 'string') {
       return invalid(400, JsonRpcCode.InvalidRequest, `Invalid Request: ${classified}`);
     }
-    return this.#one(request, cx, pending, classified, body.text);
+    return this.#one(request, cx, pending, classified, text);
   }
 
   #one(

@@ -8,6 +8,7 @@ import type { Readable } from 'node:stream';
 import type { Logger } from '../../../shared/logger.js';
 import type { Metrics } from '../../../shared/metrics.js';
 import type { McpBackend, McpTarget, UpstreamCredential } from '../../../shared/table.js';
+import type { Tracing } from '../../../shared/tracing.js';
 import type { Rewrite } from '../rewrite/outbound.js';
 import type { Session, TargetSession } from '../session/session.js';
 import type { SessionBufferLimits } from '../session/session-events.js';
@@ -26,6 +27,8 @@ export interface Deps {
   readonly eras: Eras;
   /** 2026 targets' `x-mcp-header` markers, for 2025 clients' calls. */
   readonly toolHeaders: ToolHeaders;
+  /** OpenTelemetry tracing; absent when off (nothing is traced, nothing costs). */
+  readonly tracing?: Tracing;
   /** 2025 targets' calls waiting for a 2026-07-28 client's next round. */
   readonly parked: ParkedCalls;
   readonly fanoutTimeoutMs: number;

@@ -2,6 +2,8 @@
  * One call to one upstream target, with per-target metrics. Everything the multiplexer sends
  * upstream goes through post().
  */
+
+import { SpanStatusCode } from '@opentelemetry/api';
 import type { Endpoint, McpTarget } from '../../../shared/table.js';
 import { child } from '../../metric-children.js';
 import {
@@ -14,7 +16,7 @@ import { parseJson, sseMessages } from '../../upstream/read.js';
 import type { UpstreamReply } from '../../upstream/transport.js';
 import type { Session } from '../session/session.js';
 import { isModernVersion } from '../wire/era.js';
-import { isResponse, type JsonObject, type JsonRpcResponse } from '../wire/jsonrpc.js';
+import { asObject, isResponse, type JsonObject, type JsonRpcResponse } from '../wire/jsonrpc.js';
 import { methodLabel } from '../wire/methods.js';
 import { handshakeHop, modernHop } from '../wire/modern-hop.js';
 import { paramHeaderValues } from '../wire/param-headers.js';
@@ -77,6 +79,19 @@ export async function post(
   } else if (method === 'initialize' && typeof body === 'string') {
     ({ body, headers } = handshakeHop(body));
   }
+  const span = deps.tracing?.clientSpan(label, {
+    'mcp.method.name': label,
+    'server.address': hop.endpoint.address,
+    'server.port': hop.endpoint.port,
+    'mcplane.backend': backendId,
+    'mcplane.target': target.name,
+  });
+  if (span) {
+    // The hop's trace context in its headers and in the message's _meta (where MCP SDKs read it).
+    const carrier = deps.tracing!.carrier(span);
+    headers = { ...headers, ...carrier };
+    body = withTraceMeta(body, carrier);
+  }
   try {
     const reply = await deps.upstreams.for(target).post({
       target,
@@ -88,9 +103,15 @@ export async function post(
       ...(headers ? { headers } : {}),
     });
     child(deps.metrics.upstreamRequests, backendId, target.name, label, 'ok').inc();
+    span?.end();
     return reply;
   } catch (error) {
     const failure = toUpstreamError(target.name, error, signal);
+    if (span) {
+      span.setAttribute('error.type', failure.failure);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: failure.message });
+      span.end();
+    }
     child(deps.metrics.upstreamRequests, backendId, target.name, label, failure.failure).inc();
     deps.logger[failure.failure === 'aborted' ? 'debug' : 'warn'](
       {
@@ -108,6 +129,15 @@ export async function post(
       (performance.now() - started) / 1000,
     );
   }
+}
+
+/** A request's body with the hop's trace context in `params._meta` (a response's is left alone). */
+function withTraceMeta(body: string | Uint8Array, carrier: Record<string, string>): string | Uint8Array {
+  const message = asObject(JSON.parse(typeof body === 'string' ? body : Buffer.from(body).toString('utf8')));
+  if (!message || typeof message.method !== 'string') return body;
+  const params = asObject(message.params) ?? {};
+  const meta = { ...asObject(params._meta), ...carrier };
+  return JSON.stringify({ ...message, params: { ...params, _meta: meta } });
 }
 
 /** The `Mcp-Param-*` headers of a 2025 client's call to a 2026 target, from the tool's markers. */

@@ -1,0 +1,161 @@
+/**
+ * OpenTelemetry tracing, off unless an OTLP endpoint is configured the standard way
+ * (`OTEL_EXPORTER_OTLP_ENDPOINT` or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`; `OTEL_SDK_DISABLED=true` or
+ * `OTEL_TRACES_EXPORTER=none` keep it off). Off, nothing here runs: callers hold `undefined`. On,
+ * spans go to the OTLP/HTTP exporter in batches (it reads the other `OTEL_EXPORTER_OTLP_*`
+ * variables itself), sampled by `OTEL_TRACES_SAMPLER` / `OTEL_TRACES_SAMPLER_ARG` (default
+ * parent-based, always on), named by `OTEL_SERVICE_NAME` (default `mcplane`). W3C trace context is
+ * read from and written to HTTP headers and to MCP `_meta` (`traceparent`, `tracestate`).
+ */
+import {
+  type Attributes,
+  type Context,
+  context,
+  propagation,
+  ROOT_CONTEXT,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  type Tracer,
+  trace,
+} from '@opentelemetry/api';
+import type { Sampler } from '@opentelemetry/sdk-trace';
+
+export { type Attributes, type Span, SpanKind, SpanStatusCode };
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** What instrumented code calls; `undefined` in its place means tracing is off. */
+export interface Tracing {
+  /** A server span whose parent is the W3C context in `headers`, else in `meta` (MCP `_meta`). */
+  serverSpan(name: string, headers: Headers, meta: unknown, startTime: number): Span;
+  /** Run `fn` with `span` as the active span (client spans started inside are its children). */
+  within<T>(span: Span, fn: () => T): T;
+  /** A client span under the active span. */
+  clientSpan(name: string, attributes: Attributes): Span;
+  /** The active context's `traceparent` / `tracestate`, for headers and `_meta`. */
+  carrier(span: Span): Record<string, string>;
+  shutdown(): Promise<void>;
+}
+
+/** On when an OTLP endpoint is set and the SDK is not disabled. */
+export function tracingWanted(env: Env): boolean {
+  if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true') return false;
+  if (env.OTEL_TRACES_EXPORTER?.trim().toLowerCase() === 'none') return false;
+  return Boolean(env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT);
+}
+
+/** The sampler `OTEL_TRACES_SAMPLER` names (unknown names: the default, parent-based always on). */
+export async function samplerFromEnv(env: Env): Promise<Sampler> {
+  const { AlwaysOffSampler, AlwaysOnSampler, ParentBasedSampler, TraceIdRatioBasedSampler } = await import(
+    '@opentelemetry/sdk-trace'
+  );
+  const ratio = Number(env.OTEL_TRACES_SAMPLER_ARG ?? '1');
+  const valid = Number.isFinite(ratio) && ratio >= 0 && ratio <= 1 ? ratio : 1;
+  switch (env.OTEL_TRACES_SAMPLER?.trim().toLowerCase()) {
+    case 'always_on':
+      return new AlwaysOnSampler();
+    case 'always_off':
+      return new AlwaysOffSampler();
+    case 'traceidratio':
+      return new TraceIdRatioBasedSampler(valid);
+    case 'parentbased_always_off':
+      return new ParentBasedSampler({ root: new AlwaysOffSampler() });
+    case 'parentbased_traceidratio':
+      return new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(valid) });
+    default:
+      return new ParentBasedSampler({ root: new AlwaysOnSampler() });
+  }
+}
+
+/**
+ * Tracing as the environment asks, or undefined (off). Registers the global context manager. The
+ * SDK is loaded only here, so a gateway without tracing never loads it.
+ */
+export async function startTracing(env: Env, version: string): Promise<Tracing | undefined> {
+  if (!tracingWanted(env)) return undefined;
+  const [{ AsyncLocalStorageContextManager }, { W3CTraceContextPropagator }, { OTLPTraceExporter }] =
+    await Promise.all([
+      import('@opentelemetry/context-async-hooks'),
+      import('@opentelemetry/core'),
+      import('@opentelemetry/exporter-trace-otlp-http'),
+    ]);
+  const [{ envDetector, resourceFromAttributes }, { BatchSpanProcessor, TracerProvider }] = await Promise.all(
+    [import('@opentelemetry/resources'), import('@opentelemetry/sdk-trace')],
+  );
+  const detected = envDetector.detect();
+  const delay = Number(env.OTEL_BSP_SCHEDULE_DELAY ?? '0');
+  const provider = new TracerProvider({
+    resource: resourceFromAttributes({
+      'service.name': env.OTEL_SERVICE_NAME || 'mcplane',
+      'service.version': version,
+    }).merge(resourceFromAttributes(detected.attributes ?? {})),
+    sampler: await samplerFromEnv(env),
+    spanProcessors: [
+      new BatchSpanProcessor({
+        exporter: new OTLPTraceExporter({ url: tracesUrl(env) }),
+        ...(delay > 0 ? { scheduledDelayMillis: delay } : {}),
+      }),
+    ],
+  });
+  const contextManager = new AsyncLocalStorageContextManager().enable();
+  context.setGlobalContextManager(contextManager);
+  const propagator = new W3CTraceContextPropagator();
+  propagation.setGlobalPropagator(propagator);
+  const tracer: Tracer = provider.getTracer('mcplane', version);
+  return {
+    serverSpan(name, headers, meta, startTime) {
+      let parent = propagator.extract(ROOT_CONTEXT, headers, HEADERS_GETTER);
+      if (!trace.getSpanContext(parent) && meta && typeof meta === 'object')
+        parent = propagator.extract(ROOT_CONTEXT, meta as Record<string, unknown>, META_GETTER);
+      return tracer.startSpan(name, { kind: SpanKind.SERVER, startTime }, parent);
+    },
+    within(span, fn) {
+      return context.with(trace.setSpan(context.active(), span), fn);
+    },
+    clientSpan(name, attributes) {
+      return tracer.startSpan(name, { kind: SpanKind.CLIENT, attributes }, context.active());
+    },
+    carrier(span) {
+      const carrier: Record<string, string> = {};
+      propagator.inject(trace.setSpan(ROOT_CONTEXT, span), carrier, {
+        set: (c, key, value) => {
+          c[key] = value;
+        },
+      });
+      return carrier;
+    },
+    async shutdown() {
+      await provider.shutdown().catch(() => {});
+      contextManager.disable();
+      context.disable();
+      propagation.disable();
+    },
+  };
+}
+
+/**
+ * Where spans go: the traces endpoint as given, else `/v1/traces` under the general one (the
+ * exporter reads the rest of the OTEL_EXPORTER_OTLP_* variables itself).
+ */
+export function tracesUrl(env: Env): string {
+  const traces = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim();
+  if (traces) return traces;
+  return `${(env.OTEL_EXPORTER_OTLP_ENDPOINT ?? '').trim().replace(/\/+$/, '')}/v1/traces`;
+}
+
+const HEADERS_GETTER = {
+  keys: (carrier: Headers) => [...carrier.keys()],
+  get: (carrier: Headers, key: string) => carrier.get(key) ?? undefined,
+};
+
+/** `_meta` values are a client's: only strings of a sane length are read. */
+const META_GETTER = {
+  keys: (carrier: Record<string, unknown>) => Object.keys(carrier),
+  get: (carrier: Record<string, unknown>, key: string) => {
+    const value = Object.hasOwn(carrier, key) ? carrier[key] : undefined;
+    return typeof value === 'string' && value.length <= 512 ? value : undefined;
+  },
+};
+
+export type { Context };
