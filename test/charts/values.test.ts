@@ -30,6 +30,9 @@ describe('values.schema.json', () => {
     [{ image: { digest: 'latest' } }, 'image.digest: Must validate at least one schema (anyOf)'],
     [{ drainTimeout: '25s' }, 'drainTimeout: Invalid type. Expected: integer, given: string'],
     [{ extraArgs: ['verbose'] }, 'extraArgs.0: Does not match pattern'],
+    [{ tracing: { sampler: 'sometimes' } }, 'tracing.sampler: tracing.sampler must be one of the following'],
+    [{ tracing: { samplerRatio: '10%' } }, 'tracing.samplerRatio: Does not match pattern'],
+    [{ tracing: { otlpEndpoint: 'collector:4318' } }, 'tracing.otlpEndpoint: Does not match pattern'],
   ])('%j is rejected', (values, message) => {
     const stderr = failure(values);
     expect(stderr).toContain("values don't meet the specifications of the schema(s)");
