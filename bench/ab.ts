@@ -5,6 +5,9 @@
  *
  *   npm run bench:ab -- <A> <B> [--concurrency 32] [--rounds 6] [--window-ms 3000] [--big] [--policy-b]
  *
+ * `--tracing-b` turns OpenTelemetry tracing on in B (spans exported over OTLP/HTTP to a sink in
+ * this process; every request sampled unless OTEL_TRACES_SAMPLER / _ARG say otherwise, e.g.
+ * `traceidratio` and `0.1`): `. . --tracing-b` is the cost of tracing on the same build.
  * `--policy-b` puts B's route under an AgentgatewayPolicy (JWT, one authorization rule, one local
  * rate limit: bench/policy.ts) and sends B's calls with a bearer token: `. . --policy-b` is the
  * cost of governance on the same build.
@@ -13,6 +16,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -39,6 +43,7 @@ const { values: flags, positionals } = parseArgs({
     'window-ms': { type: 'string', default: '3000' },
     big: { type: 'boolean', default: false },
     'policy-b': { type: 'boolean', default: false },
+    'tracing-b': { type: 'boolean', default: false },
   },
 });
 if (positionals.length !== 2) {
@@ -67,6 +72,18 @@ async function build(rev: string, label: string): Promise<string[]> {
   return built.args;
 }
 
+/** An OTLP/HTTP endpoint that takes every export and keeps nothing; closed when this process ends. */
+async function otlpSink(): Promise<string> {
+  const sink = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'));
+  });
+  await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
+  sink.unref();
+  const address = sink.address();
+  return `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+}
+
 try {
   const upstream = await startUpstream({ name: 'one', extraTools: 16, sse: false, maxSessions: 20_000 });
   const contenders: Contender[] = [];
@@ -81,15 +98,27 @@ try {
     const label = i === 0 ? 'A' : 'B';
     useMcplaneEntry({ args: await build(rev, label), mode: rev });
     const governed = label === 'B' && flags['policy-b'] ? await benchPolicy('one') : undefined;
-    const running = await startMcplane([
-      {
-        name: 'one',
-        listenerPort: await freePort(),
-        targets: [{ name: 'one', port: upstream.port }],
-        ...(governed ? { policies: governed.policies } : {}),
-      },
-    ]);
-    const name = `${label} (${rev}${governed ? ', policy' : ''})`;
+    const traced = label === 'B' && flags['tracing-b'] ? await otlpSink() : undefined;
+    const running = await startMcplane(
+      [
+        {
+          name: 'one',
+          listenerPort: await freePort(),
+          targets: [{ name: 'one', port: upstream.port }],
+          ...(governed ? { policies: governed.policies } : {}),
+        },
+      ],
+      [],
+      [],
+      traced
+        ? {
+            OTEL_EXPORTER_OTLP_ENDPOINT: traced,
+            OTEL_TRACES_SAMPLER: process.env.OTEL_TRACES_SAMPLER ?? 'always_on',
+            OTEL_TRACES_SAMPLER_ARG: process.env.OTEL_TRACES_SAMPLER_ARG ?? '1',
+          }
+        : {},
+    );
+    const name = `${label} (${rev}${governed ? ', policy' : ''}${traced ? ', tracing' : ''})`;
     contenders.push({
       name,
       url: running.urls[0]!,

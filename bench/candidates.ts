@@ -264,6 +264,8 @@ export async function launchMcplane(
   source: readonly string[],
   /** Node flags before the entry (e.g. `--cpu-prof`). */
   nodeArgs: readonly string[] = [],
+  /** Environment added for mcplane (e.g. OTEL_* to turn tracing on). */
+  env: Readonly<Record<string, string>> = {},
 ): Promise<{ child: Child; adminPort: number; readyMs: number }> {
   if (!entry) throw new Error('src/main.ts does not exist yet');
   const adminPort = await freePort();
@@ -285,6 +287,7 @@ export async function launchMcplane(
       'warn',
     ],
     ROOT,
+    env,
   );
   try {
     const ready = `http://127.0.0.1:${adminPort}/readyz`;
@@ -302,12 +305,13 @@ export async function startMcplane(
   nodeArgs: readonly string[] = [],
   /** mcplane flags (e.g. `--list-cache=false`). */
   flags: readonly string[] = [],
+  env: Readonly<Record<string, string>> = {},
 ): Promise<RunningMcplane> {
   const dir = await mkdtemp(join(tmpdir(), 'mcplane-bench-manifests-'));
   await writeFile(join(dir, 'bench.yaml'), benchManifests(backends));
   try {
     const source = ['--manifests', dir, ...flags];
-    const { child, adminPort, readyMs } = await launchMcplane('mcplane', source, nodeArgs);
+    const { child, adminPort, readyMs } = await launchMcplane('mcplane', source, nodeArgs, env);
     return {
       name: 'mcplane',
       urls: backends.map((b) => `http://127.0.0.1:${b.listenerPort}/mcp`),

@@ -98,8 +98,19 @@ const children = new Set<Child>();
 /** Extra pids to kill at exit (nginx workers, which are not our children). */
 const strays = new Set<number>();
 
-export function spawnChild(name: string, command: string, args: readonly string[], cwd?: string): Child {
-  const proc = spawn(command, args, { cwd, stdio: ['pipe', 'pipe', 'pipe'], env: process.env });
+export function spawnChild(
+  name: string,
+  command: string,
+  args: readonly string[],
+  cwd?: string,
+  /** Added to this process's environment. */
+  env: Readonly<Record<string, string>> = {},
+): Child {
+  const proc = spawn(command, args, {
+    cwd,
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  });
   const lines: string[] = [];
   const keep = (chunk: Buffer) => {
     lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));

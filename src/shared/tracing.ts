@@ -9,9 +9,6 @@
  */
 import {
   type Attributes,
-  type Context,
-  context,
-  propagation,
   ROOT_CONTEXT,
   type Span,
   SpanKind,
@@ -29,10 +26,8 @@ type Env = Readonly<Record<string, string | undefined>>;
 export interface Tracing {
   /** A server span whose parent is the W3C context in `headers`, else in `meta` (MCP `_meta`). */
   serverSpan(name: string, headers: Headers, meta: unknown, startTime: number): Span;
-  /** Run `fn` with `span` as the active span (client spans started inside are its children). */
-  within<T>(span: Span, fn: () => T): T;
-  /** A client span under the active span. */
-  clientSpan(name: string, attributes: Attributes): Span;
+  /** A client span under `parent` (the request's server span: passed along, not kept in async context). */
+  clientSpan(parent: Span | undefined, name: string, attributes: Attributes): Span;
   /** The active context's `traceparent` / `tracestate`, for headers and `_meta`. */
   carrier(span: Span): Record<string, string>;
   shutdown(): Promise<void>;
@@ -69,17 +64,15 @@ export async function samplerFromEnv(env: Env): Promise<Sampler> {
 }
 
 /**
- * Tracing as the environment asks, or undefined (off). Registers the global context manager. The
- * SDK is loaded only here, so a gateway without tracing never loads it.
+ * Tracing as the environment asks, or undefined (off). The SDK is loaded only here, so a gateway
+ * without tracing never loads it.
  */
 export async function startTracing(env: Env, version: string): Promise<Tracing | undefined> {
   if (!tracingWanted(env)) return undefined;
-  const [{ AsyncLocalStorageContextManager }, { W3CTraceContextPropagator }, { OTLPTraceExporter }] =
-    await Promise.all([
-      import('@opentelemetry/context-async-hooks'),
-      import('@opentelemetry/core'),
-      import('@opentelemetry/exporter-trace-otlp-http'),
-    ]);
+  const [{ W3CTraceContextPropagator }, { OTLPTraceExporter }] = await Promise.all([
+    import('@opentelemetry/core'),
+    import('@opentelemetry/exporter-trace-otlp-http'),
+  ]);
   const [{ envDetector, resourceFromAttributes }, { BatchSpanProcessor, TracerProvider }] = await Promise.all(
     [import('@opentelemetry/resources'), import('@opentelemetry/sdk-trace')],
   );
@@ -98,10 +91,9 @@ export async function startTracing(env: Env, version: string): Promise<Tracing |
       }),
     ],
   });
-  const contextManager = new AsyncLocalStorageContextManager().enable();
-  context.setGlobalContextManager(contextManager);
+  // No global context manager: the request's span travels in the proxy's own Context (an async
+  // context manager would tax every promise of the process, traced or not).
   const propagator = new W3CTraceContextPropagator();
-  propagation.setGlobalPropagator(propagator);
   const tracer: Tracer = provider.getTracer('mcplane', version);
   return {
     serverSpan(name, headers, meta, startTime) {
@@ -110,11 +102,9 @@ export async function startTracing(env: Env, version: string): Promise<Tracing |
         parent = propagator.extract(ROOT_CONTEXT, meta as Record<string, unknown>, META_GETTER);
       return tracer.startSpan(name, { kind: SpanKind.SERVER, startTime }, parent);
     },
-    within(span, fn) {
-      return context.with(trace.setSpan(context.active(), span), fn);
-    },
-    clientSpan(name, attributes) {
-      return tracer.startSpan(name, { kind: SpanKind.CLIENT, attributes }, context.active());
+    clientSpan(parent, name, attributes) {
+      const within = parent ? trace.setSpan(ROOT_CONTEXT, parent) : ROOT_CONTEXT;
+      return tracer.startSpan(name, { kind: SpanKind.CLIENT, attributes }, within);
     },
     carrier(span) {
       const carrier: Record<string, string> = {};
@@ -127,9 +117,6 @@ export async function startTracing(env: Env, version: string): Promise<Tracing |
     },
     async shutdown() {
       await provider.shutdown().catch(() => {});
-      contextManager.disable();
-      context.disable();
-      propagation.disable();
     },
   };
 }
@@ -157,5 +144,3 @@ const META_GETTER = {
     return typeof value === 'string' && value.length <= 512 ? value : undefined;
   },
 };
-
-export type { Context };

@@ -309,7 +309,7 @@ export class McpService {
     );
     pending.span = span;
     serverSpanStart(span, request, parsed);
-    return tracing.within(span, () => this.#parsed(request, cx, pending, route, parsed, body.text));
+    return this.#parsed(request, { ...cx, span }, pending, route, parsed, body.text);
   }
 
   #parsed(

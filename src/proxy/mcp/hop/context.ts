@@ -8,7 +8,7 @@ import type { Readable } from 'node:stream';
 import type { Logger } from '../../../shared/logger.js';
 import type { Metrics } from '../../../shared/metrics.js';
 import type { McpBackend, McpTarget, UpstreamCredential } from '../../../shared/table.js';
-import type { Tracing } from '../../../shared/tracing.js';
+import type { Span, Tracing } from '../../../shared/tracing.js';
 import type { Rewrite } from '../rewrite/outbound.js';
 import type { Session, TargetSession } from '../session/session.js';
 import type { SessionBufferLimits } from '../session/session-events.js';
@@ -136,6 +136,8 @@ export interface Context {
   readonly serverRequests?: ServerRequestHook;
   /** A 2026-07-28 `tools/call`'s `Mcp-Param-*` headers (checked for form), for the modern hop. */
   readonly paramHeaders?: Readonly<Record<string, string>>;
+  /** The request's server span (tracing on): the parent of every upstream hop's client span. */
+  readonly span?: Span;
 }
 
 export interface SessionContext extends Context {

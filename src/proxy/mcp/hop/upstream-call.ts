@@ -37,7 +37,7 @@ export interface Hop {
 }
 
 export async function post(
-  cx: Pick<Context, 'deps' | 'backend' | 'access' | 'paramHeaders' | 'toClient'> & {
+  cx: Pick<Context, 'deps' | 'backend' | 'access' | 'paramHeaders' | 'toClient' | 'span'> & {
     readonly session?: Session;
   },
   target: McpTarget,
@@ -79,7 +79,7 @@ export async function post(
   } else if (method === 'initialize' && typeof body === 'string') {
     ({ body, headers } = handshakeHop(body));
   }
-  const span = deps.tracing?.clientSpan(label, {
+  const span = deps.tracing?.clientSpan(cx.span, label, {
     'mcp.method.name': label,
     'server.address': hop.endpoint.address,
     'server.port': hop.endpoint.port,
@@ -87,10 +87,11 @@ export async function post(
     'mcplane.target': target.name,
   });
   if (span) {
-    // The hop's trace context in its headers and in the message's _meta (where MCP SDKs read it).
+    // The hop's trace context in its headers, and for a sampled trace in the message's _meta too
+    // (where MCP SDKs read it; rewriting every body for traces nobody keeps would cost each call).
     const carrier = deps.tracing!.carrier(span);
     headers = { ...headers, ...carrier };
-    body = withTraceMeta(body, carrier);
+    if (span.isRecording()) body = withTraceMeta(body, carrier);
   }
   try {
     const reply = await deps.upstreams.for(target).post({
