@@ -203,7 +203,7 @@ export class TargetFeeds {
     const { cx } = group;
     const { signal } = feed.controller;
     const prefix = shouldPrefix(cx.backend.prefixMode, cx.backend.targets.length);
-    /** When to open it again after it ended: never for a 2025 target or a refusal. */
+    /** When to open it again after it ended: never after a refusal (a target with no stream to give). */
     let reopenMs: number | undefined;
     let stream: FeedStream | undefined;
     try {
