@@ -485,15 +485,13 @@ export class McpService {
    */
   onTableChange(change: TableChange): void {
     this.#deps.upstreams.retain(change.next);
-    const before = targetSets(change.previous);
-    const changed = new Set<string>();
-    for (const [id, set] of targetSets(change.next)) if (before.get(id) !== set) changed.add(id);
-    if (changed.size === 0) return;
+    const before = new Map(backends(change.previous).map((b) => [b.id, targetSet(b)]));
+    const next = backends(change.next).filter((b) => before.get(b.id) !== targetSet(b));
+    if (next.length === 0) return;
+    const changed = new Set(next.map((b) => b.id));
     const { metrics } = this.#deps;
     let notified = 0;
-    for (const id of changed) notified += this.#listeners.targetsChanged(id);
-    for (const backend of backends(change.next))
-      if (changed.has(backend.id)) this.#listeners.backendChanged(backend);
+    for (const backend of next) notified += this.#listeners.targetsChanged(backend);
     for (const session of this.#store.all()) {
       if (!changed.has(session.backendId)) continue;
       notified += notifyTargetsChanged(session, this.#deps) ? 1 : 0;
@@ -585,25 +583,20 @@ function notifyTargetsChanged(session: Session, deps: Deps): boolean {
   return true;
 }
 
-/** backend id → a fingerprint of its target set (names and addresses, not endpoints: pods come and go). */
 /** Every MCP backend the table routes to, once each. */
 function backends(table: RoutingTable): McpBackend[] {
   const found = new Map<string, McpBackend>();
   for (const listener of table.listeners) {
     for (const route of listener.routes) {
-      if (route.action.type === 'mcp') found.set(route.action.backend.id, route.action.backend);
+      const action = route.action;
+      if (action.type === 'mcp' && !found.has(action.backend.id))
+        found.set(action.backend.id, action.backend);
     }
   }
   return [...found.values()];
 }
 
-function targetSets(table: RoutingTable): Map<string, string> {
-  const sets = new Map<string, string>();
-  for (const backend of backends(table)) {
-    sets.set(
-      backend.id,
-      backend.targets.map((t) => `${t.name}|${t.protocol}|${t.host}:${t.port}${t.path}`).join(','),
-    );
-  }
-  return sets;
+/** A fingerprint of a backend's target set (names and addresses, not endpoints: pods come and go). */
+function targetSet(backend: McpBackend): string {
+  return backend.targets.map((t) => `${t.name}|${t.protocol}|${t.host}:${t.port}${t.path}`).join(',');
 }

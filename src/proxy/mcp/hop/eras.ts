@@ -11,6 +11,7 @@
  * A 2025 session falls back to the 2026 hop only for a target that refuses the handshake. Each hop then speaks its own
  * target's revision: the client's version is never forwarded to a target that did not offer it.
  */
+import { setNewest } from '../../../shared/newest.js';
 import type { Endpoint, McpTarget } from '../../../shared/table.js';
 import { UpstreamError } from '../../upstream/errors.js';
 import { endpointKey } from '../../upstream/transport.js';
@@ -59,7 +60,7 @@ export class Eras {
     if (!asking) {
       asking = probe(cx, target, endpoint, signal)
         .then((era) => {
-          remember(this.#known, key, { era, at: performance.now() });
+          setNewest(this.#known, key, { era, at: performance.now() }, MAX_KNOWN);
           return era;
         })
         .finally(() => this.#asking.delete(key));
@@ -75,19 +76,12 @@ export class Eras {
   }
 
   markRefusesLegacy(target: McpTarget, endpoint: Endpoint): void {
-    remember(this.#refused, eraKey(target, endpoint), performance.now());
+    setNewest(this.#refused, eraKey(target, endpoint), performance.now(), MAX_KNOWN);
   }
 }
 
 /** A server is an endpoint and a path. */
 const eraKey = (target: McpTarget, endpoint: Endpoint) => `${endpointKey(endpoint)}${target.path}`;
-
-/** Set as the newest entry; at MAX_KNOWN the oldest goes first. */
-function remember<T>(map: Map<string, T>, key: string, value: T): void {
-  map.delete(key);
-  if (map.size >= MAX_KNOWN) map.delete(map.keys().next().value!);
-  map.set(key, value);
-}
 
 async function probe(
   cx: Pick<Context, 'deps' | 'backend' | 'access'>,

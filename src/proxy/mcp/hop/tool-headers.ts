@@ -5,8 +5,10 @@
  * era age (--upstream-era-max-age), one question at a time per server. A failed question sends the
  * call without the headers (the target says what it misses) and is asked again next time.
  */
-import { createHash } from 'node:crypto';
+import { credentialKey } from '../../../shared/digest.js';
+import { setNewest } from '../../../shared/newest.js';
 import type { McpTarget } from '../../../shared/table.js';
+import { endpointKey } from '../../upstream/transport.js';
 import { asObject } from '../wire/jsonrpc.js';
 import { type ParamHeader, paramHeadersOf } from '../wire/param-headers.js';
 import type { Context } from './context.js';
@@ -33,20 +35,14 @@ export class ToolHeaders {
     tool: string,
     signal: AbortSignal | undefined,
   ): Promise<readonly ParamHeader[] | undefined> {
-    const credential = cx.access.upstreamCredential;
-    const key = [
-      `${hop.endpoint.address}:${hop.endpoint.port}${target.path}`,
-      credential ? createHash('sha256').update(credential.value).digest('base64url').slice(0, 22) : '',
-    ].join('\n');
+    const key = `${endpointKey(hop.endpoint)}${target.path}\n${credentialKey(cx.access.upstreamCredential)}`;
     const known = this.#known.get(key);
     if (known && performance.now() - known.at < this.maxAgeMs) return known.markers.get(tool);
     let asking = this.#asking.get(key);
     if (!asking) {
       asking = read(cx, target, hop, signal)
         .then((markers) => {
-          this.#known.delete(key);
-          if (this.#known.size >= MAX_KNOWN) this.#known.delete(this.#known.keys().next().value!);
-          this.#known.set(key, { markers, at: performance.now() });
+          setNewest(this.#known, key, { markers, at: performance.now() }, MAX_KNOWN);
           return markers;
         })
         .catch(() => undefined)

@@ -17,11 +17,11 @@ import { JsonRpcCode, rpcErrorReply } from '../wire/errors.js';
 import { asObject, type JsonObject, type JsonRpcId } from '../wire/jsonrpc.js';
 import { streamReply } from '../wire/reply.js';
 import { SseStream } from '../wire/sse-stream.js';
+import { MAX_SUBSCRIBED_URI } from './subscribe.js';
 import { type Joined, TargetFeeds } from './target-feeds.js';
 
-/** Resources one listen stream may subscribe to (more are refused), and the longest URI taken. */
+/** Resources one listen stream may subscribe to (more are refused). */
 export const MAX_LISTEN_RESOURCES = 256;
-const MAX_URI_LENGTH = 2048;
 
 export const MAX_LISTENERS = 10_000;
 
@@ -93,7 +93,7 @@ export class Listeners {
     // Only resources a target serves and the caller may read; the acknowledgement says which.
     const uris = new Set<string>();
     for (const uri of asked) {
-      if (typeof uri !== 'string' || uri.length > MAX_URI_LENGTH) continue;
+      if (typeof uri !== 'string' || uri.length > MAX_SUBSCRIBED_URI) continue;
       const owner = TargetFeeds.owner(cx.backend, uri);
       if (owner && cx.access.allows({ kind: 'resource', target: owner.target.name, name: owner.uri }, 'call'))
         uris.add(uri);
@@ -136,9 +136,13 @@ export class Listeners {
     return { reply: stream.reply };
   }
 
-  /** The backend's target set changed: every list may have; returns how many streams were told. */
-  targetsChanged(backendId: string): number {
-    const set = this.#byBackend.get(backendId);
+  /**
+   * The backend's target set changed: every list may have, and the feeds follow its targets;
+   * returns how many streams were told.
+   */
+  targetsChanged(backend: McpBackend): number {
+    this.#feeds.backendChanged(backend);
+    const set = this.#byBackend.get(backend.id);
     if (!set) return 0;
     for (const { sse, id, methods } of set) {
       for (const method of methods)
@@ -152,11 +156,6 @@ export class Listeners {
     if (!set?.delete(listener)) return;
     this.#count -= 1;
     if (set.size === 0) this.#byBackend.delete(backendId);
-  }
-
-  /** The routing table changed a backend's targets: the feeds follow. */
-  backendChanged(backend: McpBackend): void {
-    this.#feeds.backendChanged(backend);
   }
 
   close(): void {

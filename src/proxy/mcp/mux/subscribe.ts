@@ -16,8 +16,11 @@ import { invalidParams } from '../wire/errors.js';
 import { type JsonRpcId, resultResponse } from '../wire/jsonrpc.js';
 import { LimitError } from '../wire/limits.js';
 
-/** A URI the session keeps: longer ones are refused (it becomes a key and goes upstream in each listen). */
-const MAX_URI_LENGTH = 2048;
+/**
+ * The longest resource URI mcplane keeps a subscription for (it becomes a key and goes upstream in
+ * each listen): a 2025 session's subscribe, and a 2026 listen's resourceSubscriptions.
+ */
+export const MAX_SUBSCRIBED_URI = 2048;
 
 /** A subscribe or unsubscribe this target cannot take itself: the gateway keeps it instead. */
 export function isKeptSubscription(method: string, state: TargetSession): boolean {
@@ -37,8 +40,8 @@ export function keepSubscription(
   id: JsonRpcId,
 ): Outcome {
   if (typeof uri !== 'string') throw invalidParams(`${method}: params.uri must be a string`);
-  if (uri.length > MAX_URI_LENGTH)
-    throw invalidParams(`${method}: params.uri is longer than ${MAX_URI_LENGTH} characters`);
+  if (uri.length > MAX_SUBSCRIBED_URI)
+    throw invalidParams(`${method}: params.uri is longer than ${MAX_SUBSCRIBED_URI} characters`);
   const events = cx.session.events;
   let changed: boolean;
   if (method === 'resources/unsubscribe') changed = events.unsubscribe(target.name, uri);

@@ -8,8 +8,8 @@
  * them. A 2025 target's feed is the GET stream of an upstream session mcplane opens for it (its
  * own identity, the resources subscribed in it), ended with the feed.
  */
-import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
+import { credentialKey } from '../../../shared/digest.js';
 import type { McpBackend, McpTarget } from '../../../shared/table.js';
 import { sseMessages } from '../../upstream/read.js';
 import type { Context } from '../hop/context.js';
@@ -308,9 +308,5 @@ async function legacyFeed(
 
 /** Feeds are shared by the clients of a backend that reach its targets with the same credential. */
 function groupKey(cx: FeedContext): string {
-  const credential = cx.access.upstreamCredential;
-  const digest = credential
-    ? createHash('sha256').update(`${credential.header}\n${credential.value}`).digest('base64url')
-    : '';
-  return `${cx.backend.id}\n${digest}`;
+  return `${cx.backend.id}\n${credentialKey(cx.access.upstreamCredential)}`;
 }
