@@ -50,6 +50,16 @@ beforeAll(async () => {
         { name: 'other', port: other.port },
       ],
     },
+    // Unprefixed: a URI names no target, and the one serving it is not the first (by name).
+    {
+      name: 'flat',
+      pathPrefix: '/flat',
+      prefixMode: 'Never',
+      targets: [
+        { name: 'a-other', port: other.port },
+        { name: 'z-modern', port: modern.port },
+      ],
+    },
   ]);
   gateway = await startTestGateway(['--manifests', dir]);
 });
@@ -251,6 +261,25 @@ describe('2026-07-28 clients listening (subscriptions/listen)', () => {
       await until(() => (lastListen().match(/test:\/\/template\//g) ?? []).length === 1024);
     } finally {
       for (const stream of streams) stream.stop();
+    }
+  });
+
+  it('on an unprefixed backend, a subscription is asked of every target, and the one serving it answers', async () => {
+    const listen = await modernListen(
+      `http://127.0.0.1:${port}/flat/mcp`,
+      { resourceSubscriptions: ['test://watched-resource'] },
+      'flat',
+    );
+    try {
+      await expect.poll(() => listen.heard[0]?.method).toBe('notifications/subscriptions/acknowledged');
+      await until(() => lastListen().includes('test://watched-resource'));
+      await new Promise((r) => setTimeout(r, 200));
+      modern.notify.resourceUpdated('test://watched-resource');
+      await expect
+        .poll(() => listen.heard.find((m) => m.method === 'notifications/resources/updated')?.params?.uri)
+        .toBe('test://watched-resource');
+    } finally {
+      listen.stop();
     }
   });
 

@@ -90,13 +90,16 @@ export class Listeners {
         rpcError: JsonRpcCode.InvalidParams,
       };
     }
-    // Only resources a target serves and the caller may read; the acknowledgement says which.
+    // Only resources a target may serve and the caller may read wherever they would be asked for;
+    // the acknowledgement says which.
     const uris = new Set<string>();
     for (const uri of asked) {
       if (typeof uri !== 'string' || uri.length > MAX_SUBSCRIBED_URI) continue;
-      const owner = TargetFeeds.owner(cx.backend, uri);
-      if (owner && cx.access.allows({ kind: 'resource', target: owner.target.name, name: owner.uri }, 'call'))
-        uris.add(uri);
+      const owners = TargetFeeds.owners(cx.backend, uri);
+      const readable = owners.every((o) =>
+        cx.access.allows({ kind: 'resource', target: o.target.name, name: o.uri }, 'call'),
+      );
+      if (owners.length > 0 && readable) uris.add(uri);
     }
     let listener: Listener | undefined;
     let joined: Joined | undefined;

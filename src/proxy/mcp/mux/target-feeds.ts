@@ -83,15 +83,17 @@ export class TargetFeeds {
     return n;
   }
 
-  /** The target owning `uri` as a client names it, and the target's own URI (undefined: no target). */
-  static owner(backend: McpBackend, uri: string): { target: McpTarget; uri: string } | undefined {
-    if (!shouldPrefix(backend.prefixMode, backend.targets.length)) {
-      const target = backend.targets[0];
-      return target && { target, uri };
-    }
+  /**
+   * The targets that may own `uri` as a client names it, each with its own URI: the one its prefix
+   * names; on an unprefixed backend every target (a stateless listener has no listing that says
+   * which serves it, and a target ignores a resource it does not have). None: no target could.
+   */
+  static owners(backend: McpBackend, uri: string): Array<{ target: McpTarget; uri: string }> {
+    if (!shouldPrefix(backend.prefixMode, backend.targets.length))
+      return backend.targets.map((target) => ({ target, uri }));
     const split = splitUri(uri);
     const target = split && backend.targets.find((t) => t.name === split.target);
-    return target && split && { target, uri: split.name };
+    return target && split ? [{ target, uri: split.name }] : [];
   }
 
   /**
@@ -179,8 +181,7 @@ export class TargetFeeds {
     const { backend } = group.cx;
     const wanted = new Map<string, Set<string>>(backend.targets.map((t) => [t.name, new Set()]));
     for (const uri of group.uris.keys()) {
-      const owner = TargetFeeds.owner(backend, uri);
-      if (owner) wanted.get(owner.target.name)?.add(owner.uri);
+      for (const owner of TargetFeeds.owners(backend, uri)) wanted.get(owner.target.name)?.add(owner.uri);
     }
     for (const [name, feed] of group.feeds) {
       if (wanted.has(name)) continue;
@@ -291,10 +292,12 @@ async function legacyFeed(
         method: 'resources/subscribe',
         params: { uri },
       });
-      await awaitResponse(
-        await post(context, target, state, 'resources/subscribe', body, signal),
-        target.name,
-      );
+      // A resource this target refuses (not its own, on an unprefixed backend) leaves the feed up.
+      await post(context, target, state, 'resources/subscribe', body, signal)
+        .then((reply) => awaitResponse(reply, target.name))
+        .catch((error: unknown) => {
+          if (signal.aborted) throw error;
+        });
     }
     const body = await cx.deps.upstreams.for(target).listen({ ...upstream, signal });
     if (body) return { body, end };
