@@ -2,6 +2,8 @@
  * `npm start`: the standalone demo. Starts two example MCP servers on 127.0.0.1 (the reference
  * "everything" server on :3001 and the small toolbox server on :3002), then mcplane on
  * http://localhost:8080/mcp with the manifests in examples/standalone. Ctrl-C stops all three.
+ * mcplane shares this terminal (stdio inherit), so its default `--log-format auto` prints pretty,
+ * coloured lines here and JSON when piped; flags after `npm start --` reach it (`-- --log-format json`).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createConnection } from 'node:net';

@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { isAddressOrCidr } from './proxy/policy/forwarded.js';
-import { LOG_LEVELS } from './shared/logger.js';
+import { LOG_FORMATS, LOG_LEVELS } from './shared/logger.js';
 
 /** `10s`, `250ms`, `30m`, `1h` or a plain number of milliseconds. */
 export function parseDuration(text: string): number {
@@ -107,6 +107,16 @@ export const FLAGS = {
   'admin-port': [port, '9091', 'Port of the admin server: /metrics, /healthz, /readyz.'],
   'admin-address': [z.string().min(1), '0.0.0.0', 'Address the admin server binds to.'],
   'log-level': [z.enum(LOG_LEVELS), 'info', 'fatal, error, warn, info, debug, trace or silent.'],
+  'log-format': [
+    z.enum(LOG_FORMATS),
+    'auto',
+    '`json` (one JSON object per line), `pretty` (human-readable lines, coloured on a terminal), or `auto`: `pretty` when stdout is a terminal, else `json`.',
+  ],
+  'log-subject': [
+    z.enum(['hash', 'plain', 'off']),
+    'hash',
+    "How the request log names an authenticated caller: `hash` (the first 16 hex digits of the SHA-256 of its identity), `plain` (the token's issuer and subject, or `apikey <key id>`), or `off`.",
+  ],
   'cluster-domain': [z.string().min(1), 'cluster.local', 'Cluster DNS domain for Service host names.'],
   'session-key': [
     z.string().optional(),
@@ -188,6 +198,26 @@ export const FLAGS = {
     z.enum(['auto', 'legacy']),
     'auto',
     'How mcplane learns which MCP revision a target speaks: `auto` asks each target with a 2026-07-28 server/discover and falls back to the 2025 initialize handshake; `legacy` always uses the handshake.',
+  ],
+  'upstream-failure-threshold': [
+    z.coerce.number().int().min(1).max(1_000),
+    '3',
+    'Consecutive failed requests (unreachable, timed out, 5xx) that mark an upstream target down (mcplane_upstream_up 0); any answer marks it up.',
+  ],
+  'upstream-probe-interval': [
+    duration,
+    '0s',
+    'Probe every upstream target this often (`server/discover` for 2026-07-28 targets, `ping` for 2025 ones); 0 probes only targets that are down, every 5s.',
+  ],
+  'upstream-down-grace': [
+    duration,
+    '30s',
+    'How long a target stays down before its tools, prompts and resources leave merged lists (clients get list_changed; they come back when it answers).',
+  ],
+  'metrics-max-tools': [
+    z.coerce.number().int().min(0).max(10_000),
+    '200',
+    'Tool names per backend that label the per-tool metrics (names a target listed; the rest count as `other`).',
   ],
   'upstream-era-max-age': [
     duration,

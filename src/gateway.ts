@@ -25,6 +25,7 @@ import { Guards } from './proxy/policy/guards.js';
 import { type HttpServer, listen } from './proxy/server.js';
 import { shutdownReason } from './proxy/upstream/errors.js';
 import { formatDuration } from './shared/deadline.js';
+import { withTargetHealth } from './shared/health-status.js';
 import type { Logger } from './shared/logger.js';
 import { createMetrics, type Metrics } from './shared/metrics.js';
 import { TablePublisher } from './shared/publisher.js';
@@ -227,6 +228,12 @@ export async function startGateway(
       '--max-revoked-sessions is full: sessions issued before this time end, so that no deleted one comes back',
     );
   });
+  // translate()'s statuses with each MCP backend's Healthy condition (this replica's view of its
+  // targets) laid over them, again whenever a target goes down or comes back.
+  let lastStatuses: readonly ObjectStatus[] | undefined;
+  const writeStatuses = () => {
+    if (lastStatuses) source.onStatuses?.(withTargetHealth(lastStatuses, mcp.downTargets()));
+  };
   const mcp = new McpService({
     logger,
     metrics,
@@ -247,8 +254,16 @@ export async function startGateway(
     sessionBufferBytes: config.sessionBufferBytes,
     upstreamEra: config.upstreamEra,
     upstreamEraMaxAgeMs: config.upstreamEraMaxAge,
+    logSubject: config.logSubject,
+    onHealthChange: () => writeStatuses(),
+    health: {
+      failureThreshold: config.upstreamFailureThreshold,
+      probeIntervalMs: config.upstreamProbeInterval,
+      graceMs: config.upstreamDownGrace,
+    },
     ...(tracing ? { tracing } : {}),
   });
+  metrics.toolLabels.maxPerBackend = config.metricsMaxTools;
   const guards = new Guards({ logger, metrics, trustedProxies: new TrustedProxies(config.trustedProxies) });
   const listeners = new ListenerManager({
     bindAddress: config.bindAddress,
@@ -280,7 +295,10 @@ export async function startGateway(
     logger,
     metrics,
     debounceMs: config.debounce,
-    onStatuses: (statuses) => source.onStatuses?.(statuses),
+    onStatuses: (statuses) => {
+      lastStatuses = statuses;
+      writeStatuses();
+    },
   });
 
   const source = config.manifests

@@ -21,7 +21,7 @@ async function main(): Promise<void> {
     process.stderr.write(`mcplane: ${err.message}\n`);
     process.exit(2);
   }
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, undefined, config.logFormat);
   const gateway = await startGateway(config, logger).catch((err: unknown) => {
     if (!(err instanceof ConfigError)) throw err;
     process.stderr.write(`mcplane: ${err.message}\n`);

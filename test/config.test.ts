@@ -36,6 +36,16 @@ describe('configuration', () => {
     expect(message).toContain('(from MCPLANE_ADMIN_PORT=70000)');
   });
 
+  it('takes --log-format json, pretty or auto (the default), and names a bad one', () => {
+    expect(loadConfig([], {}).logFormat).toBe('auto');
+    expect(loadConfig(['--log-format', 'pretty'], {}).logFormat).toBe('pretty');
+    expect(loadConfig([], { MCPLANE_LOG_FORMAT: 'json' }).logFormat).toBe('json');
+    expect(() => loadConfig(['--log-format=text'], {})).toThrow(ConfigError);
+    expect(() => loadConfig([], { MCPLANE_LOG_FORMAT: 'logfmt' })).toThrow(
+      /--log-format: .*\(from MCPLANE_LOG_FORMAT=logfmt\)/,
+    );
+  });
+
   it('has documented limits, and refuses a headers timeout longer than the request timeout', () => {
     const config = loadConfig([], {});
     expect(config.requestTimeout).toBe(30_000);

@@ -1,6 +1,6 @@
 /**
  * Labelled prom-client children, cached per label tuple. `metric.labels(...)` builds a label object
- * and binds functions on every call; the data plane updates four labelled metrics per request, so
+ * and binds functions on every call; the data plane updates several labelled metrics per request, so
  * it looks each child up once and keeps it, in nested maps keyed by the label values themselves (a
  * joined key string would be built and hashed anew on every request).
  */
@@ -29,27 +29,46 @@ function level(parent: Level, key: string): Level {
   return next;
 }
 
-function leafLevel(root: Level, a: string, b: string, c: string, d: string | undefined): Level {
+/** The map holding the last label's children: one level per label before it. */
+function leafLevel(
+  root: Level,
+  a: string,
+  b: string,
+  c: string,
+  d: string | undefined,
+  e: string | undefined,
+): Level {
   const node = level(level(root, a), b);
-  return d === undefined ? node : level(node, c);
+  if (d === undefined) return node;
+  const next = level(node, c);
+  return e === undefined ? next : level(next, d);
 }
 
-export function child<C>(metric: Labelled<C>, a: string, b: string, c: string, d?: string): C {
+/**
+ * The child of `metric` for these label values (three to five, in the metric's label order). Fixed
+ * parameters, not a rest array: this runs several times per request.
+ */
+export function child<C>(metric: Labelled<C>, a: string, b: string, c: string, d?: string, e?: string): C {
   let cache = caches.get(metric);
   if (!cache) {
     cache = { root: new Map(), size: 0 };
     caches.set(metric, cache);
   }
-  const last = d ?? c;
-  let leaves = leafLevel(cache.root, a, b, c, d);
+  const last = e ?? d ?? c;
+  let leaves = leafLevel(cache.root, a, b, c, d, e);
   let found = leaves.get(last) as C | undefined;
   if (found === undefined) {
     if (cache.size >= MAX_CHILDREN) {
       cache.root = new Map();
       cache.size = 0;
-      leaves = leafLevel(cache.root, a, b, c, d);
+      leaves = leafLevel(cache.root, a, b, c, d, e);
     }
-    found = d === undefined ? metric.labels(a, b, c) : metric.labels(a, b, c, d);
+    found =
+      d === undefined
+        ? metric.labels(a, b, c)
+        : e === undefined
+          ? metric.labels(a, b, c, d)
+          : metric.labels(a, b, c, d, e);
     leaves.set(last, found);
     cache.size += 1;
   }

@@ -3,6 +3,7 @@
  * Components receive the `Metrics` object; tests create their own registry so runs do not mix.
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { ToolLabels } from './tool-labels.js';
 
 /**
  * Every bound a client can hit, as the `limit` label of `mcplane_limit_rejections_total`: label
@@ -53,6 +54,33 @@ function sampledGauge(name: string, help: string, registers: Registry[]) {
   });
 }
 
+/** One target's health as the data plane sees it (1 up, 0 down). */
+export interface TargetHealth {
+  readonly backend: string;
+  readonly target: string;
+  readonly up: boolean;
+}
+
+/** `mcplane_upstream_up`, written at scrape time from the targets of the routing table served. */
+function upstreamUp(registers: Registry[]) {
+  let read: () => Iterable<TargetHealth> = () => [];
+  const gauge = new Gauge({
+    name: 'mcplane_upstream_up',
+    help: 'Whether each target of each backend in the routing table is considered up (1) or down (0): passive (consecutive failed requests) and, with --upstream-probe-interval, active probes.',
+    labelNames: ['backend', 'target'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const { backend, target, up } of read()) this.labels(backend, target).set(up ? 1 : 0);
+    },
+  });
+  return Object.assign(gauge, {
+    watch(source: () => Iterable<TargetHealth>): void {
+      read = source;
+    },
+  });
+}
+
 export function createMetrics(registry = new Registry(), options: { processMetrics?: boolean } = {}) {
   if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'mcplane_' });
   const registers = [registry];
@@ -74,10 +102,16 @@ export function createMetrics(registry = new Registry(), options: { processMetri
       labelNames: ['route', 'backend', 'method', 'outcome'] as const,
       registers,
     }),
-    requestDuration: new Histogram({
-      name: 'mcplane_request_duration_seconds',
-      help: 'Time from request arrival to the end of the response (for SSE: the final message).',
-      labelNames: ['route', 'backend', 'method', 'outcome'] as const,
+    /**
+     * The OpenTelemetry MCP semantic conventions' `mcp.server.operation.duration`, as Prometheus
+     * names it. Labels: the MCP method, the tool (`<target>_<tool>`, a name a target listed, else
+     * `other`; empty for other methods), `error_type` (the JSON-RPC code the gateway answered
+     * with, or `_OTHER`; empty on success), route and backend.
+     */
+    serverOperationDuration: new Histogram({
+      name: 'mcp_server_operation_duration_seconds',
+      help: 'MCP requests served, from arrival to the end of the response (for SSE: the final message), by route, backend, mcp_method_name, gen_ai_tool_name and error_type (empty: success).',
+      labelNames: ['route', 'backend', 'mcp_method_name', 'gen_ai_tool_name', 'error_type'] as const,
       buckets: LATENCY_BUCKETS,
       registers,
     }),
@@ -87,13 +121,16 @@ export function createMetrics(registry = new Registry(), options: { processMetri
       labelNames: ['backend', 'target', 'method', 'outcome'] as const,
       registers,
     }),
-    upstreamDuration: new Histogram({
-      name: 'mcplane_upstream_duration_seconds',
-      help: 'Time an upstream target took to answer one request (per target, so fan-out stragglers show).',
-      labelNames: ['backend', 'target', 'method'] as const,
+    /** `mcp.client.operation.duration`: one hop to one target; `error_type` is the failure kind. */
+    clientOperationDuration: new Histogram({
+      name: 'mcp_client_operation_duration_seconds',
+      help: 'Requests mcplane sent to upstream MCP targets, by backend, target, mcp_method_name and error_type (empty: answered; else unreachable, timeout, status, protocol, aborted, …).',
+      labelNames: ['backend', 'target', 'mcp_method_name', 'error_type'] as const,
       buckets: LATENCY_BUCKETS,
       registers,
     }),
+    /** Tool names allowed as label values (see ToolLabels); its cap is --metrics-max-tools. */
+    toolLabels: new ToolLabels(),
     sessionsActive: new Gauge({
       name: 'mcplane_sessions_active',
       help: 'Client sessions held in this process memory (sessions themselves live in their sealed ids).',
@@ -181,6 +218,7 @@ export function createMetrics(registry = new Registry(), options: { processMetri
       'Upstream streams open to feed 2026-07-28 subscriptions/listen streams (one per target per backend and upstream credential).',
       registers,
     ),
+    upstreamUp: upstreamUp(registers),
     listenersOpen: new Gauge({
       name: 'mcplane_listeners_open',
       help: 'Listener ports currently open.',
@@ -261,20 +299,3 @@ export function createMetrics(registry = new Registry(), options: { processMetri
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
-
-const SAFE_LABEL = /^[A-Za-z0-9_.:/-]{1,64}$/;
-const MAX_TOOL_LABELS = 1_000;
-const toolLabels = new Set<string>();
-
-/**
- * A tool name as a label value. Tool names come from upstreams, not from the routing table, so the
- * set of values is bounded here: safe characters, 64 at most, and 1,000 distinct values per process.
- */
-export function toolLabel(target: string, name: string): string {
-  const label = `${target}_${name}`;
-  if (!SAFE_LABEL.test(label)) return 'other';
-  if (toolLabels.has(label)) return label;
-  if (toolLabels.size >= MAX_TOOL_LABELS) return 'other';
-  toolLabels.add(label);
-  return label;
-}

@@ -50,6 +50,9 @@ export const Reason = {
   InvalidTargetName: 'InvalidTargetName',
   UnknownAnnotation: 'UnknownAnnotation',
   NotMcpBackend: 'NotMcpBackend',
+  // MCP backends, from the data plane (health-status.ts)
+  TargetsHealthy: 'TargetsHealthy',
+  TargetsDown: 'TargetsDown',
   // AgentgatewayPolicy ancestors
   TargetNotFound: 'TargetNotFound',
   Unsupported: 'Unsupported',

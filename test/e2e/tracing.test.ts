@@ -12,9 +12,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../src/gateway.js';
 import { samplerFromEnv, tracingWanted } from '../../src/shared/tracing.js';
 import { startTestGateway } from '../support/gateway.js';
-import { type FixtureServer, startFixture } from '../support/mcp-servers.js';
+import { type FixtureServer, type SeenRequest, startFixture } from '../support/mcp-servers.js';
 import { modernPost } from '../support/modern-wire.js';
-import { type OtlpReceiver, startOtlpReceiver } from '../support/otlp-receiver.js';
+import { type TestTracer, testTracer } from '../support/otel-sdk.js';
+import { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from '../support/otlp-receiver.js';
 import { freePort } from '../support/ports.js';
 import { writeManifests } from '../support/standalone.js';
 
@@ -28,11 +29,27 @@ let gateway: Gateway;
 let dir: string;
 let port: number;
 
+let agent: TestTracer;
+let upstream: TestTracer;
+
+/** The fixtures are MCP servers instrumented with the OpenTelemetry SDK: a server span per traced request. */
+function traced(request: SeenRequest): (() => void) | undefined {
+  if (request.headers.traceparent === undefined) return undefined;
+  const method = (request.body as { method?: unknown } | undefined)?.method;
+  const span = upstream.server(
+    `upstream ${typeof method === 'string' ? method : request.method}`,
+    request.headers,
+  );
+  return () => span.end();
+}
+
 beforeAll(async () => {
-  [alpha, beta, receiver] = await Promise.all([
-    startFixture({ name: 'alpha' }),
-    startFixture({ name: 'beta' }),
-    startOtlpReceiver(),
+  receiver = await startOtlpReceiver();
+  agent = testTracer('agent', receiver.url);
+  upstream = testTracer('upstream-mcp-server', receiver.url);
+  [alpha, beta] = await Promise.all([
+    startFixture({ name: 'alpha', onRequest: traced }),
+    startFixture({ name: 'beta', onRequest: traced }),
   ]);
   port = await freePort();
   dir = await writeManifests(port, [
@@ -57,6 +74,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await gateway?.stop();
+  await Promise.all([agent?.shutdown(), upstream?.shutdown()]);
   await Promise.all([alpha?.close(), beta?.close(), receiver?.close()]);
   if (dir) await rm(dir, { recursive: true, force: true });
 });
@@ -132,10 +150,85 @@ describe('tracing on (OTEL_EXPORTER_OTLP_ENDPOINT set)', () => {
     });
     expect(listed.status).toBe(200);
     await expect
-      .poll(() => receiver.spans.find((s) => s.traceId === traceId && s.kind === SERVER)?.parentSpanId, {
-        timeout: 5000,
-      })
+      .poll(
+        () =>
+          receiver.spans.find(
+            (s) => s.traceId === traceId && s.kind === SERVER && s.service === 'mcplane-under-test',
+          )?.parentSpanId,
+        {
+          timeout: 5000,
+        },
+      )
       .toBe(parentId);
+  });
+
+  it("one trace: the client's span, mcplane's server span, a client span per hop, the upstream server's span", async () => {
+    const turn = agent.root('agent turn');
+    const traceparent = agent.traceparent(turn);
+    const traceId = turn.spanContext().traceId;
+    const transport = new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}/mcp`), {
+      requestInit: { headers: { traceparent } },
+    });
+    const client = new Client({ name: 'traced-agent', version: '1.0.0' });
+    await client.connect(transport);
+    try {
+      await client.callTool({ name: 'beta_echo', arguments: { message: 'one trace' } });
+      await client.listTools();
+    } finally {
+      await client.close();
+    }
+    // A 2026-07-28 request of the same turn, its context in _meta.
+    const modern = await modernPost(`http://127.0.0.1:${port}/mcp`, 'tools/call', {
+      params: { name: 'alpha_echo', arguments: { message: 'modern' }, _meta: { traceparent } },
+    });
+    expect(modern.status).toBe(200);
+    turn.end();
+
+    const inTrace = () => receiver.spans.filter((s) => s.traceId === traceId);
+    const find = (service: string, name: string, parent?: ReceivedSpan) =>
+      inTrace().filter(
+        (s) => s.service === service && s.name === name && (!parent || s.parentSpanId === parent.spanId),
+      );
+    const children = (parent: ReceivedSpan, kind: number) =>
+      inTrace().filter((s) => s.kind === kind && s.parentSpanId === parent.spanId);
+    await expect.poll(() => find('agent', 'agent turn').length, { timeout: 5000 }).toBe(1);
+    const root = find('agent', 'agent turn')[0]!;
+
+    // tools/call: client span → mcplane server span → hop → the upstream's server span.
+    await expect
+      .poll(() => find('mcplane-under-test', 'tools/call beta_echo', root).length, { timeout: 5000 })
+      .toBe(1);
+    const call = find('mcplane-under-test', 'tools/call beta_echo', root)[0]!;
+    await expect.poll(() => children(call, CLIENT).length, { timeout: 5000 }).toBe(1);
+    const hop = children(call, CLIENT)[0]!;
+    await expect
+      .poll(() => find('upstream-mcp-server', 'upstream tools/call', hop).length, { timeout: 5000 })
+      .toBe(1);
+
+    // tools/list fans out: a hop per target, each parenting that target's own server span.
+    await expect.poll(() => find('mcplane-under-test', 'tools/list', root).length, { timeout: 5000 }).toBe(1);
+    const list = find('mcplane-under-test', 'tools/list', root)[0]!;
+    await expect.poll(() => children(list, CLIENT).length, { timeout: 5000 }).toBe(2);
+    for (const listHop of children(list, CLIENT))
+      await expect
+        .poll(() => find('upstream-mcp-server', 'upstream tools/list', listHop).length, { timeout: 5000 })
+        .toBe(1);
+
+    // The 2026-07-28 request: the same chain.
+    await expect
+      .poll(() => find('mcplane-under-test', 'tools/call alpha_echo', root).length, { timeout: 5000 })
+      .toBe(1);
+    const modernCall = find('mcplane-under-test', 'tools/call alpha_echo', root)[0]!;
+    await expect.poll(() => children(modernCall, CLIENT).length, { timeout: 5000 }).toBeGreaterThan(0);
+    const modernHop = children(modernCall, CLIENT).find((s) => s.name === 'tools/call')!;
+    await expect
+      .poll(() => find('upstream-mcp-server', 'upstream tools/call', modernHop).length, { timeout: 5000 })
+      .toBe(1);
+
+    // Nothing of the turn escaped into another trace.
+    expect(new Set(inTrace().map((s) => s.service))).toEqual(
+      new Set(['agent', 'mcplane-under-test', 'upstream-mcp-server']),
+    );
   });
 
   it('exports JSON OTLP the receiver understands', () => {

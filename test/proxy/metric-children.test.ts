@@ -4,7 +4,7 @@ import { child } from '../../src/proxy/metric-children.js';
 
 function counter(labels: number) {
   const registry = new Registry();
-  const names = ['a', 'b', 'c', 'd'].slice(0, labels);
+  const names = ['a', 'b', 'c', 'd', 'e'].slice(0, labels);
   return {
     registry,
     metric: new Counter({ name: `c${labels}`, help: 'h', labelNames: names, registers: [registry] }),
@@ -29,6 +29,17 @@ describe('cached metric children', () => {
     const lines = await three.registry.metrics();
     expect(lines).toContain('c3{a="x",b="y",c="z"} 5');
     expect(lines).toContain('c3{a="x",b="y\\nz",c=""} 1');
+  });
+
+  it('five labels, empty values included', async () => {
+    const { registry, metric } = counter(5);
+    child(metric, 'r', 'b', 'tools/call', 'alpha_echo', '').inc();
+    child(metric, 'r', 'b', 'tools/call', 'alpha_echo', '-32002').inc(2);
+    child(metric, 'r', 'b', 'tools/list', '', '').inc(3);
+    const text = await registry.metrics();
+    expect(text).toContain('c5{a="r",b="b",c="tools/call",d="alpha_echo",e=""} 1');
+    expect(text).toContain('c5{a="r",b="b",c="tools/call",d="alpha_echo",e="-32002"} 2');
+    expect(text).toContain('c5{a="r",b="b",c="tools/list",d="",e=""} 3');
   });
 
   it('starts over beyond 10,000 tuples and keeps counting correctly', async () => {

@@ -40,6 +40,8 @@ export interface FixtureOptions {
   readonly pinVersion?: string;
   /** false: declare `tools.listChanged: false` (McpServer declares true), a server that never announces. */
   readonly listChanged?: boolean;
+  /** Called for every request as it arrives; what it returns is called when the response ends (tracing). */
+  readonly onRequest?: (request: SeenRequest) => (() => void) | undefined;
 }
 
 export interface SeenRequest {
@@ -204,7 +206,10 @@ export async function startFixture(options: FixtureOptions): Promise<FixtureServ
   const seen: SeenRequest[] = [];
   const httpServer: Server = createServer(async (req, res) => {
     const body = req.method === 'POST' ? await readBody(req) : undefined;
-    seen.push({ method: req.method ?? '', headers: req.headers, body });
+    const request = { method: req.method ?? '', headers: req.headers, body };
+    seen.push(request);
+    const ended = options.onRequest?.(request);
+    if (ended) res.once('close', ended);
     const sessionId = req.headers['mcp-session-id'];
     let transport = typeof sessionId === 'string' ? sessions.get(sessionId) : undefined;
     if (!transport && isInitialize(body)) {

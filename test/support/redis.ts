@@ -8,6 +8,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createConnection } from 'node:net';
+import { GUARD } from './guard.js';
 import { freePort } from './ports.js';
 
 /** The redis-server binary; throws (never skips) with what to install when there is none. */
@@ -57,24 +58,6 @@ export function pingRedis(port: number): Promise<boolean> {
     socket.once('error', () => done(false));
   });
 }
-
-/**
- * The shell between us and redis-server (`sh -c GUARD sh <binary> <args…>`): prints the server's
- * pid, kills it when our pipe on its stdin reaches end of file (stop(), or this process gone), and
- * exits when the server does (so a server that cannot start is seen at once).
- */
-const GUARD = [
-  'b=$1; shift',
-  'exec 3<&0',
-  '"$b" "$@" </dev/null 3<&- & r=$!',
-  'echo "$r"',
-  '(read _ <&3; kill -9 "$r" 2>/dev/null) &',
-  'w=$!',
-  'exec 3<&-',
-  'wait "$r"; s=$?',
-  'kill "$w" 2>/dev/null',
-  'exit "$s"',
-].join('\n');
 
 export async function startRedis(): Promise<RedisServer> {
   const binary = redisBinary();

@@ -84,9 +84,15 @@ export function walkthrough(gatewayPort: number, upstreamPort: number): Obj[] {
   ];
 }
 
-export function condition(status: unknown, type: string): { status?: string; reason?: string } | undefined {
+export function condition(
+  status: unknown,
+  type: string,
+): { status?: string; reason?: string; message?: string } | undefined {
   const conditions =
-    (status as { conditions?: { type: string; status?: string; reason?: string }[] } | undefined)
-      ?.conditions ?? [];
+    (
+      status as
+        | { conditions?: { type: string; status?: string; reason?: string; message?: string }[] }
+        | undefined
+    )?.conditions ?? [];
   return conditions.find((c) => c.type === type);
 }

@@ -7,6 +7,7 @@
  *   service ─▶ mux (dispatch, lists, batch, initialize) ─▶ hop (targets, forward, upstream streams)
  *                                                         ─▶ session, rewrite ─▶ wire
  */
+import type { DownTargets } from '../../shared/health-status.js';
 import type { Logger } from '../../shared/logger.js';
 import type { Metrics } from '../../shared/metrics.js';
 import type { TableChange } from '../../shared/publisher.js';
@@ -15,6 +16,8 @@ import type { Span, Tracing } from '../../shared/tracing.js';
 import { child } from '../metric-children.js';
 import { type Access, type Context, type Deps, OPEN_ACCESS, type SessionContext } from './hop/context.js';
 import { type EraMode, Eras } from './hop/eras.js';
+import { Health, type HealthEvent, type HealthOptions } from './hop/health.js';
+import { healthProbe } from './hop/health-probe.js';
 import { limited, type Outcome } from './hop/outcome.js';
 import { ParkedCalls } from './hop/parked-calls.js';
 import { streamLimits } from './hop/stream-limits.js';
@@ -28,7 +31,8 @@ import { initializeSession, type SessionStart } from './mux/initialize.js';
 import { Listeners } from './mux/listen.js';
 import { modernNotification, serveModern } from './mux/modern.js';
 import { dispatchNotification, dispatchResponse } from './mux/notify.js';
-import { type Finished, logRequest } from './request-log.js';
+import { errorType, toolLabel } from './operation-labels.js';
+import { type Finished, type LogSubject, logRequest, subjectField } from './request-log.js';
 import { serverSpanEnd, serverSpanStart } from './request-span.js';
 import type { KeyRing } from './session/key-ring.js';
 import { OwnedSessions } from './session/owned-sessions.js';
@@ -82,6 +86,12 @@ export interface McpServiceOptions {
   readonly maxOwnedSessions?: number;
   /** How long a target's probed revision is trusted (default 5 min). */
   readonly upstreamEraMaxAgeMs?: number;
+  /** How the request log shows the caller (default: a digest). */
+  readonly logSubject?: LogSubject;
+  /** Upstream health (hop/health.ts); defaults as the flags': 3 failures, no probes, 30 s. */
+  readonly health?: Partial<HealthOptions>;
+  /** A target went down or came back (the gateway then rewrites the backends' Healthy condition). */
+  readonly onHealthChange?: () => void;
 }
 
 export interface McpRoute {
@@ -107,6 +117,8 @@ const SESSION_DEFAULTS = {
   maxRevokedSessions: 100_000,
 } as const;
 
+const HEALTH_DEFAULTS: HealthOptions = { failureThreshold: 3, probeIntervalMs: 0, graceMs: 30_000 };
+
 const shuttingDown = (id: JsonRpcRequest['id'] | null = null): Outcome => ({
   reply: rpcErrorReply(503, JsonRpcCode.InternalError, 'The gateway is shutting down', id),
 });
@@ -123,6 +135,8 @@ interface Pending {
   readonly started: number;
   /** The request's server span (tracing on), ended with the request. */
   span?: Span;
+  /** The caller as the request log shows it (--log-subject). */
+  subject?: string;
 }
 
 export class McpService {
@@ -136,11 +150,15 @@ export class McpService {
   /** The service made it (no peers): it stops it. */
   readonly #ownRevocations: Revocations | undefined;
   readonly #maxBodyBytes: number;
+  readonly #logSubject: LogSubject;
+  readonly #onHealthChange: (() => void) | undefined;
   #closing = false;
   #active = 0;
   /** The sessions count last written to mcplane_sessions_active (a gauge write per request costs). */
   #reportedSessions = -1;
   #drained: (() => void) | undefined;
+  /** The MCP backends of the table served now. */
+  #backends: readonly McpBackend[] = [];
 
   constructor(options: McpServiceOptions) {
     this.#deps = {
@@ -148,6 +166,9 @@ export class McpService {
       metrics: options.metrics,
       upstreams: new Upstreams(),
       parked: new ParkedCalls(),
+      health: new Health({ ...HEALTH_DEFAULTS, ...options.health }, (backendId, target, event) =>
+        this.#targetHealth(backendId, target, event),
+      ),
       eras: new Eras(options.upstreamEra ?? 'auto', options.upstreamEraMaxAgeMs ?? 300_000),
       toolHeaders: new ToolHeaders(options.upstreamEraMaxAgeMs ?? 300_000),
       ...(options.tracing ? { tracing: options.tracing } : {}),
@@ -162,6 +183,8 @@ export class McpService {
       ...streamLimits(options.metrics, options.maxStreamBufferBytes, options.sessionBufferBytes),
     };
     this.#maxBodyBytes = options.maxBodyBytes;
+    this.#logSubject = options.logSubject ?? 'hash';
+    this.#onHealthChange = options.onHealthChange;
     const maxLifetimeMs = options.sessionMaxLifetimeMs ?? SESSION_DEFAULTS.maxLifetimeMs;
     if (!options.revocations) {
       this.#ownRevocations = new Revocations({
@@ -183,6 +206,8 @@ export class McpService {
       maxSessions: options.maxOwnedSessions ?? 1024,
       idleMs: options.sessionIdleTtlMs,
     });
+    this.#deps.health.start(healthProbe(this.#deps));
+    options.metrics.upstreamUp.watch(() => this.#deps.health.targets());
     options.metrics.ownedSessions.watch(() => this.#owned.size);
     options.metrics.parkedCalls.watch(() => this.#deps.parked.size);
     options.metrics.listenFeeds.watch(() => this.#listeners.feeds);
@@ -215,6 +240,8 @@ export class McpService {
     const cx: Context = { deps: this.#deps, backend, signal, access };
     // The label until the body says more: GET, DELETE, POST (refused before it was read), or other.
     const pending: Pending = { method: HTTP_LABELS.has(request.method) ? request.method : 'other', started };
+    const subject = subjectField(access.principal, this.#logSubject);
+    if (subject !== undefined) pending.subject = subject;
     let outcome: Outcome;
     try {
       outcome = await this.#serve(request, cx, pending, route);
@@ -242,7 +269,14 @@ export class McpService {
   ): void {
     const { metrics, logger } = this.#deps;
     child(metrics.requests, route.id, backend.id, pending.method, result).inc();
-    child(metrics.requestDuration, route.id, backend.id, pending.method, result).observe(elapsedMs / 1000);
+    const tool =
+      pending.name === undefined || pending.method !== 'tools/call'
+        ? ''
+        : toolLabel(metrics.toolLabels, backend, pending.name, outcome.target);
+    const error = errorType(outcome.rpcError, result === 'error');
+    child(metrics.serverOperationDuration, route.id, backend.id, pending.method, tool, error).observe(
+      elapsedMs / 1000,
+    );
     if (logger.isLevelEnabled('info')) {
       const { reply, target, rpcError } = outcome;
       const finished: Finished = {
@@ -255,6 +289,8 @@ export class McpService {
         ...(target === undefined ? {} : { target }),
         ...(pending.name === undefined ? {} : { name: pending.name }),
         ...(rpcError === undefined ? {} : { rpcError }),
+        ...(pending.span === undefined ? {} : { span: pending.span }),
+        ...(pending.subject === undefined ? {} : { subject: pending.subject }),
       };
       logRequest(logger, finished);
     }
@@ -484,20 +520,64 @@ export class McpService {
    * sessions whose backend's target set changed.
    */
   onTableChange(change: TableChange): void {
-    this.#deps.upstreams.retain(change.next);
+    const { upstreams, metrics, health } = this.#deps;
+    upstreams.retain(change.next);
+    const served = backends(change.next);
+    this.#backends = served;
+    health.retain(served);
+    metrics.toolLabels.retain(new Map(served.map((b) => [b.id, b.targets.map((t) => t.name)])));
     const before = new Map(backends(change.previous).map((b) => [b.id, targetSet(b)]));
-    const next = backends(change.next).filter((b) => before.get(b.id) !== targetSet(b));
+    const next = served.filter((b) => before.get(b.id) !== targetSet(b));
     if (next.length === 0) return;
-    const changed = new Set(next.map((b) => b.id));
-    const { metrics } = this.#deps;
+    const notified = this.#notifyBackends(next);
+    metrics.discoveryLag.observe((performance.now() - change.changedAt) / 1000);
+    const changed = next.map((b) => b.id);
+    this.#deps.logger.info({ backends: changed, sessionsNotified: notified }, 'backend targets changed');
+  }
+
+  /** Every MCP backend served and its targets that are down (for the backends' Healthy condition). */
+  downTargets(): DownTargets {
+    const down = new Map<string, string[]>();
+    for (const { backend, target, up } of this.#deps.health.targets()) {
+      let names = down.get(backend);
+      if (names === undefined) {
+        names = [];
+        down.set(backend, names);
+      }
+      if (!up) names.push(target);
+    }
+    return down;
+  }
+
+  /** Tell the sessions and listen streams of these backends that their lists changed. */
+  #notifyBackends(changed: readonly McpBackend[]): number {
+    const ids = new Set(changed.map((b) => b.id));
     let notified = 0;
-    for (const backend of next) notified += this.#listeners.targetsChanged(backend);
+    for (const backend of changed) notified += this.#listeners.targetsChanged(backend);
     for (const session of this.#store.all()) {
-      if (!changed.has(session.backendId)) continue;
+      if (!ids.has(session.backendId)) continue;
       notified += notifyTargetsChanged(session, this.#deps) ? 1 : 0;
     }
-    metrics.discoveryLag.observe((performance.now() - change.changedAt) / 1000);
-    this.#deps.logger.info({ backends: [...changed], sessionsNotified: notified }, 'backend targets changed');
+    return notified;
+  }
+
+  /** A target went down or up, or left merged lists or came back (hop/health.ts). */
+  #targetHealth(backendId: string, target: string, event: HealthEvent): void {
+    const { logger } = this.#deps;
+    const fields = { backend: backendId, target };
+    if (event === 'down' || event === 'up') {
+      if (event === 'down') logger.warn(fields, 'upstream target down: consecutive requests failed');
+      else logger.info(fields, 'upstream target answers again');
+      this.#onHealthChange?.();
+      return;
+    }
+    const backend = this.#backends.find((b) => b.id === backendId);
+    const sessionsNotified = backend ? this.#notifyBackends([backend]) : 0;
+    const message =
+      event === 'listed'
+        ? 'upstream target back in merged lists'
+        : 'upstream target down past --upstream-down-grace: left out of merged lists';
+    logger.info({ ...fields, sessionsNotified }, message);
   }
 
   /** Graceful drain: refuse new sessions, end GET streams, wait for in-flight requests (up to timeoutMs). */
@@ -518,6 +598,7 @@ export class McpService {
     this.#owned.close();
     this.#listeners.close();
     this.#deps.parked.close();
+    this.#deps.health.close();
     this.#ownRevocations?.close();
     await this.#deps.upstreams.close(this.#active > 0);
   }

@@ -12,7 +12,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { sha256Hex } from '../../shared/digest.js';
 import type { Logger } from '../../shared/logger.js';
-import { type Metrics, toolLabel } from '../../shared/metrics.js';
+import type { Metrics } from '../../shared/metrics.js';
 import type {
   ApiKeyAuthentication,
   ApiKeyEntry,
@@ -23,6 +23,7 @@ import type {
   RoutingTable,
   UpstreamCredential,
 } from '../../shared/table.js';
+import { OTHER_TOOL } from '../../shared/tool-labels.js';
 import type { Access, Item, RateLimited } from '../mcp/hop/context.js';
 import { JsonRpcCode, rpcErrorReply } from '../mcp/wire/errors.js';
 import { RateLimitError } from '../mcp/wire/limits.js';
@@ -485,7 +486,11 @@ export class Guards {
           item.kind === 'tool' ? 'tools/call' : item.kind === 'prompt' ? 'prompts/get' : 'resources/read';
         const decision = decide(compiled.mcpAuthorization, mcpVars(method, item));
         if (decision.allowed) return true;
-        metrics.authorizationDenials.labels(route.backendId, stage, toolLabel(item.target, item.name)).inc();
+        const tool =
+          item.kind === 'tool'
+            ? metrics.toolLabels.label(route.backendId, item.target, item.name)
+            : OTHER_TOOL;
+        metrics.authorizationDenials.labels(route.backendId, stage, tool).inc();
         if (stage === 'call') {
           logger.info(
             { route: route.routeName, policy: decision.policy, target: item.target, kind: item.kind },
@@ -499,7 +504,7 @@ export class Guards {
         if (!limit) return undefined;
         const count = (refused: RateLimited | undefined) => {
           if (refused) {
-            const tool = item ? toolLabel(item.target, item.name) : 'none';
+            const tool = item ? metrics.toolLabels.label(route.backendId, item.target, item.name) : 'none';
             metrics.rateLimitRejections.labels(route.backendId, tool, refused.scope).inc();
           }
           return refused;

@@ -4,9 +4,12 @@
  */
 import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { subjectField } from '../../../src/proxy/mcp/request-log.js';
 import { createLogger, type LogLevel } from '../../../src/shared/logger.js';
+import { startTracing } from '../../../src/shared/tracing.js';
 import { backendOf, connectClient, ROUTE, targetOf, testGateways } from '../../support/mcp-harness.js';
 import { type FixtureServer, startFixture } from '../../support/mcp-servers.js';
+import { startOtlpReceiver } from '../../support/otlp-receiver.js';
 
 let alpha: FixtureServer;
 let beta: FixtureServer;
@@ -22,11 +25,11 @@ afterAll(async () => {
   await Promise.all([alpha.close(), beta.close()]);
 });
 
-async function logged(level: LogLevel) {
+async function logged(level: LogLevel, options: Parameters<typeof gateways.start>[1] = {}) {
   const raw: string[] = [];
   const logger = createLogger(level, { write: (line: string) => raw.push(line) });
   const backend = backendOf([targetOf('alpha', alpha.port), targetOf('beta', beta.port)]);
-  const gateway = await gateways.start(backend, { logger });
+  const gateway = await gateways.start(backend, { logger, ...options });
   const requests = () =>
     raw.map((line) => JSON.parse(line) as Record<string, unknown>).filter((l) => l.msg === 'mcp request');
   return { gateway, backend, raw, requests };
@@ -76,5 +79,31 @@ describe('request logs', () => {
     await client.callTool({ name: 'beta_whoami' });
     await client.close();
     expect(raw.filter((line) => line.includes('mcp request'))).toEqual([]);
+  });
+
+  it('carries the trace and span ids of the request when tracing is on', async () => {
+    const receiver = await startOtlpReceiver();
+    const tracing = await startTracing({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url }, 'test');
+    try {
+      const { gateway, requests } = await logged('info', { tracing: tracing! });
+      const client = await connectClient(gateway.url);
+      await client.callTool({ name: 'beta_whoami' });
+      await client.close();
+      const call = requests().find((l) => l.method === 'tools/call');
+      expect(call?.trace_id).toMatch(/^[0-9a-f]{32}$/);
+      expect(call?.span_id).toMatch(/^[0-9a-f]{16}$/);
+    } finally {
+      await tracing?.shutdown();
+      await receiver.close();
+    }
+  });
+
+  it('names an authenticated caller by a digest unless --log-subject says otherwise', () => {
+    const principal = 'https://issuer.example\nuser-42';
+    expect(subjectField(principal, 'hash')).toMatch(/^[0-9a-f]{16}$/);
+    expect(subjectField(principal, 'hash')).not.toContain('user-42');
+    expect(subjectField(principal, 'plain')).toBe('https://issuer.example user-42');
+    expect(subjectField(principal, 'off')).toBeUndefined();
+    expect(subjectField('', 'plain')).toBeUndefined();
   });
 });

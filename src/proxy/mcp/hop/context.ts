@@ -15,6 +15,7 @@ import type { SessionBufferLimits } from '../session/session-events.js';
 import type { JsonObject } from '../wire/jsonrpc.js';
 import type { SseLimits } from '../wire/sse-stream.js';
 import type { Eras } from './eras.js';
+import type { Health } from './health.js';
 import type { ParkedCalls } from './parked-calls.js';
 import type { ToolHeaders } from './tool-headers.js';
 import type { Upstreams } from './upstreams.js';
@@ -29,6 +30,8 @@ export interface Deps {
   readonly toolHeaders: ToolHeaders;
   /** OpenTelemetry tracing; absent when off (nothing is traced, nothing costs). */
   readonly tracing?: Tracing;
+  /** Each target's health: passive failures, probes, whether it is left out of merged lists. */
+  readonly health: Health;
   /** 2025 targets' calls waiting for a 2026-07-28 client's next round. */
   readonly parked: ParkedCalls;
   readonly fanoutTimeoutMs: number;

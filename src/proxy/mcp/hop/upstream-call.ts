@@ -4,6 +4,7 @@
  */
 
 import { SpanStatusCode } from '@opentelemetry/api';
+import type { Metrics } from '../../../shared/metrics.js';
 import type { Endpoint, McpTarget } from '../../../shared/table.js';
 import { child } from '../../metric-children.js';
 import {
@@ -104,6 +105,8 @@ export async function post(
       ...(headers ? { headers } : {}),
     });
     child(deps.metrics.upstreamRequests, backendId, target.name, label, 'ok').inc();
+    observe(deps.metrics, backendId, target.name, label, '', started);
+    deps.health.answered(backendId, target.name);
     span?.end();
     return reply;
   } catch (error) {
@@ -114,6 +117,8 @@ export async function post(
       span.end();
     }
     child(deps.metrics.upstreamRequests, backendId, target.name, label, failure.failure).inc();
+    observe(deps.metrics, backendId, target.name, label, failure.failure, started);
+    deps.health.failed(backendId, target.name, failure);
     deps.logger[failure.failure === 'aborted' ? 'debug' : 'warn'](
       {
         backend: backendId,
@@ -125,11 +130,21 @@ export async function post(
       failure.message,
     );
     throw failure;
-  } finally {
-    child(deps.metrics.upstreamDuration, backendId, target.name, label).observe(
-      (performance.now() - started) / 1000,
-    );
   }
+}
+
+/** `mcp_client_operation_duration_seconds` of one hop (`error` empty when the target answered). */
+function observe(
+  metrics: Metrics,
+  backend: string,
+  target: string,
+  method: string,
+  error: string,
+  started: number,
+) {
+  child(metrics.clientOperationDuration, backend, target, method, error).observe(
+    (performance.now() - started) / 1000,
+  );
 }
 
 /** A request's body with the hop's trace context in `params._meta` (a response's is left alone). */

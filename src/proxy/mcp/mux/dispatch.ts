@@ -19,7 +19,7 @@ import { errorResponse, invalidParams, JsonRpcCode, RpcError } from '../wire/err
 import { asObject, type JsonObject, type JsonRpcRequest, resultResponse } from '../wire/jsonrpc.js';
 import { LimitError, RateLimitError } from '../wire/limits.js';
 import { fanOut } from './fanout.js';
-import { mergedList, resolveOwner } from './lists.js';
+import { mergedList, readToolsPage, resolveOwner } from './lists.js';
 import { isKeptSubscription, keepSubscription } from './subscribe.js';
 import { taskRequest } from './tasks.js';
 
@@ -56,6 +56,11 @@ export async function dispatchRequest(
       // A modern client's answer is rewritten (its id, resultType); a legacy client's passes as bytes.
       const { toClient } = cx;
       const joined = state && isPinValid(target, state) ? state : await ensureTarget(cx, target, cx.signal);
+      if (
+        method === 'tools/list' &&
+        cx.deps.metrics.toolLabels.due(backend.id, target.name, performance.now())
+      )
+        return answered(resultResponse(id, await readToolsPage(cx, target, id, message.params)), target.name);
       if (isKeptSubscription(method, joined))
         return keepSubscription(cx, target, joined, method, message.params?.uri, id);
       return forwardCounted(cx, target, joined, method, raw, id, toClient);

@@ -13,7 +13,7 @@ import { countedCall } from '../hop/target-calls.js';
 import { ensureTarget, postToTarget } from '../hop/targets.js';
 import { awaitResponse } from '../hop/upstream-call.js';
 import { decodeCursor, encodeCursor } from '../rewrite/cursor.js';
-import { type ListSpec, mergeList, type TargetPage } from '../rewrite/merge.js';
+import { LIST_SPECS, type ListSpec, mergeList, type TargetPage } from '../rewrite/merge.js';
 import { shouldPrefix } from '../rewrite/naming.js';
 import type { Session, TargetSession } from '../session/session.js';
 import { invalidParams, JsonRpcCode } from '../wire/errors.js';
@@ -100,7 +100,10 @@ async function mergedPage(
       if (target) asks.push([target, upstreamCursor]);
     }
   } else {
-    asks = targets.map((target) => [target, undefined]);
+    // A target down past --upstream-down-grace is left out until it answers again (hop/health.ts).
+    const { health } = cx.deps;
+    const backendId = cx.backend.id;
+    asks = targets.filter((t) => !health.isUnlisted(backendId, t.name)).map((t) => [t, undefined]);
   }
   const byTarget = new Map(asks);
   const answers = await fanOut(cx, [...byTarget.keys()], (target, signal) =>
@@ -108,6 +111,7 @@ async function mergedPage(
   );
   const pages: TargetPage[] = [];
   for (const { target, value } of answers) {
+    if (spec.method === 'tools/list' && value) learnTools(cx, target, value);
     if (value)
       pages.push({
         target: target.name,
@@ -121,6 +125,35 @@ async function mergedPage(
   const next = encodeCursor(merged.pending);
   if (next !== undefined) result.nextCursor = next;
   return { result, owners: merged.owners };
+}
+
+/** A target's tool names become metric labels (shared/tool-labels.ts): they came from the target. */
+function learnTools(cx: SessionContext, target: McpTarget, page: JsonObject): void {
+  const { tools } = page;
+  if (!Array.isArray(tools)) return;
+  const names: string[] = [];
+  for (const tool of tools) {
+    const name = typeof tool === 'object' && tool !== null ? (tool as JsonObject).name : undefined;
+    if (typeof name === 'string') names.push(name);
+  }
+  cx.deps.metrics.toolLabels.learn(cx.backend.id, target.name, names);
+}
+
+/**
+ * A transparent backend's `tools/list` passes as bytes, so now and then (ToolLabels.due) the
+ * gateway reads one instead, to name the target's tools in metrics: the same page, parsed.
+ */
+export async function readToolsPage(
+  cx: SessionContext,
+  target: McpTarget,
+  id: JsonRpcId,
+  params: JsonObject | undefined,
+): Promise<JsonObject> {
+  const spec = LIST_SPECS.get('tools/list')!;
+  const cursor = typeof params?.cursor === 'string' ? params.cursor : undefined;
+  const result = (await listPage(cx, spec, target, id, cursor, cx.signal)) ?? { tools: [] };
+  learnTools(cx, target, result);
+  return result;
 }
 
 const ITEM_KIND: Readonly<Record<string, ItemKind>> = {
