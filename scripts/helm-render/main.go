@@ -1,8 +1,8 @@
 // helm-render renders a Helm chart the way `helm template` / `helm install --dry-run` does, for tests on
 // machines without a helm binary. It uses the engine Helm uses: Go's text/template with the Sprig
 // function map, plus Helm's own functions (include, tpl, required, fail, toYaml, fromYaml, toJson,
-// fromJson, lookup), Helm's values coalescing, values.schema.json validation (gojsonschema, as Helm 3
-// before 3.18), "<no value>" removal and Helm's kind install order.
+// fromJson, lookup), .Files (Get, GetBytes, Lines), Helm's values coalescing, values.schema.json
+// validation (gojsonschema, as Helm 3 before 3.18), "<no value>" removal and Helm's kind install order.
 //
 // Usage:
 //
@@ -84,12 +84,16 @@ func run(o options) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	files, err := readChartFiles(o.chartDir)
+	if err != nil {
+		return "", err
+	}
 	top := map[string]interface{}{
 		"Values":       values,
 		"Chart":        helmChartMeta(chartMeta),
 		"Release":      releaseInfo(o),
 		"Capabilities": capabilities(o),
-		"Files":        map[string]interface{}{},
+		"Files":        files,
 	}
 	if o.notes {
 		notes, err := eng.renderOne(chartName+"/templates/NOTES.txt", top)

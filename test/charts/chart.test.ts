@@ -65,6 +65,7 @@ describe('default install (helm install agentgateway charts/mcplane)', () => {
       '--admin-address=0.0.0.0',
       '--admin-port=9091',
       '--log-level=info',
+      '--log-format=json',
       '--cluster-domain=cluster.local',
       '--drain-timeout=25s',
       '--pod-name=$(POD_NAME)',

@@ -21,6 +21,7 @@ describe('values.schema.json', () => {
     [{ replicaCount: 1.5 }, 'replicaCount: Invalid type. Expected: integer, given: number'],
     [{ service: { type: 'Ingress' } }, 'service.type: service.type must be one of the following'],
     [{ logLevel: 'verbose' }, 'logLevel: logLevel must be one of the following'],
+    [{ logFormat: 'auto' }, 'logFormat: logFormat must be one of the following'],
     [{ replicacount: 3 }, '(root): Additional property replicacount is not allowed'],
     [
       { sessionKey: { existingSecrets: 'x' } },
@@ -33,6 +34,24 @@ describe('values.schema.json', () => {
     [{ tracing: { sampler: 'sometimes' } }, 'tracing.sampler: tracing.sampler must be one of the following'],
     [{ tracing: { samplerRatio: '10%' } }, 'tracing.samplerRatio: Does not match pattern'],
     [{ tracing: { otlpEndpoint: 'collector:4318' } }, 'tracing.otlpEndpoint: Does not match pattern'],
+    [{ grafanaDashboard: { labelValue: 1 } }, 'grafanaDashboard.labelValue: Invalid type. Expected: string'],
+    [{ grafanaDashboard: { label: 'grafana dashboard' } }, 'grafanaDashboard.label: Does not match pattern'],
+    [
+      { prometheusRule: { alerts: { targetDown: { for: '5 minutes' } } } },
+      'prometheusRule.alerts.targetDown.for: Does not match pattern',
+    ],
+    [
+      { prometheusRule: { alerts: { highErrorRatio: { threshold: 5 } } } },
+      'prometheusRule.alerts.highErrorRatio.threshold: Must be less than or equal to 1',
+    ],
+    [
+      { prometheusRule: { alerts: { highLatencyP99: { thresholdSeconds: 0 } } } },
+      'prometheusRule.alerts.highLatencyP99.thresholdSeconds: Must be greater than 0',
+    ],
+    [
+      { prometheusRule: { alerts: { targetdown: { enabled: true } } } },
+      'prometheusRule.alerts: Additional property targetdown is not allowed',
+    ],
   ])('%j is rejected', (values, message) => {
     const stderr = failure(values);
     expect(stderr).toContain("values don't meet the specifications of the schema(s)");
