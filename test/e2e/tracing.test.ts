@@ -18,6 +18,7 @@ import { type TestTracer, testTracer } from '../support/otel-sdk.js';
 import { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from '../support/otlp-receiver.js';
 import { freePort } from '../support/ports.js';
 import { writeManifests } from '../support/standalone.js';
+import { startModernServer } from '../support/v2-servers.js';
 
 const SERVER = 2;
 const CLIENT = 3;
@@ -229,6 +230,52 @@ describe('tracing on (OTEL_EXPORTER_OTLP_ENDPOINT set)', () => {
     expect(new Set(inTrace().map((s) => s.service))).toEqual(
       new Set(['agent', 'mcplane-under-test', 'upstream-mcp-server']),
     );
+  });
+
+  it('a hop to a 2026-07-28 target carries the context in its headers and, framed in the same pass, in _meta', async () => {
+    const modern = await startModernServer({ name: 'modern' });
+    const modernPort = await freePort();
+    const modernDir = await writeManifests(modernPort, [
+      { name: 'era', prefixMode: 'Always', targets: [{ name: 'm', port: modern.port }] },
+    ]);
+    const traced = await startTestGateway(
+      ['--manifests', modernDir],
+      {},
+      { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: '50' },
+    );
+    try {
+      const traceId = hex(32);
+      const transport = new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${modernPort}/mcp`), {
+        requestInit: { headers: { traceparent: `00-${traceId}-${hex(16)}-01` } },
+      });
+      const client = new Client({ name: 'traced-2025', version: '1.0.0' });
+      await client.connect(transport);
+      await client.callTool({ name: 'm_echo', arguments: { message: 'to 2026' } });
+      await client.close();
+      const call = modern.seen.find(
+        (r) =>
+          (r.body as { method?: string } | undefined)?.method === 'tools/call' &&
+          String(r.headers.traceparent).includes(traceId),
+      );
+      expect(call).toBeDefined();
+      const meta = (call!.body as { params: { _meta: Record<string, unknown> } }).params._meta;
+      expect(meta.traceparent).toBe(call!.headers.traceparent);
+      // Framed once: the 2026 fields and the trace context side by side.
+      expect(meta['io.modelcontextprotocol/protocolVersion']).toBe('2026-07-28');
+      await expect
+        .poll(
+          () =>
+            receiver.spans.find(
+              (s) => s.kind === CLIENT && String(call!.headers.traceparent).includes(s.spanId),
+            )?.traceId,
+          { timeout: 5000 },
+        )
+        .toBe(traceId);
+    } finally {
+      await traced.stop();
+      await modern.close();
+      await rm(modernDir, { recursive: true, force: true });
+    }
   });
 
   it('exports JSON OTLP the receiver understands', () => {

@@ -7,22 +7,14 @@
 import { sha256Hex } from '../../shared/digest.js';
 import type { Logger } from '../../shared/logger.js';
 import type { Span } from '../../shared/tracing.js';
+import type { Outcome } from './hop/outcome.js';
 
-export interface Finished {
-  readonly route: string;
-  readonly backend: string;
+/** What the entry kept of one request (service.ts's own bookkeeping satisfies it). */
+export interface RequestFacts {
   /** The metrics label: a known MCP method, `response`, `batch`, `other`, GET or DELETE. */
   readonly method: string;
-  readonly outcome: 'ok' | 'error';
-  readonly durationMs: number;
-  /** The HTTP status sent (streamed answers are 200 by construction). */
-  readonly status: number;
-  /** The target a routed request went to. */
-  readonly target?: string;
   /** The tool (tools/call) or prompt (prompts/get) name the client asked for, at most 128 characters. */
   readonly name?: string;
-  /** The JSON-RPC error code, when the gateway answered with one. */
-  readonly rpcError?: number;
   /** The request's server span (tracing on): the line carries its trace and span ids. */
   readonly span?: Span;
   /** Who called, as --log-subject says (a digest by default); absent when anonymous. */
@@ -38,22 +30,35 @@ export function subjectField(principal: string, mode: LogSubject): string | unde
   return mode === 'plain' ? principal.replace('\n', ' ').slice(0, 256) : sha256Hex(principal).slice(0, 16);
 }
 
-export function logRequest(logger: Logger, finished: Finished): void {
+/**
+ * The line is built once, from what the request already holds: one object per request, no
+ * intermediate record (the access log is on by default, so every call pays for it).
+ */
+export function logRequest(
+  logger: Logger,
+  routeId: string,
+  backendId: string,
+  facts: RequestFacts,
+  outcome: Outcome,
+  result: 'ok' | 'error',
+  durationMs: number,
+): void {
+  const { reply, target, rpcError } = outcome;
   const line: Record<string, string | number> = {
-    route: finished.route,
-    backend: finished.backend,
-    method: finished.method,
-    outcome: finished.outcome,
-    durationMs: Math.round(finished.durationMs * 1000) / 1000,
+    route: routeId,
+    backend: backendId,
+    method: facts.method,
+    outcome: result,
+    durationMs: Math.round(durationMs * 1000) / 1000,
   };
-  if (finished.target !== undefined) line.target = finished.target;
-  if (finished.name !== undefined)
-    line[finished.method === 'prompts/get' ? 'prompt' : 'tool'] = finished.name;
-  line.status = finished.status;
-  if (finished.rpcError !== undefined) line.rpcError = finished.rpcError;
-  if (finished.subject !== undefined) line.subject = finished.subject;
-  if (finished.span !== undefined) {
-    const context = finished.span.spanContext();
+  if (target !== undefined) line.target = target;
+  if (facts.name !== undefined) line[facts.method === 'prompts/get' ? 'prompt' : 'tool'] = facts.name;
+  // Streamed answers are 200 by construction.
+  line.status = reply.kind === 'stream' ? 200 : reply.status;
+  if (rpcError !== undefined) line.rpcError = rpcError;
+  if (facts.subject !== undefined) line.subject = facts.subject;
+  if (facts.span !== undefined) {
+    const context = facts.span.spanContext();
     line.trace_id = context.traceId;
     line.span_id = context.spanId;
   }

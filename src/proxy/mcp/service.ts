@@ -32,7 +32,7 @@ import { Listeners } from './mux/listen.js';
 import { modernNotification, serveModern } from './mux/modern.js';
 import { dispatchNotification, dispatchResponse } from './mux/notify.js';
 import { errorType, toolLabel } from './operation-labels.js';
-import { type Finished, type LogSubject, logRequest, subjectField } from './request-log.js';
+import { type LogSubject, logRequest, subjectField } from './request-log.js';
 import { serverSpanEnd, serverSpanStart } from './request-span.js';
 import type { KeyRing } from './session/key-ring.js';
 import { OwnedSessions } from './session/owned-sessions.js';
@@ -277,23 +277,8 @@ export class McpService {
     child(metrics.serverOperationDuration, route.id, backend.id, pending.method, tool, error).observe(
       elapsedMs / 1000,
     );
-    if (logger.isLevelEnabled('info')) {
-      const { reply, target, rpcError } = outcome;
-      const finished: Finished = {
-        route: route.id,
-        backend: backend.id,
-        method: pending.method,
-        outcome: result,
-        durationMs: elapsedMs,
-        status: reply.kind === 'stream' ? 200 : reply.status,
-        ...(target === undefined ? {} : { target }),
-        ...(pending.name === undefined ? {} : { name: pending.name }),
-        ...(rpcError === undefined ? {} : { rpcError }),
-        ...(pending.span === undefined ? {} : { span: pending.span }),
-        ...(pending.subject === undefined ? {} : { subject: pending.subject }),
-      };
-      logRequest(logger, finished);
-    }
+    if (logger.isLevelEnabled('info'))
+      logRequest(logger, route.id, backend.id, pending, outcome, result, elapsedMs);
     if (pending.span) serverSpanEnd(pending.span, route, backend, pending, outcome, result);
     pending.release?.();
     this.#active -= 1;

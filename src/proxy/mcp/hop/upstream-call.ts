@@ -56,9 +56,21 @@ export async function post(
   // The method may be a client's (a forwarded message): a label, and a log field, only when known.
   const label = methodLabel(method);
   let headers: Readonly<Record<string, string>> | undefined;
-  if (isModernVersion(hop.protocolVersion ?? null)) {
-    // 2026-07-28 has no notifications from the client (stream close cancels; no handshake).
-    if (method.startsWith('notifications/')) return { kind: 'accepted', sessionId: undefined };
+  const modern = isModernVersion(hop.protocolVersion ?? null);
+  // 2026-07-28 has no notifications from the client (stream close cancels; no handshake).
+  if (modern && method.startsWith('notifications/')) return { kind: 'accepted', sessionId: undefined };
+  const span = deps.tracing?.clientSpan(cx.span, label, {
+    'mcp.method.name': label,
+    'server.address': hop.endpoint.address,
+    'server.port': hop.endpoint.port,
+    'mcplane.backend': backendId,
+    'mcplane.target': target.name,
+  });
+  // The hop's trace context goes in its headers, and for a sampled trace in the message's _meta
+  // too (where MCP SDKs read it; rewriting every body for traces nobody keeps would cost each call).
+  const carrier = span ? deps.tracing!.carrier(span) : undefined;
+  let traceMeta = span?.isRecording() ? carrier : undefined;
+  if (modern) {
     const { session } = cx;
     const framed = modernHop(
       body,
@@ -66,7 +78,9 @@ export async function post(
       hop.protocolVersion!,
       session?.clientParams ?? GATEWAY_CLIENT,
       session?.logLevel,
+      traceMeta,
     );
+    traceMeta = undefined; // framed in the same pass
     body = framed.body;
     headers = framed.headers;
     if (method === 'tools/call') {
@@ -80,20 +94,8 @@ export async function post(
   } else if (method === 'initialize' && typeof body === 'string') {
     ({ body, headers } = handshakeHop(body));
   }
-  const span = deps.tracing?.clientSpan(cx.span, label, {
-    'mcp.method.name': label,
-    'server.address': hop.endpoint.address,
-    'server.port': hop.endpoint.port,
-    'mcplane.backend': backendId,
-    'mcplane.target': target.name,
-  });
-  if (span) {
-    // The hop's trace context in its headers, and for a sampled trace in the message's _meta too
-    // (where MCP SDKs read it; rewriting every body for traces nobody keeps would cost each call).
-    const carrier = deps.tracing!.carrier(span);
-    headers = { ...headers, ...carrier };
-    if (span.isRecording()) body = withTraceMeta(body, carrier);
-  }
+  if (carrier) headers = { ...headers, ...carrier };
+  if (traceMeta) body = withTraceMeta(body, traceMeta);
   try {
     const reply = await deps.upstreams.for(target).post({
       target,

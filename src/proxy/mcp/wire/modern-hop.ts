@@ -33,6 +33,8 @@ export function modernHop(
   client: JsonObject,
   /** A 2025 client's logging/setLevel, carried in every request's `_meta`. */
   logLevel?: string,
+  /** The hop's W3C trace context for `_meta` (a sampled trace), framed in the same pass. */
+  traceMeta?: Readonly<Record<string, string>>,
 ): ModernHop {
   const text = typeof body === 'string' ? body : Buffer.from(body).toString('utf8');
   const message = JSON.parse(text) as JsonObject;
@@ -52,6 +54,7 @@ export function modernHop(
         ...(logLevel !== undefined && meta[META_LOG_LEVEL] === undefined
           ? { [META_LOG_LEVEL]: logLevel }
           : {}),
+        ...traceMeta,
       },
     },
   };
