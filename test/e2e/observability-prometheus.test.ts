@@ -15,9 +15,11 @@ import { startTestGateway } from '../support/gateway.js';
 import { type FixtureServer, startFixture } from '../support/mcp-servers.js';
 import { freePort } from '../support/ports.js';
 import { type Prometheus, type Sample, startPrometheus } from '../support/prometheus.js';
+import { type RawUpstream, startRawUpstream } from '../support/raw-upstream.js';
 import { writeManifests } from '../support/standalone.js';
 
 let alpha: FixtureServer;
+let delta: RawUpstream;
 let beta: FixtureServer | undefined;
 let betaPort: number;
 let gateway: Gateway;
@@ -26,7 +28,11 @@ let dir: string;
 let port: number;
 
 beforeAll(async () => {
-  [alpha, beta] = await Promise.all([startFixture({ name: 'alpha' }), startFixture({ name: 'beta' })]);
+  [alpha, beta, delta] = await Promise.all([
+    startFixture({ name: 'alpha' }),
+    startFixture({ name: 'beta' }),
+    startRawUpstream({ name: 'delta' }),
+  ]);
   betaPort = beta.port;
   // gamma: a port nobody listens on.
   const [listener, gammaPort] = await Promise.all([freePort(), freePort()]);
@@ -39,6 +45,7 @@ beforeAll(async () => {
         { name: 'alpha', port: alpha.port },
         { name: 'beta', port: betaPort },
         { name: 'gamma', port: gammaPort },
+        { name: 'delta', port: delta.port },
       ],
     },
   ]);
@@ -56,7 +63,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await gateway?.stop();
   await prometheus?.stop();
-  await Promise.all([alpha?.close(), beta?.close()]);
+  await Promise.all([alpha?.close(), beta?.close(), delta?.close()]);
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
@@ -85,6 +92,9 @@ describe('a real Prometheus scraping mcplane', () => {
       await Promise.all(
         Array.from({ length: 10 }, () => client.callTool({ name: 'beta_sleep', arguments: { ms: 150 } })),
       );
+      // delta answers with its own JSON-RPC error: it counts by its code.
+      for (let i = 0; i < 5; i++)
+        await expect(client.callTool({ name: 'delta_rpc_error', arguments: {} })).rejects.toThrow(/failed/);
       // gamma never answers: the gateway answers -32002 naming it.
       for (let i = 0; i < 10; i++) {
         await expect(client.callTool({ name: 'gamma_echo', arguments: { message: 'x' } })).rejects.toThrow(
@@ -96,7 +106,7 @@ describe('a real Prometheus scraping mcplane', () => {
     }
 
     const calls = 'mcp_server_operation_duration_seconds_count{mcp_method_name="tools/call"}';
-    await prometheus.until(`sum(${calls})`, (s) => s[0]?.value === 40);
+    await prometheus.until(`sum(${calls})`, (s) => s[0]?.value === 45);
 
     const p99 = byLabel(
       await prometheus.query(
@@ -114,15 +124,15 @@ describe('a real Prometheus scraping mcplane', () => {
       'sum(mcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",error_type!=""}) / ' +
         `sum(${calls})`,
     );
-    expect(ratio?.value).toBeCloseTo(0.25, 6);
+    expect(ratio?.value).toBeCloseTo(15 / 45, 6);
     const errors = byLabel(
       await prometheus.query(`sum by (error_type) (${calls.replace('}', ',error_type!=""}')})`),
       'error_type',
     );
-    expect(errors).toEqual({ '-32002': 10 });
+    expect(errors).toEqual({ '-32002': 10, '-32603': 5 });
 
-    const up = byLabel(await prometheus.until('mcplane_upstream_up', (s) => s.length === 3), 'target');
-    expect(up).toEqual({ alpha: 1, beta: 1, gamma: 0 });
+    const up = byLabel(await prometheus.until('mcplane_upstream_up', (s) => s.length === 4), 'target');
+    expect(up).toEqual({ alpha: 1, beta: 1, gamma: 0, delta: 1 });
 
     const hops = byLabel(
       await prometheus.query(

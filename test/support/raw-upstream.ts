@@ -13,6 +13,7 @@
  *                the result; written as fast as the gateway takes them, never faster (it waits for
  *                'drain'), and counted in `written`
  *   echo         a normal JSON result
+ *   rpc_error    (not listed) a JSON-RPC error answer, -32603
  *
  * `misbehave` makes every request of one method misbehave the same way (for fan-outs). With
  * `events`, a GET opens the session's event stream and floods it the same way (else GET is 405).
@@ -235,6 +236,11 @@ export async function startRawUpstream(options: RawUpstreamOptions = {}): Promis
       case 'html':
       case 'text':
         return misbehave(res, params.name);
+      case 'rpc_error': // unlisted: a JSON-RPC error answer, as JSON
+        res.writeHead(200, { 'content-type': 'application/json' });
+        return void res.end(
+          JSON.stringify({ jsonrpc: '2.0', id, error: { code: -32603, message: 'failed' } }),
+        );
       default:
         return json(text(`${name}: ${JSON.stringify(params.arguments ?? {})}`));
     }

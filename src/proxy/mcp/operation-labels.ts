@@ -6,7 +6,10 @@
 import type { McpBackend } from '../../shared/table.js';
 import { OTHER_TOOL, type ToolLabels } from '../../shared/tool-labels.js';
 import { NAME_DELIMITER, shouldPrefix } from './rewrite/naming.js';
+import { answerErrorCode } from './wire/answer-error.js';
 import { JsonRpcCode } from './wire/errors.js';
+import { asObject } from './wire/jsonrpc.js';
+import type { Reply } from './wire/reply.js';
 
 /** OpenTelemetry's value for an error outside the known set. */
 export const OTHER_ERROR = '_OTHER';
@@ -18,6 +21,19 @@ const KNOWN_CODES: ReadonlyMap<number, string> = new Map(
 /** A JSON-RPC error code as `error_type`: the code, if it is one mcplane or MCP defines. */
 export function rpcErrorType(code: number): string {
   return KNOWN_CODES.get(code) ?? OTHER_ERROR;
+}
+
+/**
+ * The JSON-RPC error code of the answer sent: the gateway's own (`rpcError`), else a target's error
+ * passed through as bytes (scanned, not parsed) or rewritten as JSON. SSE streams are not read.
+ */
+export function answeredError(rpcError: number | undefined, reply: Reply): number | undefined {
+  if (rpcError !== undefined) return rpcError;
+  if (reply.kind === 'bytes') return answerErrorCode(reply.body);
+  if (reply.kind !== 'json') return undefined;
+  const error = asObject(asObject(reply.body)?.error);
+  if (error === undefined) return undefined;
+  return typeof error.code === 'number' ? error.code : Number.NaN;
 }
 
 /** `error_type` of a finished request: empty on success. */

@@ -40,10 +40,12 @@ export function logRequest(
   backendId: string,
   facts: RequestFacts,
   outcome: Outcome,
+  /** The answer's JSON-RPC error code: the gateway's, or a target's (operation-labels.ts). */
+  rpcError: number | undefined,
   result: 'ok' | 'error',
   durationMs: number,
 ): void {
-  const { reply, target, rpcError } = outcome;
+  const { reply, target } = outcome;
   const line: Record<string, string | number> = {
     route: routeId,
     backend: backendId,
@@ -55,7 +57,7 @@ export function logRequest(
   if (facts.name !== undefined) line[facts.method === 'prompts/get' ? 'prompt' : 'tool'] = facts.name;
   // Streamed answers are 200 by construction.
   line.status = reply.kind === 'stream' ? 200 : reply.status;
-  if (rpcError !== undefined) line.rpcError = rpcError;
+  if (rpcError !== undefined && !Number.isNaN(rpcError)) line.rpcError = rpcError;
   if (facts.subject !== undefined) line.subject = facts.subject;
   if (facts.span !== undefined) {
     const context = facts.span.spanContext();

@@ -31,7 +31,7 @@ import { initializeSession, type SessionStart } from './mux/initialize.js';
 import { Listeners } from './mux/listen.js';
 import { modernNotification, serveModern } from './mux/modern.js';
 import { dispatchNotification, dispatchResponse } from './mux/notify.js';
-import { errorType, toolLabel } from './operation-labels.js';
+import { answeredError, errorType, toolLabel } from './operation-labels.js';
 import { type LogSubject, logRequest, subjectField } from './request-log.js';
 import { serverSpanEnd, serverSpanStart } from './request-span.js';
 import type { KeyRing } from './session/key-ring.js';
@@ -273,12 +273,13 @@ export class McpService {
       pending.name === undefined || pending.method !== 'tools/call'
         ? ''
         : toolLabel(metrics.toolLabels, backend, pending.name, outcome.target);
-    const error = errorType(outcome.rpcError, result === 'error');
+    const rpcError = answeredError(outcome.rpcError, outcome.reply);
+    const error = errorType(rpcError, result === 'error');
     child(metrics.serverOperationDuration, route.id, backend.id, pending.method, tool, error).observe(
       elapsedMs / 1000,
     );
     if (logger.isLevelEnabled('info'))
-      logRequest(logger, route.id, backend.id, pending, outcome, result, elapsedMs);
+      logRequest(logger, route.id, backend.id, pending, outcome, rpcError, result, elapsedMs);
     if (pending.span) serverSpanEnd(pending.span, route, backend, pending, outcome, result);
     pending.release?.();
     this.#active -= 1;
