@@ -5,6 +5,12 @@
  *
  *   npm run bench:ab -- <A> <B> [--concurrency 32] [--rounds 6] [--window-ms 3000] [--big] [--policy-b]
  *
+ * Both builds run with mcplane's default flags, so the access log (one JSON line per request at the
+ * default `info`, stdout to a file) is on, as users run it; `--log-off` starts both with
+ * `--log-level warn` (what every figure before the access log was measured with). The node relay
+ * (relay.ts, the floor of a Node proxy) runs as a reference row beside nginx; `--no-relay` leaves it
+ * out (a third shorter run).
+ *
  * `--tracing-b` turns OpenTelemetry tracing on in B (spans exported over OTLP/HTTP to a sink in
  * this process; every request sampled unless OTEL_TRACES_SAMPLER / _ARG say otherwise, e.g.
  * `traceidratio` and `0.1`): `. . --tracing-b` is the cost of tracing on the same build.
@@ -26,13 +32,14 @@ import {
   ROOT,
   startMcplane,
   startNginx,
+  startRelay,
   startUpstream,
   useMcplaneEntry,
 } from './candidates.js';
 import { bigOperation, echoOperation } from './load.js';
 import { benchPolicy } from './policy.js';
 import { freePort, installCleanup, stopAll } from './proc.js';
-import type { Measurement } from './report.js';
+import { type Measurement, RELAY } from './report.js';
 import { type Contender, measureScenario } from './scenarios.js';
 
 const { values: flags, positionals } = parseArgs({
@@ -44,6 +51,8 @@ const { values: flags, positionals } = parseArgs({
     big: { type: 'boolean', default: false },
     'policy-b': { type: 'boolean', default: false },
     'tracing-b': { type: 'boolean', default: false },
+    'log-off': { type: 'boolean', default: false },
+    'no-relay': { type: 'boolean', default: false },
   },
 });
 if (positionals.length !== 2) {
@@ -94,6 +103,10 @@ try {
   } else {
     console.error(`bench:ab: ${nginx.reason}; comparing A and B only`);
   }
+  if (!flags['no-relay']) {
+    const relay = await startRelay(upstream.port);
+    contenders.push({ name: RELAY, url: relay.urls[0]!, pids: relay.pids });
+  }
   for (const [i, rev] of positionals.entries()) {
     const label = i === 0 ? 'A' : 'B';
     useMcplaneEntry({ args: await build(rev, label), mode: rev });
@@ -109,7 +122,7 @@ try {
         },
       ],
       [],
-      [],
+      flags['log-off'] ? ['--log-level', 'warn'] : [],
       traced
         ? {
             OTEL_EXPORTER_OTLP_ENDPOINT: traced,
@@ -118,7 +131,7 @@ try {
           }
         : {},
     );
-    const name = `${label} (${rev}${governed ? ', policy' : ''}${traced ? ', tracing' : ''})`;
+    const name = `${label} (${rev}${governed ? ', policy' : ''}${traced ? ', tracing' : ''}${flags['log-off'] ? ', log off' : ''})`;
     contenders.push({
       name,
       url: running.urls[0]!,
@@ -133,11 +146,16 @@ try {
     console.error(`bench:ab: ${line}`),
   );
   const base = scenario.measurements.find((m) => m.candidate === 'nginx');
+  const floor = scenario.measurements.find((m) => m.candidate === RELAY);
   const cpu = (m: Measurement) => m.cpuUsPerCall ?? Number.NaN;
   console.log('| candidate | CPU µs/call | calls/s | p50 ms | errors |');
   console.log('|---|---|---|---|---|');
   for (const m of scenario.measurements) {
-    const ratio = base && m !== base ? ` (${(cpu(m) / cpu(base)).toFixed(2)}× nginx)` : '';
+    const ratios = [
+      base && m !== base ? `${(cpu(m) / cpu(base)).toFixed(2)}× nginx` : undefined,
+      floor && m !== floor ? `${(cpu(m) / cpu(floor)).toFixed(2)}× relay` : undefined,
+    ].filter(Boolean);
+    const ratio = ratios.length > 0 ? ` (${ratios.join(', ')})` : '';
     const row = [`${cpu(m).toFixed(1)}${ratio}`, Math.round(m.callsPerSecond), m.p50Ms.toFixed(3), m.errors];
     console.log(`| ${m.candidate} | ${row.join(' | ')} |`);
   }

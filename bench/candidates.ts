@@ -1,9 +1,10 @@
 /**
  * What the benchmark measures side by side: the upstream alone (direct), nginx as a plain reverse proxy,
- * and mcplane standalone. Each is a child process on 127.0.0.1 that the harness starts and stops.
+ * the node relay (relay.ts: the floor of a Node proxy) and mcplane standalone. Each is a child process on
+ * 127.0.0.1 that the harness starts and stops.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -30,6 +31,8 @@ export interface UpstreamSpec {
   readonly extraTools: number;
   readonly sse: boolean;
   readonly maxSessions: number;
+  /** The fast upstream (fast-upstream.ts: raw node:http, canned answers) instead of the SDK one. */
+  readonly fast?: boolean;
 }
 
 export interface RunningUpstream extends Running {
@@ -43,7 +46,7 @@ export async function startUpstream(spec: UpstreamSpec): Promise<RunningUpstream
     [
       '--import',
       'tsx',
-      'bench/upstream.ts',
+      spec.fast ? 'bench/fast-upstream.ts' : 'bench/upstream.ts',
       '--port',
       '0',
       '--name',
@@ -61,6 +64,27 @@ export async function startUpstream(spec: UpstreamSpec): Promise<RunningUpstream
   return {
     name: spec.name,
     port,
+    urls: [`http://127.0.0.1:${port}/mcp`],
+    pids: () => [child.pid],
+    stop: child.stop,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The node relay
+
+/** relay.ts in front of the upstream at `upstreamPort`, as its own process. */
+export async function startRelay(upstreamPort: number): Promise<Running> {
+  const child = spawnChild(
+    'node relay',
+    process.execPath,
+    ['--import', 'tsx', 'bench/relay.ts', '--port', '0', '--upstream', `http://127.0.0.1:${upstreamPort}`],
+    ROOT,
+  );
+  const line = await waitForLine(child, (l) => l.startsWith('{"ready"'), 20_000);
+  const { port } = JSON.parse(line) as { port: number };
+  return {
+    name: 'node relay',
     urls: [`http://127.0.0.1:${port}/mcp`],
     pids: () => [child.pid],
     stop: child.stop,
@@ -255,9 +279,25 @@ export interface RunningMcplane extends Running {
   readonly adminPort: number;
 }
 
+let runDir: string | undefined;
+
+/** The run's temporary folder (mcplane's logs), made on first use and removed when the harness exits. */
+function runTemp(): string {
+  if (runDir === undefined) {
+    const dir = mkdtempSync(join(tmpdir(), 'mcplane-bench-run-'));
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    runDir = dir;
+  }
+  return runDir;
+}
+let logs = 0;
+
 /**
- * Spawn mcplane on 127.0.0.1 with quiet logs and a free admin port, and wait for /readyz. `source`
- * says where its configuration comes from (`--manifests <dir>` or `--kubeconfig <file> …`).
+ * Spawn mcplane on 127.0.0.1 with a free admin port and its default flags otherwise, and wait for
+ * /readyz. Its stdout (the access log: one JSON line per request at the default `info`) goes to a
+ * file in the run's temporary folder, as production pipes it; pass `--log-level warn` in `source` to
+ * turn the access log off. `source` says where its configuration comes from (`--manifests <dir>` or
+ * `--kubeconfig <file> …`) and carries any further flags.
  */
 export async function launchMcplane(
   name: string,
@@ -266,9 +306,10 @@ export async function launchMcplane(
   nodeArgs: readonly string[] = [],
   /** Environment added for mcplane (e.g. OTEL_* to turn tracing on). */
   env: Readonly<Record<string, string>> = {},
-): Promise<{ child: Child; adminPort: number; readyMs: number }> {
+): Promise<{ child: Child; adminPort: number; readyMs: number; logFile: string }> {
   if (!entry) throw new Error('src/main.ts does not exist yet');
   const adminPort = await freePort();
+  const logFile = join(runTemp(), `mcplane-${++logs}.log`);
   const since = process.hrtime.bigint();
   const child = spawnChild(
     name,
@@ -283,18 +324,18 @@ export async function launchMcplane(
       String(adminPort),
       '--admin-address',
       '127.0.0.1',
-      '--log-level',
-      'warn',
     ],
     ROOT,
     env,
+    logFile,
   );
   try {
     const ready = `http://127.0.0.1:${adminPort}/readyz`;
     const readyMs = await waitHttp(child, ready, (s) => s === 200, since, 30_000);
-    return { child, adminPort, readyMs };
+    return { child, adminPort, readyMs, logFile };
   } catch (err) {
     await child.stop();
+    await rm(logFile, { force: true });
     throw err;
   }
 }
@@ -311,7 +352,7 @@ export async function startMcplane(
   await writeFile(join(dir, 'bench.yaml'), benchManifests(backends));
   try {
     const source = ['--manifests', dir, ...flags];
-    const { child, adminPort, readyMs } = await launchMcplane('mcplane', source, nodeArgs, env);
+    const { child, adminPort, readyMs, logFile } = await launchMcplane('mcplane', source, nodeArgs, env);
     return {
       name: 'mcplane',
       urls: backends.map((b) => `http://127.0.0.1:${b.listenerPort}/mcp`),
@@ -322,6 +363,7 @@ export async function startMcplane(
       stop: async () => {
         await child.stop();
         await rm(dir, { recursive: true, force: true });
+        await rm(logFile, { force: true });
       },
     };
   } catch (err) {

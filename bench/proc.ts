@@ -3,7 +3,7 @@
  * Every child the harness starts is registered here and killed on exit, error or SIGINT.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 const CLOCK_TICKS_PER_SECOND = (() => {
@@ -105,12 +105,16 @@ export function spawnChild(
   cwd?: string,
   /** Added to this process's environment. */
   env: Readonly<Record<string, string>> = {},
+  /** Append stdout to this file instead of piping it here (a log, as production writes it). */
+  stdoutFile?: string,
 ): Child {
-  const proc = spawn(command, args, {
-    cwd,
-    stdio: ['pipe', 'pipe', 'pipe'],
-    env: { ...process.env, ...env },
-  });
+  const out = stdoutFile === undefined ? 'pipe' : openSync(stdoutFile, 'a');
+  let proc: ChildProcess;
+  try {
+    proc = spawn(command, args, { cwd, stdio: ['pipe', out, 'pipe'], env: { ...process.env, ...env } });
+  } finally {
+    if (typeof out === 'number') closeSync(out);
+  }
   const lines: string[] = [];
   const keep = (chunk: Buffer) => {
     lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
@@ -124,7 +128,7 @@ export function spawnChild(
     name,
     process: proc,
     pid: proc.pid,
-    tail: () => lines.join('\n'),
+    tail: () => [...lines, ...(stdoutFile === undefined ? [] : lastLines(stdoutFile))].join('\n'),
     exited,
     stop: async () => {
       children.delete(child);
@@ -137,6 +141,23 @@ export function spawnChild(
   };
   children.add(child);
   return child;
+}
+
+/** The last lines of a log file (for error messages). */
+function lastLines(path: string): string[] {
+  try {
+    const fd = openSync(path, 'r');
+    try {
+      const size = fstatSync(fd).size;
+      const tail = Buffer.alloc(Math.min(size, 8192));
+      readSync(fd, tail, 0, tail.length, size - tail.length);
+      return tail.toString('utf8').split('\n').filter(Boolean).slice(-20);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return [];
+  }
 }
 
 export function trackStray(pid: number): void {

@@ -1,9 +1,17 @@
 /**
  * Figures → markdown and JSON. Every figure is shown with its ratio to the baselines measured in the
- * same run (direct, nginx), and the budgets are checked with PASS/MISS.
+ * same run (direct, nginx, the node relay), and the budgets are checked with PASS/MISS.
  */
 import type { DiscoveryLagFigures } from './discovery-lag.js';
+import { type MemoryFigures, memoryMarkdown } from './memory.js';
+import { type OpenLoopFigures, openLoopMarkdown } from './open-loop.js';
+import { type RampFigures, rampMarkdown } from './ramp.js';
 import type { TranslateFigures } from './translate-bench.js';
+
+/** The floor of a Node proxy (relay.ts), measured in every data-plane scenario: the `r` ratios. */
+export const RELAY = 'node relay';
+/** mcplane with `--log-level warn` (no access log), beside mcplane at its default in echo c=32. */
+export const LOG_OFF = 'mcplane, access log off';
 
 export interface Measurement {
   readonly candidate: string;
@@ -25,24 +33,7 @@ export interface Scenario {
   readonly measurements: Measurement[];
 }
 
-export interface MemoryFigures {
-  readonly baselineKiB: number;
-  /** [sessions, RSS KiB] after opening that many idle sessions. */
-  readonly idle: [number, number][];
-  readonly idleFailures: number;
-  readonly kibPerIdleSession: number | undefined;
-  /** [cycles, RSS KiB] every sample during initialize-then-abandon. */
-  readonly abandoned: [number, number][];
-  readonly abandonFailures: number;
-  /** RSS growth over the second half of the abandon cycles (rssGrowth in scenarios.ts). */
-  readonly abandonGrowth: number | undefined;
-  /** [clients, RSS KiB] every sample while 2026-07-28 clients make one call each. */
-  readonly modern: [number, number][];
-  readonly modernFailures: number;
-  /** RSS growth over the second half of those calls (rssGrowth). */
-  readonly modernGrowth: number | undefined;
-  readonly problems: readonly string[];
-}
+export type { MemoryFigures } from './memory.js';
 
 export interface Budget {
   readonly name: string;
@@ -67,6 +58,10 @@ export interface Results {
   readonly notes: string[];
   readonly scenarios: Scenario[];
   readonly memory: MemoryFigures | undefined;
+  /** Fixed arrival rate (open-loop.ts), when the run had the `open-loop` part. */
+  readonly openLoop?: OpenLoopFigures;
+  /** Session ramp (ramp.ts), when the run had the `ramp` part. */
+  readonly ramp?: RampFigures;
   readonly translate: TranslateFigures | { readonly error: string } | undefined;
   readonly coldStartMs: number[] | undefined;
   readonly discoveryLag?: DiscoveryLagFigures | { readonly error: string };
@@ -83,24 +78,43 @@ const ratio = (value: number, base: number | undefined) =>
     ? `${(value / base).toFixed(2)}×`
     : undefined;
 
-function withRatios(value: number, digits: number, direct?: number, nginx?: number, self?: string): string {
+function withRatios(
+  value: number,
+  digits: number,
+  direct?: number,
+  nginx?: number,
+  self?: string,
+  relay?: number,
+): string {
   const parts: string[] = [];
   const d = self === 'direct' ? undefined : ratio(value, direct);
   const n = self === 'nginx' ? undefined : ratio(value, nginx);
+  const r = self === RELAY ? undefined : ratio(value, relay);
   if (d) parts.push(`${d} d`);
   if (n) parts.push(`${n} n`);
+  if (r) parts.push(`${r} r`);
   return parts.length > 0 ? `${fmt(value, digits)} (${parts.join(', ')})` : fmt(value, digits);
 }
 
 function scenarioTable(s: Scenario): string {
   const direct = s.measurements.find((m) => m.candidate === 'direct');
   const nginx = s.measurements.find((m) => m.candidate === 'nginx');
+  const relay = s.measurements.find((m) => m.candidate === RELAY);
   const rows = s.measurements.map((m) => {
     const cpu =
       m.cpuUsPerCall === undefined
         ? '—'
-        : withRatios(m.cpuUsPerCall, 1, undefined, nginx?.cpuUsPerCall, m.candidate);
-    return `| ${m.candidate} | ${withRatios(m.callsPerSecond, 0, direct?.callsPerSecond, nginx?.callsPerSecond, m.candidate)} | ${withRatios(m.p50Ms, 3, direct?.p50Ms, nginx?.p50Ms, m.candidate)} | ${withRatios(m.p90Ms, 3, direct?.p90Ms, nginx?.p90Ms, m.candidate)} | ${withRatios(m.p99Ms, 3, direct?.p99Ms, nginx?.p99Ms, m.candidate)} | ${cpu} | ${fmt(m.calls)} | ${m.errors}${m.problems.length ? ` (${m.problems[0]})` : ''} |`;
+        : withRatios(m.cpuUsPerCall, 1, undefined, nginx?.cpuUsPerCall, m.candidate, relay?.cpuUsPerCall);
+    const show = (pick: (x: Measurement) => number, digits: number) =>
+      withRatios(
+        pick(m),
+        digits,
+        direct && pick(direct),
+        nginx && pick(nginx),
+        m.candidate,
+        relay && pick(relay),
+      );
+    return `| ${m.candidate} | ${show((x) => x.callsPerSecond, 0)} | ${show((x) => x.p50Ms, 3)} | ${show((x) => x.p90Ms, 3)} | ${show((x) => x.p99Ms, 3)} | ${cpu} | ${fmt(m.calls)} | ${m.errors}${m.problems.length ? ` (${m.problems[0]})` : ''} |`;
   });
   return [
     `### ${s.title}`,
@@ -108,7 +122,37 @@ function scenarioTable(s: Scenario): string {
     '| candidate | calls/s | p50 ms | p90 ms | p99 ms | proxy CPU µs/call | calls | errors |',
     '|---|---|---|---|---|---|---|---|',
     ...rows,
+    ...scenarioLines(s, nginx),
   ].join('\n');
+}
+
+/** Figures derived from a scenario's rows: the access log's share (echo c=32), calls per core (fast upstream). */
+function scenarioLines(s: Scenario, nginx: Measurement | undefined): string[] {
+  const lines: string[] = [];
+  const on = s.measurements.find((m) => m.candidate === 'mcplane');
+  const off = s.measurements.find((m) => m.candidate === LOG_OFF);
+  if (on?.cpuUsPerCall !== undefined && off?.cpuUsPerCall !== undefined) {
+    const extra = on.cpuUsPerCall - off.cpuUsPerCall;
+    lines.push(
+      '',
+      `Access log (mcplane's default \`info\`: one JSON line per request, stdout to a file) minus \`--log-level warn\`: ` +
+        `${fmt(extra, 1)} µs of CPU per call, ${fmt((extra / on.cpuUsPerCall) * 100, 1)} % of mcplane's ` +
+        `${fmt(on.cpuUsPerCall, 1)} µs; throughput ${ratio(on.callsPerSecond, off.callsPerSecond) ?? '—'} of the log-off figure.`,
+    );
+  }
+  const proxies = s.measurements.filter((m) => m.cpuUsPerCall !== undefined && m.cpuUsPerCall > 0);
+  if (s.id === 'fast-c32' && proxies.length > 0) {
+    const perCore = (m: Measurement) => 1e6 / m.cpuUsPerCall!;
+    const shown = proxies.map((m) => {
+      const vsNginx = nginx && m !== nginx ? ratio(perCore(m), perCore(nginx)) : undefined;
+      return `${m.candidate} ${fmt(perCore(m))}${vsNginx ? ` (${vsNginx} n)` : ''}`;
+    });
+    lines.push(
+      '',
+      `Most calls/s per core (calls over the proxy's CPU seconds in the windows): ${shown.join(', ')}.`,
+    );
+  }
+  return lines;
 }
 
 export function toMarkdown(r: Results): string {
@@ -124,7 +168,7 @@ export function toMarkdown(r: Results): string {
       .map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
       .join(', ')}`,
     '',
-    'Ratios: `d` = against direct, `n` = against nginx, from the same run (candidates alternate each round).',
+    'Ratios: `d` = against direct, `n` = against nginx, `r` = against the node relay (the floor of a Node proxy), from the same run (candidates alternate each round).',
     '',
   ];
   if (r.notes.length > 0) out.push('Notes:', '', ...r.notes.map((n) => `- ${n}`), '');
@@ -136,41 +180,9 @@ export function toMarkdown(r: Results): string {
   }
   out.push('', '## Data plane', '');
   for (const s of r.scenarios) out.push(scenarioTable(s), '');
-  out.push('## Memory (mcplane RSS)', '');
-  if (!r.memory) out.push('Not measured (mcplane not running).', '');
-  else {
-    const m = r.memory;
-    out.push(`Fresh process after start and 20 warm-up sessions: ${fmt(m.baselineKiB / 1024, 1)} MiB.`, '');
-    out.push('| idle sessions | RSS MiB |', '|---|---|');
-    for (const [n, kib] of m.idle) out.push(`| ${fmt(n)} | ${fmt(kib / 1024, 1)} |`);
-    out.push(
-      '',
-      `KiB per idle session (slope between the two counts): ${m.kibPerIdleSession === undefined ? '—' : fmt(m.kibPerIdleSession, 2)}; failures: ${m.idleFailures}.`,
-      '',
-      '| initialize-then-abandon cycles | RSS MiB |',
-      '|---|---|',
-    );
-    // Every tenth of the run in the table; the growth figure uses every sample.
-    const step = Math.max(1, (m.abandoned.at(-1)?.[0] ?? 0) / 10);
-    for (const [n, kib] of m.abandoned) if (n % step === 0) out.push(`| ${fmt(n)} | ${fmt(kib / 1024, 1)} |`);
-    const all = m.abandoned.map(([, kib]) => kib / 1024);
-    const range =
-      all.length === 0 ? '' : `, RSS between ${fmt(Math.min(...all), 1)} and ${fmt(Math.max(...all), 1)} MiB`;
-    out.push(
-      '',
-      `${fmt(m.abandoned.length)} samples${range}. Growth over the second half (mean of the last fifth's samples against the middle fifth's): ${m.abandonGrowth === undefined ? '—' : `${(m.abandonGrowth * 100).toFixed(1)} %`}; failures: ${m.abandonFailures}.`,
-      '',
-      '| 2026-07-28 clients, one call each | RSS MiB |',
-      '|---|---|',
-    );
-    for (const [n, kib] of m.modern) if (n % step === 0) out.push(`| ${fmt(n)} | ${fmt(kib / 1024, 1)} |`);
-    out.push(
-      '',
-      `${fmt(m.modern.length)} samples. Growth over the second half: ${m.modernGrowth === undefined ? '—' : `${(m.modernGrowth * 100).toFixed(1)} %`}; failures: ${m.modernFailures}.`,
-    );
-    if (m.problems.length > 0) out.push('', `Problems: ${m.problems.join('; ')}`);
-    out.push('');
-  }
+  out.push(...openLoopMarkdown(r.openLoop));
+  out.push(...memoryMarkdown(r.memory));
+  out.push(...rampMarkdown(r.ramp));
   out.push('## Control plane', '');
   if (!r.translate) out.push('translate(): not measured.');
   else if ('error' in r.translate) out.push(`translate(): failed — \`${r.translate.error}\`.`);

@@ -1,5 +1,6 @@
 /**
- * The benchmark: direct vs nginx vs mcplane, side by side in one run, plus mcplane's memory per session,
+ * The benchmark: direct vs nginx vs the node relay vs mcplane, side by side in one run (and once more
+ * in front of a fast upstream), plus mcplane's memory per session,
  * translate() cost and cold start. `npm run bench` (a few minutes) or `npm run bench:quick` (CI: checks
  * the harness works; budget misses never fail it, harness errors do).
  *
@@ -22,21 +23,19 @@ import {
   type RunningUpstream,
   startMcplane,
   startNginx,
+  startRelay,
   startUpstream,
   useMcplaneEntry,
 } from './candidates.js';
 import { type DiscoveryLagFigures, measureDiscoveryLag } from './discovery-lag.js';
+import { startLeanUpstream } from './lean-upstream.js';
 import { bigOperation, echoOperation, listOperation, type Operation } from './load.js';
+import { measureMemory } from './memory.js';
+import { measureOpenLoop, OPEN_LOOP_PLANS, type OpenLoopFigures } from './open-loop.js';
 import { freePort, installCleanup, machineBusyMicros, ownTreeMicros, stopAll } from './proc.js';
-import { type MemoryFigures, type Results, type Scenario, toMarkdown } from './report.js';
-import {
-  type Contender,
-  freshMcplane,
-  measureColdStarts,
-  measureMemory,
-  measureScenario,
-  type Plan,
-} from './scenarios.js';
+import { measureRamp, RAMP_PLANS, type RampFigures } from './ramp.js';
+import { LOG_OFF, type MemoryFigures, RELAY, type Results, type Scenario, toMarkdown } from './report.js';
+import { type Contender, measureColdStarts, measureScenario, type Plan } from './scenarios.js';
 import { selfCheck } from './self-check.js';
 import type { TranslateFigures } from './translate-bench.js';
 
@@ -58,8 +57,11 @@ const PARTS = [
   'echo-c1',
   'echo-c32',
   'big-c8',
+  'fast-c32',
   'list-fanout',
+  'open-loop',
   'memory',
+  'ramp',
   'cold-start',
   'discovery',
   'translate',
@@ -80,6 +82,7 @@ const PLANS: Record<'quick' | 'full', Plan> = {
     idleCounts: [100, 500],
     abandonCycles: 2000,
     abandonSampleEvery: 100,
+    modernClients: 2000,
     sessionConcurrency: 8,
     settleMs: 200,
     coldStarts: 1,
@@ -93,8 +96,9 @@ const PLANS: Record<'quick' | 'full', Plan> = {
     windowMs: 2000,
     warmupMs: 1500,
     idleCounts: [1000, 10_000],
-    abandonCycles: 100_000,
-    abandonSampleEvery: 2_000,
+    abandonCycles: 300_000,
+    abandonSampleEvery: 10_000,
+    modernClients: 100_000,
     sessionConcurrency: 16,
     settleMs: 1000,
     coldStarts: 3,
@@ -139,11 +143,11 @@ async function runTranslate(plan: Plan): Promise<TranslateFigures | { error: str
 }
 
 /** Checks the candidate answers MCP at all before load is thrown at it. */
-async function usable(
+async function usable<T extends Running>(
   name: string,
-  start: () => Promise<Running>,
+  start: () => Promise<T>,
   notes: string[],
-): Promise<Running | undefined> {
+): Promise<T | undefined> {
   try {
     return await start();
   } catch (err) {
@@ -155,18 +159,37 @@ async function usable(
   }
 }
 
+interface Proxies {
+  readonly nginx?: Running;
+  readonly relay?: Running;
+  /** mcplane at its defaults: listeners `one`, `three` and (fast-c32) `fast`. */
+  readonly mcplane?: Running;
+  readonly uncached?: Running;
+  /** mcplane with the access log off (`--log-level warn`), listener `one` only. */
+  readonly logOff?: Running;
+  /** nginx and the relay in front of the fast upstream. */
+  readonly fastNginx?: Running;
+  readonly fastRelay?: Running;
+}
+
 async function startProxies(
   [t1, t2, t3]: RunningUpstream[],
+  fast: RunningUpstream | undefined,
   notes: string[],
-): Promise<{ nginx?: Running; mcplane?: Running; uncached?: Running }> {
+): Promise<Proxies> {
   const nginxBinary = findNginx(!flags['no-install']);
   if (!nginxBinary.path) notes.push(`nginx skipped: ${nginxBinary.reason}.`);
-  const nginx = nginxBinary.path
-    ? await usable('nginx', () => startNginx(nginxBinary.path!, t1!.port), notes)
-    : undefined;
+  const nginxFor = async (port: number) =>
+    nginxBinary.path ? await usable('nginx', () => startNginx(nginxBinary.path!, port), notes) : undefined;
+  const nginx = await nginxFor(t1!.port);
+  const onSdk = wanted('echo-c1') || wanted('echo-c32') || wanted('big-c8');
+  const relay = onSdk ? await usable(RELAY, () => startRelay(t1!.port), notes) : undefined;
+  const fastNginx = fast ? await nginxFor(fast.port) : undefined;
+  const fastRelay = fast ? await usable(RELAY, () => startRelay(fast.port), notes) : undefined;
+  const baselines = { nginx, relay, fastNginx, fastRelay };
   if (flags['skip-mcplane']) notes.push('mcplane skipped (--skip-mcplane).');
   else if (!mcplaneMode()) notes.push('mcplane skipped: src/main.ts does not exist yet.');
-  if (flags['skip-mcplane'] || !mcplaneMode()) return { nginx };
+  if (flags['skip-mcplane'] || !mcplaneMode()) return baselines;
   const [one, three] = [await freePort(), await freePort()];
   const backends = [
     { name: 'one', listenerPort: one, targets: [{ name: 'one', port: t1!.port }] },
@@ -175,9 +198,24 @@ async function startProxies(
       listenerPort: three,
       targets: [t1!, t2!, t3!].map((u) => ({ name: u.name, port: u.port })),
     },
+    ...(fast
+      ? [{ name: 'fast', listenerPort: await freePort(), targets: [{ name: 'fast', port: fast.port }] }]
+      : []),
   ];
   const profile = flags.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench/results')}`] : [];
   const mcplane = await usable('mcplane', () => startMcplane(backends, profile), notes);
+  // What the access log costs: the same gateway with it off, beside the default (the echo scenarios).
+  const logOff =
+    mcplane && (wanted('echo-c1') || wanted('echo-c32'))
+      ? await usable(
+          LOG_OFF,
+          async () => {
+            const quiet = [{ ...backends[0]!, listenerPort: await freePort() }];
+            return startMcplane(quiet, [], ['--log-level', 'warn']);
+          },
+          notes,
+        )
+      : undefined;
   // The same merge with every list fanned out, to show what the session's kept lists save.
   const uncached =
     mcplane && wanted('list-fanout')
@@ -191,22 +229,52 @@ async function startProxies(
           notes,
         )
       : undefined;
-  return { nginx, mcplane, uncached };
+  return { ...baselines, mcplane, uncached, logOff };
 }
 
 async function dataPlane(
   plan: Plan,
   upstreams: RunningUpstream[],
   notes: string[],
-): Promise<{ scenarios: Scenario[]; mcplaneUp: boolean }> {
-  const { nginx, mcplane, uncached } = await startProxies(upstreams, notes);
+): Promise<{ scenarios: Scenario[]; mcplaneUp: boolean; openLoop?: OpenLoopFigures }> {
+  // The fast upstream (canned answers in µs) gets its own nginx and relay, and a listener of mcplane.
+  const fast = wanted('fast-c32')
+    ? await startUpstream({
+        name: 'fast',
+        extraTools: EXTRA_TOOLS,
+        sse: flags.sse,
+        maxSessions: 20_000,
+        fast: true,
+      })
+    : undefined;
+  const proxies = await startProxies(upstreams, fast, notes);
+  const { nginx, relay, mcplane, uncached, logOff } = proxies;
   const single: Contender[] = [
     { name: 'direct', url: upstreams[0]!.urls[0]! },
     ...(nginx ? [{ name: 'nginx', url: nginx.urls[0]!, pids: nginx.pids }] : []),
+    ...(relay ? [{ name: RELAY, url: relay.urls[0]!, pids: relay.pids }] : []),
     ...(mcplane ? [{ name: 'mcplane', url: mcplane.urls[0]!, pids: mcplane.pids }] : []),
     // The same gateway and target, a 2026-07-28 client: no session, mcplane's own upstream session.
     ...(mcplane ? [{ name: MODERN_CLIENT, url: mcplane.urls[0]!, pids: mcplane.pids, modern: true }] : []),
   ];
+  // The echo scenarios also measure mcplane with its access log off, just after mcplane at its default.
+  // Both echo scenarios, not only c=32, so the log-off process has the same history as mcplane's: in
+  // three runs with it at c=32 only, fresh, it read 22–35 % *more* CPU per call than mcplane, which
+  // had served the c=1 windows first (about equal when both were fresh).
+  const withLogOff: Contender[] = logOff
+    ? single.flatMap((c) =>
+        c.name === 'mcplane' ? [c, { name: LOG_OFF, url: logOff.urls[0]!, pids: logOff.pids }] : [c],
+      )
+    : single;
+  const { fastNginx, fastRelay } = proxies;
+  const fastOnes: Contender[] = fast
+    ? [
+        { name: 'direct', url: fast.urls[0]! },
+        ...(fastNginx ? [{ name: 'nginx', url: fastNginx.urls[0]!, pids: fastNginx.pids }] : []),
+        ...(fastRelay ? [{ name: RELAY, url: fastRelay.urls[0]!, pids: fastRelay.pids }] : []),
+        ...(mcplane ? [{ name: 'mcplane', url: mcplane.urls[2]!, pids: mcplane.pids }] : []),
+      ]
+    : [];
   // Each candidate is checked against the tool count it should list: 20 per target, 60 merged.
   const fanout: Contender[] = upstreams.map((u) => ({ name: `direct ${u.name}`, url: u.urls[0]! }));
   // The merged candidates' sessions open their GET stream first, as SDK clients do: that is what
@@ -234,6 +302,7 @@ async function dataPlane(
     });
   }
   const scenarios: Scenario[] = [];
+  let openLoop: OpenLoopFigures | undefined;
   const measure = async (
     id: (typeof PARTS)[number],
     title: string,
@@ -244,18 +313,28 @@ async function dataPlane(
     if (wanted(id)) scenarios.push(await measureScenario(id, title, who, op, concurrency, plan, log));
   };
   try {
-    await measure('echo-c1', 'tools/call echo, concurrency 1', single, echoOperation(), 1);
-    await measure('echo-c32', 'tools/call echo, concurrency 32', single, echoOperation(), 32);
+    await measure('echo-c1', 'tools/call echo, concurrency 1', withLogOff, echoOperation(), 1);
+    await measure('echo-c32', 'tools/call echo, concurrency 32', withLogOff, echoOperation(), 32);
     const bigTitle = `tools/call big (${BIG_KIB} KiB result), concurrency 8`;
     await measure('big-c8', bigTitle, single, bigOperation(BIG_KIB), 8);
+    const fastTitle = 'tools/call echo, concurrency 32, fast upstream (raw node:http, canned answers)';
+    await measure('fast-c32', fastTitle, fastOnes, echoOperation(), 32);
     const listTitle = 'tools/list, concurrency 1: each target direct vs mcplane merging three';
     await measure('list-fanout', listTitle, fanout, listOperation(TOOLS_PER_TARGET), 1);
+    if (wanted('open-loop')) {
+      // Rates as shares of direct's closed-loop capacity: this run's echo-c32 figure when it has one.
+      const c32 = scenarios
+        .find((s) => s.id === 'echo-c32')
+        ?.measurements.find((m) => m.candidate === 'direct');
+      const openPlan = OPEN_LOOP_PLANS[flags.quick ? 'quick' : 'full'];
+      openLoop = await measureOpenLoop(single, c32?.callsPerSecond, openPlan, plan.windowMs, log);
+    }
   } finally {
-    await uncached?.stop();
-    await mcplane?.stop();
-    await nginx?.stop();
+    for (const running of [uncached, logOff, mcplane, relay, nginx, fastRelay, fastNginx, fast]) {
+      await running?.stop();
+    }
   }
-  return { scenarios, mcplaneUp: mcplane !== undefined };
+  return { scenarios, mcplaneUp: mcplane !== undefined, openLoop };
 }
 
 /** Memory and cold start: each on fresh mcplane processes. */
@@ -267,28 +346,32 @@ async function mcplanePhases(
   memory?: MemoryFigures;
   coldStartMs?: number[];
   discoveryLag?: DiscoveryLagFigures | { error: string };
+  ramp?: RampFigures;
 }> {
   let memory: MemoryFigures | undefined;
+  let ramp: RampFigures | undefined;
   let coldStartMs: number[] | undefined;
   let discoveryLag: DiscoveryLagFigures | { error: string } | undefined;
   if (flags['skip-memory']) notes.push('memory phase skipped (--skip-memory).');
   else if (!wanted('memory')) notes.push('memory phase skipped (--only).');
   else {
     try {
-      // Its own lean upstream: the SDK holds ~30–90 KiB per session, so keep it capped and tool-light.
-      const lean = await startUpstream({
-        name: 'memory',
-        extraTools: 0,
-        sse: flags.sse,
-        maxSessions: 12_000,
-      });
+      // Its own lean upstream (lean-upstream.ts): the SDK's costs ~30–90 KiB and far more CPU per session.
+      const lean = await startLeanUpstream('memory', 12_000);
       try {
-        memory = await measureMemory(() => freshMcplane(lean.port), plan, log);
+        memory = await measureMemory(lean.port, plan, log);
       } finally {
         await lean.stop();
       }
     } catch (err) {
       notes.push(`memory phase failed: ${(err as Error).message.split('\n')[0]}`);
+    }
+  }
+  if (wanted('ramp')) {
+    try {
+      ramp = await measureRamp(RAMP_PLANS[flags.quick ? 'quick' : 'full'], log);
+    } catch (err) {
+      notes.push(`session ramp failed: ${(err as Error).message.split('\n')[0]}`);
     }
   }
   if (wanted('cold-start')) {
@@ -307,14 +390,18 @@ async function mcplanePhases(
       discoveryLag = { error: (err as Error).message.split('\n')[0]! };
     }
   }
-  return { memory, coldStartMs, discoveryLag };
+  return { memory, coldStartMs, discoveryLag, ramp };
 }
 
 /** Errors from a baseline mean the harness or the upstream is broken, not the gateway. */
 function baselineErrors(scenarios: readonly Scenario[]): string[] {
   return scenarios.flatMap((s) =>
     s.measurements
-      .filter((m) => (m.candidate.startsWith('direct') || m.candidate === 'nginx') && m.errors > 0)
+      .filter(
+        (m) =>
+          (m.candidate.startsWith('direct') || m.candidate === 'nginx' || m.candidate === RELAY) &&
+          m.errors > 0,
+      )
       .map((m) => `${s.title}: baseline ${m.candidate} had ${m.errors} errors: ${m.problems.join('; ')}`),
   );
 }
@@ -369,9 +456,9 @@ async function main(): Promise<number> {
   const unsound = await selfCheck(upstreams[0]!.urls[0]!);
   if (unsound.length > 0) throw new Error(`the harness failed its self-check:\n  ${unsound.join('\n  ')}`);
   log('self-check passed');
-  const { scenarios, mcplaneUp } = await dataPlane(plan, upstreams, notes);
+  const { scenarios, mcplaneUp, openLoop } = await dataPlane(plan, upstreams, notes);
   const harnessErrors = baselineErrors(scenarios);
-  const { memory, coldStartMs, discoveryLag } = mcplaneUp
+  const { memory, coldStartMs, discoveryLag, ramp } = mcplaneUp
     ? await mcplanePhases(plan, upstreams[0]!.port, notes)
     : {};
   await Promise.all(upstreams.map((u) => u.stop()));
@@ -402,13 +489,17 @@ async function main(): Promise<number> {
       rounds: plan.rounds,
       windowMs: plan.windowMs,
       upstreamResponses: flags.sse ? 'SSE' : 'JSON',
+      mcplaneLog: 'default (info: access log on, stdout to a file); log-off row with --log-level warn',
       toolsPerTarget: TOOLS_PER_TARGET,
       idleCounts: plan.idleCounts,
       abandonCycles: plan.abandonCycles,
+      modernClients: plan.modernClients,
     },
     notes,
     scenarios,
+    openLoop,
     memory,
+    ramp,
     translate,
     coldStartMs,
     discoveryLag,

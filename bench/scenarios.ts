@@ -1,20 +1,22 @@
 /**
  * Measured windows: data-plane scenarios (candidates alternate A B C, B C A, … so drift on the shared
- * machine falls equally on all of them), the memory phase and cold starts.
+ * machine falls equally on all of them) and cold starts. The memory phase is in memory.ts.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { startMcplane } from './candidates.js';
-import { type LoadResult, type Operation, openSessions, percentile, runLoad } from './load.js';
-import { freePort, rssKiB, totalCpuMicros } from './proc.js';
-import type { Measurement, MemoryFigures, Scenario } from './report.js';
+import { type LoadResult, type Operation, percentile, runLoad } from './load.js';
+import { freePort, totalCpuMicros } from './proc.js';
+import type { Measurement, Scenario } from './report.js';
 
 export interface Plan {
   readonly rounds: number;
   readonly windowMs: number;
   readonly warmupMs: number;
   readonly idleCounts: readonly [number, number];
+  /** Initialize-then-abandon cycles of the memory phase, sampled (heap after GC, RSS) every so many. */
   readonly abandonCycles: number;
   readonly abandonSampleEvery: number;
+  /** 2026-07-28 clients making one call each in the memory phase (sampled as often, in proportion). */
+  readonly modernClients: number;
   readonly sessionConcurrency: number;
   readonly settleMs: number;
   readonly coldStarts: number;
@@ -139,7 +141,7 @@ export async function measureScenario(
 }
 
 // ---------------------------------------------------------------------------------------------
-// Memory
+// Fresh processes
 
 /** A freshly started server to measure: its pid, the URL clients use, and how to stop it. */
 export interface Fresh {
@@ -156,102 +158,6 @@ export async function freshMcplane(upstreamPort: number): Promise<Fresh> {
     { name: 'one', listenerPort, targets: [{ name: 'one', port: upstreamPort }] },
   ]);
   return { pid: m.pid, url: m.urls[0]!, readyMs: m.readyMs, stop: m.stop };
-}
-
-export async function measureMemory(
-  start: () => Promise<Fresh>,
-  plan: Plan,
-  log: (line: string) => void,
-): Promise<MemoryFigures> {
-  const problems = new Set<string>();
-  const settledRss = async (pid: number) => {
-    await sleep(plan.settleMs);
-    return rssKiB(pid);
-  };
-
-  // Idle sessions: open them, keep them, sample RSS at each count.
-  let m = await start();
-  let url = m.url;
-  let baselineKiB: number;
-  const idle: [number, number][] = [];
-  let idleFailures = 0;
-  try {
-    await openSessions(url, 20, 4, { keep: false }); // JIT warm-up
-    baselineKiB = await settledRss(m.pid);
-    let opened = 0;
-    for (const count of plan.idleCounts) {
-      log(`memory: opening idle sessions up to ${count}`);
-      const r = await openSessions(url, count - opened, plan.sessionConcurrency, { keep: true });
-      opened = count;
-      idleFailures += r.failures;
-      for (const p of r.problems) problems.add(p);
-      idle.push([count, await settledRss(m.pid)]);
-    }
-  } finally {
-    await m.stop();
-  }
-  const [lo, hi] = idle;
-  const kibPerIdleSession = lo && hi && idleFailures === 0 ? (hi[1] - lo[1]) / (hi[0] - lo[0]) : undefined;
-
-  // Abandoned sessions: initialize + initialized, then never used again; a fresh process.
-  m = await start();
-  url = m.url;
-  const abandoned: [number, number][] = [];
-  let abandonFailures = 0;
-  try {
-    await openSessions(url, 20, 4, { keep: false });
-    log(`memory: ${plan.abandonCycles} initialize-then-abandon cycles`);
-    const r = await openSessions(url, plan.abandonCycles, plan.sessionConcurrency, {
-      keep: false,
-      every: plan.abandonSampleEvery,
-      onProgress: async (done) => {
-        abandoned.push([done, rssKiB(m.pid)]);
-        log(`memory: ${done} cycles, RSS ${(abandoned.at(-1)![1] / 1024).toFixed(1)} MiB`);
-      },
-    });
-    abandonFailures = r.failures;
-    for (const p of r.problems) problems.add(p);
-  } finally {
-    await m.stop();
-  }
-  const abandonGrowth = abandonFailures === 0 ? rssGrowth(abandoned, plan.abandonCycles) : undefined;
-
-  // 2026-07-28 clients: each makes one call and never comes back; a fresh process.
-  m = await start();
-  url = m.url;
-  const modern: [number, number][] = [];
-  let modernFailures = 0;
-  try {
-    await openSessions(url, 20, 4, { keep: false, modern: true });
-    log(`memory: ${plan.abandonCycles} one-call 2026-07-28 clients`);
-    const r = await openSessions(url, plan.abandonCycles, plan.sessionConcurrency, {
-      keep: false,
-      modern: true,
-      every: plan.abandonSampleEvery,
-      onProgress: async (done) => {
-        modern.push([done, rssKiB(m.pid)]);
-        log(`memory: ${done} 2026-07-28 clients, RSS ${(modern.at(-1)![1] / 1024).toFixed(1)} MiB`);
-      },
-    });
-    modernFailures = r.failures;
-    for (const p of r.problems) problems.add(p);
-  } finally {
-    await m.stop();
-  }
-  const modernGrowth = modernFailures === 0 ? rssGrowth(modern, plan.abandonCycles) : undefined;
-  return {
-    modern,
-    modernFailures,
-    modernGrowth,
-    baselineKiB,
-    idle,
-    idleFailures,
-    kibPerIdleSession,
-    abandoned,
-    abandonFailures,
-    abandonGrowth,
-    problems: [...problems],
-  };
 }
 
 /**
