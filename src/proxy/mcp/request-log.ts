@@ -17,8 +17,8 @@ export interface RequestFacts {
   readonly name?: string;
   /** The request's server span (tracing on): the line carries its trace and span ids. */
   readonly span?: Span;
-  /** Who called, as --log-subject says (a digest by default); absent when anonymous. */
-  readonly subject?: string;
+  /** Who called ('' when anonymous): logged as --log-subject says, only when a line is written. */
+  readonly principal: string;
 }
 
 /** How the caller's identity appears in the log (--log-subject). */
@@ -36,6 +36,7 @@ export function subjectField(principal: string, mode: LogSubject): string | unde
  */
 export function logRequest(
   logger: Logger,
+  subjectMode: LogSubject,
   routeId: string,
   backendId: string,
   facts: RequestFacts,
@@ -58,7 +59,8 @@ export function logRequest(
   // Streamed answers are 200 by construction.
   line.status = reply.kind === 'stream' ? 200 : reply.status;
   if (rpcError !== undefined && !Number.isNaN(rpcError)) line.rpcError = rpcError;
-  if (facts.subject !== undefined) line.subject = facts.subject;
+  const subject = subjectField(facts.principal, subjectMode);
+  if (subject !== undefined) line.subject = subject;
   if (facts.span !== undefined) {
     const context = facts.span.spanContext();
     line.trace_id = context.traceId;

@@ -32,7 +32,7 @@ import { Listeners } from './mux/listen.js';
 import { modernNotification, serveModern } from './mux/modern.js';
 import { dispatchNotification, dispatchResponse } from './mux/notify.js';
 import { answeredError, errorType, toolLabel } from './operation-labels.js';
-import { type LogSubject, logRequest, subjectField } from './request-log.js';
+import { type LogSubject, logRequest } from './request-log.js';
 import { serverSpanEnd, serverSpanStart } from './request-span.js';
 import type { KeyRing } from './session/key-ring.js';
 import { OwnedSessions } from './session/owned-sessions.js';
@@ -135,8 +135,8 @@ interface Pending {
   readonly started: number;
   /** The request's server span (tracing on), ended with the request. */
   span?: Span;
-  /** The caller as the request log shows it (--log-subject). */
-  subject?: string;
+  /** Who called ('' when anonymous); the request log shows it as --log-subject says. */
+  readonly principal: string;
 }
 
 export class McpService {
@@ -239,9 +239,11 @@ export class McpService {
     this.#active += 1;
     const cx: Context = { deps: this.#deps, backend, signal, access };
     // The label until the body says more: GET, DELETE, POST (refused before it was read), or other.
-    const pending: Pending = { method: HTTP_LABELS.has(request.method) ? request.method : 'other', started };
-    const subject = subjectField(access.principal, this.#logSubject);
-    if (subject !== undefined) pending.subject = subject;
+    const pending: Pending = {
+      method: HTTP_LABELS.has(request.method) ? request.method : 'other',
+      started,
+      principal: access.principal,
+    };
     let outcome: Outcome;
     try {
       outcome = await this.#serve(request, cx, pending, route);
@@ -279,7 +281,17 @@ export class McpService {
       elapsedMs / 1000,
     );
     if (logger.isLevelEnabled('info'))
-      logRequest(logger, route.id, backend.id, pending, outcome, rpcError, result, elapsedMs);
+      logRequest(
+        logger,
+        this.#logSubject,
+        route.id,
+        backend.id,
+        pending,
+        outcome,
+        rpcError,
+        result,
+        elapsedMs,
+      );
     if (pending.span) serverSpanEnd(pending.span, route, backend, pending, outcome, result);
     pending.release?.();
     this.#active -= 1;
