@@ -3,11 +3,12 @@
  * move by ±10 % between runs on a shared machine; two builds measured in the same run, windows
  * rotated, differ by ~1–2 % when they are the same code.
  *
- *   npm run bench:ab -- <A> <B> [--concurrency 32] [--rounds 6] [--window-ms 3000] [--big] [--policy-b]
+ *   npm run bench:ab -- <A> <B> [--concurrency 32] [--rounds 6] [--window-ms 3000] [--big] [--fast] [--policy-b]
  *
  * Both builds run with mcplane's default flags, so the access log (one JSON line per request at the
  * default `info`, stdout to a file) is on, as users run it; `--log-off` starts both with
- * `--log-level warn` (what every figure before the access log was measured with). The node relay
+ * `--log-level warn` (what every figure before the access log was measured with), `--log-off-b` only
+ * B (`. . --log-off-b` is the access log's cost). The node relay
  * (relay.ts, the floor of a Node proxy) runs as a reference row beside nginx; `--no-relay` leaves it
  * out (a third shorter run).
  *
@@ -17,6 +18,8 @@
  * `--policy-b` puts B's route under an AgentgatewayPolicy (JWT, one authorization rule, one local
  * rate limit: bench/policy.ts) and sends B's calls with a bearer token: `. . --policy-b` is the
  * cost of governance on the same build.
+ * `--fast` puts the fast upstream (fast-upstream.ts: canned answers in µs) behind every candidate
+ * instead of the SDK one, so the proxies set the pace and B/A is the gateway's own cost.
  * A and B are git revisions (built from a temporary worktree) or `.` for the working tree. Reports
  * CPU per call (utime + stime from /proc), calls/s and median latency per candidate, and B/A.
  */
@@ -49,9 +52,11 @@ const { values: flags, positionals } = parseArgs({
     rounds: { type: 'string', default: '6' },
     'window-ms': { type: 'string', default: '3000' },
     big: { type: 'boolean', default: false },
+    fast: { type: 'boolean', default: false },
     'policy-b': { type: 'boolean', default: false },
     'tracing-b': { type: 'boolean', default: false },
     'log-off': { type: 'boolean', default: false },
+    'log-off-b': { type: 'boolean', default: false },
     'no-relay': { type: 'boolean', default: false },
   },
 });
@@ -94,7 +99,13 @@ async function otlpSink(): Promise<string> {
 }
 
 try {
-  const upstream = await startUpstream({ name: 'one', extraTools: 16, sse: false, maxSessions: 20_000 });
+  const upstream = await startUpstream({
+    name: 'one',
+    extraTools: 16,
+    sse: false,
+    maxSessions: 20_000,
+    fast: flags.fast,
+  });
   const contenders: Contender[] = [];
   const nginx = findNginx(false);
   if (nginx.path) {
@@ -122,7 +133,7 @@ try {
         },
       ],
       [],
-      flags['log-off'] ? ['--log-level', 'warn'] : [],
+      flags['log-off'] || (label === 'B' && flags['log-off-b']) ? ['--log-level', 'warn'] : [],
       traced
         ? {
             OTEL_EXPORTER_OTLP_ENDPOINT: traced,
@@ -131,7 +142,7 @@ try {
           }
         : {},
     );
-    const name = `${label} (${rev}${governed ? ', policy' : ''}${traced ? ', tracing' : ''}${flags['log-off'] ? ', log off' : ''})`;
+    const name = `${label} (${rev}${governed ? ', policy' : ''}${traced ? ', tracing' : ''}${flags['log-off'] || (label === 'B' && flags['log-off-b']) ? ', log off' : ''})`;
     contenders.push({
       name,
       url: running.urls[0]!,
@@ -141,7 +152,7 @@ try {
   }
   // The same windows, rotation and CPU accounting as the full benchmark's scenarios.
   const plan = { rounds, windowMs, warmupMs: 1500 };
-  const title = flags.big ? 'tools/call big (64 KiB)' : 'tools/call echo';
+  const title = `${flags.big ? 'tools/call big (64 KiB)' : 'tools/call echo'}${flags.fast ? ', fast upstream' : ''}`;
   const scenario = await measureScenario('ab', title, contenders, operation, concurrency, plan, (line) =>
     console.error(`bench:ab: ${line}`),
   );

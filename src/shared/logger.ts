@@ -44,8 +44,41 @@ export function createLogger(
     base: { app: 'mcplane' },
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
   };
-  if (resolveLogFormat(format, destination) === 'json') return pino(options, destination);
+  if (resolveLogFormat(format, destination) === 'json') return pino(options, destination ?? stdoutStream());
   return pino(options, prettyStream(destination));
+}
+
+/** What stdout may hold while the reader (a pipe, the container runtime) is behind: beyond, lines drop. */
+export const LOG_BUFFER_BYTES = 8 * 1024 * 1024;
+
+let droppedLines = 0;
+
+/** Log lines dropped because stdout's reader fell LOG_BUFFER_BYTES behind (`mcplane_log_lines_dropped_total`). */
+export function droppedLogLines(): number {
+  return droppedLines;
+}
+
+/**
+ * JSON lines to stdout, gathered into asynchronous writes of at least 4 KiB (or whatever 100 ms
+ * gathered): the access log writes a line per request, and one write(2) per ~15 lines instead of one
+ * per line made a line 5.0 → 3.3 µs in a loop. Bounded: a reader that stops reading makes lines
+ * drop (counted) rather than memory grow. pino writes whatever is buffered synchronously when the
+ * process exits (its autoEnd).
+ */
+function stdoutStream(): pino.DestinationStream {
+  const stream = pino.destination({
+    dest: 1,
+    sync: false,
+    minLength: 4096,
+    periodicFlush: 100,
+    maxLength: LOG_BUFFER_BYTES,
+  });
+  stream.on('drop', (data: string) => {
+    let lines = 0;
+    for (let at = data.indexOf('\n'); at !== -1; at = data.indexOf('\n', at + 1)) lines += 1;
+    droppedLines += Math.max(lines, 1);
+  });
+  return stream;
 }
 
 const require = createRequire(import.meta.url);
@@ -70,6 +103,20 @@ function prettyStream(destination?: Destination): pino.DestinationStream {
       if (text) out.write(text);
     },
   };
+}
+
+/**
+ * Writes one info line exactly as `logger.info(fields, msg)` would, from `fields` already serialised
+ * (`,"key":value…`) and `msg` as a JSON string: the level, the time, the logger's bindings (pid,
+ * hostname, app, a child's own), then the fields, to the logger's destination. For the hottest line
+ * (the access log) only: no redaction runs, so `fields` must hold nothing secret. Callers check
+ * `logger.isLevelEnabled('info')` first.
+ */
+export function writeInfoLine(logger: Logger, fields: string, msg: string): void {
+  const internals = logger as unknown as Record<symbol, unknown>;
+  const bindings = internals[pino.symbols.chindingsSym] as string;
+  const stream = internals[pino.symbols.streamSym] as pino.DestinationStream;
+  stream.write(`{"level":30,"time":${Date.now()}${bindings}${fields},"msg":${msg}}\n`);
 }
 
 /** A logger that drops everything: for tests and library use. */

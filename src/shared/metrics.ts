@@ -3,6 +3,7 @@
  * Components receive the `Metrics` object; tests create their own registry so runs do not mix.
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { droppedLogLines } from './logger.js';
 import { ToolLabels } from './tool-labels.js';
 
 /**
@@ -219,6 +220,15 @@ export function createMetrics(registry = new Registry(), options: { processMetri
       registers,
     ),
     upstreamUp: upstreamUp(registers),
+    logLinesDropped: new Counter({
+      name: 'mcplane_log_lines_dropped_total',
+      help: "Log lines dropped because stdout's reader fell 8 MiB behind (the process keeps serving; nothing else is lost).",
+      registers,
+      collect() {
+        this.reset();
+        this.inc(droppedLogLines());
+      },
+    }),
     listenersOpen: new Gauge({
       name: 'mcplane_listeners_open',
       help: 'Listener ports currently open.',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createLogger, type LogFormat, resolveLogFormat } from '../../src/shared/logger.js';
+import { createLogger, type LogFormat, resolveLogFormat, writeInfoLine } from '../../src/shared/logger.js';
 
 /** A destination that keeps what the logger writes; `isTTY` as a terminal or a pipe would say. */
 function sink(isTTY?: boolean) {
@@ -89,5 +89,29 @@ describe('process logger', () => {
     const { lines, stream } = sink();
     createLogger('info', stream, 'pretty').info('synchronous');
     expect(lines.join('')).toContain('synchronous');
+  });
+
+  it('a line written by hand (the access log) is the line pino writes: same keys, same order, bindings', () => {
+    const { lines, stream } = sink();
+    const logger = createLogger('info', stream).child({ component: 'proxy' });
+    const name = 'we"ird\ntool\u2028é';
+    logger.info({ route: 'default/mcp', tool: name, status: 200 }, 'mcp request');
+    writeInfoLine(
+      logger,
+      `,"route":"default/mcp","tool":${JSON.stringify(name)},"status":200`,
+      '"mcp request"',
+    );
+    const [byPino, byHand] = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(byHand).toEqual({ ...byPino, time: byHand!.time });
+    expect(Object.keys(byHand!)).toEqual(Object.keys(byPino!));
+    expect(byHand!.tool).toBe(name);
+    expect(lines[1]!.endsWith('}\n')).toBe(true);
+  });
+
+  it('pretty: a line written by hand is formatted like any other', () => {
+    const { lines, stream } = sink();
+    writeInfoLine(createLogger('info', stream, 'pretty'), ',"route":"default/mcp"', '"mcp request"');
+    expect(lines.join('')).toMatch(/INFO.*mcp request/);
+    expect(lines.join('')).toContain('default/mcp');
   });
 });
