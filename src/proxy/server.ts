@@ -34,6 +34,11 @@ interface ConnectionState extends Connection {
   inFlight: number;
   /** When the connection last had nothing in flight (performance.now()). */
   idleSince: number;
+  /**
+   * During a drain: the socket's bytesRead when a sweep first found it unused; it is closed on a
+   * later sweep only if nothing arrived since (see closeUnused).
+   */
+  drainMark: number | undefined;
   /** The latest request, to tell a slow body (request timeout) from slow headers. */
   request: IncomingMessage | undefined;
   /**
@@ -224,6 +229,7 @@ export function listen(
       remoteAddress: remote ?? '',
       inFlight: 0,
       idleSince: performance.now(),
+      drainMark: undefined,
       request: undefined,
       responses: new Set(),
     };
@@ -264,11 +270,25 @@ export function listen(
     socket.destroy();
   });
 
-  /** Close connections with nothing in flight; during a drain only once idle for IDLE_GRACE_MS. */
+  /**
+   * Close connections with nothing in flight once idle for IDLE_GRACE_MS, in two sweeps: the first
+   * notes how many bytes the socket had read, the next closes it only if that has not changed. A
+   * request a proxy sent into the connection meanwhile may still sit unread in the kernel when a
+   * sweep runs (the event loop is busy under load); closing then would reset it, and the proxy
+   * cannot retry a POST. Between two sweeps the loop has polled, so the request has been read and
+   * counts as in flight. (What arrives after the last poll before a close is still lost: no server
+   * can close a keep-alive connection without that race; it is now one loop turn wide.)
+   */
   const closeUnused = (since: number) => {
     const now = performance.now();
     for (const [socket, state] of connections) {
-      if (state.inFlight === 0 && now - Math.max(state.idleSince, since) >= IDLE_GRACE_MS) socket.destroy();
+      if (state.inFlight > 0 || now - Math.max(state.idleSince, since) < IDLE_GRACE_MS) {
+        state.drainMark = undefined;
+        continue;
+      }
+      const read = socket.bytesRead;
+      if (state.drainMark === read) socket.destroy();
+      else state.drainMark = read;
     }
   };
   return new Promise((resolve, reject) => {
