@@ -48,6 +48,18 @@ interface ConnectionState extends Connection {
   readonly responses: Set<ServerResponse>;
 }
 
+/** A response's connection bookkeeping, kept on the response: one shared close listener, no closure per request. */
+const CONNECTION = Symbol('connection');
+type TrackedResponse = ServerResponse & { [CONNECTION]?: ConnectionState };
+
+function responseClosed(this: TrackedResponse): void {
+  const state = this[CONNECTION];
+  if (state === undefined) return;
+  state.inFlight -= 1;
+  state.responses.delete(this);
+  if (state.inFlight === 0) state.idleSince = performance.now();
+}
+
 /**
  * How long a drain leaves an idle keep-alive connection open before closing it. A proxy in front
  * (nginx's upstream keepalive, a cloud load balancer) may be sending the next request into an idle
@@ -187,11 +199,8 @@ export function listen(
         state.inFlight += 1;
         state.request = req;
         state.responses.add(res);
-        res.once('close', () => {
-          state.inFlight -= 1;
-          state.responses.delete(res);
-          if (state.inFlight === 0) state.idleSince = performance.now();
-        });
+        (res as TrackedResponse)[CONNECTION] = state;
+        res.once('close', responseClosed);
       }
       // The client (or the proxy in front) must not send another request on this connection.
       if (draining) res.setHeader('connection', 'close');

@@ -10,6 +10,7 @@
  */
 import { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
+import { onAbort as onAbortOf } from '../../shared/abort-hooks.js';
 import { type RpcRefusal, toUpstreamError, UpstreamError } from './errors.js';
 import { header } from './http-headers.js';
 import { MAX_UPSTREAM_MESSAGE_BYTES } from './read.js';
@@ -69,7 +70,7 @@ export function dispatchPost(
       controller?.abort(signal?.reason ?? new Error('aborted'));
       fail(signal?.reason);
     };
-    const detach = () => signal?.removeEventListener('abort', onAbort);
+    let detach = () => {};
     const fail = (error: unknown) => {
       if (settled) return;
       settled = true;
@@ -94,7 +95,7 @@ export function dispatchPost(
       fail(signal.reason);
       return;
     }
-    signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal) detach = onAbortOf(signal, onAbort);
 
     const handler: Dispatcher.DispatchHandler = {
       onRequestStart(c) {

@@ -162,7 +162,8 @@ describe('dispatchPost', () => {
   it('aborting the signal ends an SSE reply upstream; a long-lived signal keeps no listeners', async () => {
     const connection = new AbortController();
     for (let i = 0; i < 20; i++) await post('/json', connection.signal);
-    expect(getEventListeners(connection.signal, 'abort')).toHaveLength(0);
+    // One shared listener per signal (shared/abort-hooks.ts), however many calls used it.
+    expect(getEventListeners(connection.signal, 'abort').length).toBeLessThanOrEqual(1);
 
     const closedBefore = sseClosed;
     const reply = await post('/sse-endless', connection.signal);
