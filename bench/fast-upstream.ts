@@ -18,8 +18,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { serveAsChild } from './child.js';
 
 export interface FastUpstreamOptions {
   /** 0 picks a free port. */
@@ -247,7 +247,7 @@ export async function startFastUpstream(
   };
 }
 
-async function main(): Promise<void> {
+await serveAsChild(import.meta.url, () => {
   const { values } = parseArgs({
     options: {
       port: { type: 'string', default: '0' },
@@ -257,22 +257,11 @@ async function main(): Promise<void> {
       'max-sessions': { type: 'string', default: '20000' },
     },
   });
-  const upstream = await startFastUpstream({
+  return startFastUpstream({
     port: Number(values.port),
     name: values.name,
     extraTools: Number(values['extra-tools']),
     sse: values.sse,
     maxSessions: Number(values['max-sessions']),
   });
-  process.stdout.write(`${JSON.stringify({ ready: true, port: upstream.port, pid: process.pid })}\n`);
-  const stop = () => {
-    void upstream.close().finally(() => process.exit(0));
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
-  // The harness owns this process: if it dies without killing us, stdin closes and we go too.
-  process.stdin.on('end', stop);
-  process.stdin.resume();
-}
-
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();
+});

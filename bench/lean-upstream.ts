@@ -15,9 +15,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ROOT, type RunningUpstream } from './candidates.js';
+import { serveAsChild } from './child.js';
 import { spawnChild, waitForLine } from './proc.js';
 
 /** Tools each lean upstream lists. */
@@ -178,7 +178,7 @@ export async function startLeanUpstream(name: string, maxSessions: number): Prom
   return { name, port, urls: [`http://127.0.0.1:${port}/mcp`], pids: () => [child.pid], stop: child.stop };
 }
 
-async function main(): Promise<void> {
+await serveAsChild(import.meta.url, async () => {
   const { values } = parseArgs({
     options: {
       port: { type: 'string', default: '0' },
@@ -192,16 +192,12 @@ async function main(): Promise<void> {
     maxSessions: Number(values['max-sessions']),
   });
   const port = await lean.listen();
-  process.stdout.write(`${JSON.stringify({ ready: true, port, pid: process.pid })}\n`);
-  const stop = () => {
-    lean.server.closeAllConnections();
-    lean.server.close(() => process.exit(0));
+  return {
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        lean.server.closeAllConnections();
+        lean.server.close(() => resolve());
+      }),
   };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
-  // The harness owns this process: if it dies without killing us, stdin closes and we go too.
-  process.stdin.on('end', stop);
-  process.stdin.resume();
-}
-
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();
+});

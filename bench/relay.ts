@@ -1,6 +1,6 @@
 /**
  * The node relay: the floor a Node gateway can reach, measured beside mcplane. `node:http` server in,
- * an undici `Pool` out (the options mcplane's upstream pool uses), no MCP work at all: it forwards the
+ * an undici `Pool` out (mcplane's own upstream pool options), no MCP work at all: it forwards the
  * method, the path, the body (streamed) and the headers that matter (content-type, accept,
  * content-length, mcp-session-id, mcp-protocol-version, last-event-id), and streams the answer back
  * with its status and content-type, content-length and mcp-session-id headers. GET event streams get
@@ -11,9 +11,10 @@
  * It prints one JSON line `{"ready":true,"port":N,"pid":P}` once listening.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
+import { POOL_OPTIONS } from '../src/proxy/upstream/streamable-http.js';
+import { serveAsChild } from './child.js';
 
 const FORWARDED = [
   'content-type',
@@ -23,15 +24,6 @@ const FORWARDED = [
   'mcp-protocol-version',
   'last-event-id',
 ] as const;
-
-const POOL_OPTIONS: Pool.Options = {
-  connections: 128,
-  keepAliveTimeout: 30_000,
-  keepAliveMaxTimeout: 300_000,
-  bodyTimeout: 0,
-  headersTimeout: 0,
-  connectTimeout: 5_000,
-};
 
 export async function startRelay(
   upstream: string,
@@ -88,21 +80,10 @@ export async function startRelay(
   };
 }
 
-async function main(): Promise<void> {
+await serveAsChild(import.meta.url, () => {
   const { values } = parseArgs({
     options: { upstream: { type: 'string' }, port: { type: 'string', default: '0' } },
   });
   if (!values.upstream) throw new Error('--upstream http://127.0.0.1:<port> is required');
-  const relay = await startRelay(values.upstream, Number(values.port));
-  process.stdout.write(`${JSON.stringify({ ready: true, port: relay.port, pid: process.pid })}\n`);
-  const stop = () => {
-    void relay.close().finally(() => process.exit(0));
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
-  // The harness owns this process: if it dies without killing us, stdin closes and we go too.
-  process.stdin.on('end', stop);
-  process.stdin.resume();
-}
-
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();
+  return startRelay(values.upstream, Number(values.port));
+});

@@ -10,12 +10,12 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
+import { serveAsChild } from './child.js';
 
 export interface UpstreamOptions {
   /** 0 picks a free port. */
@@ -193,7 +193,7 @@ export async function startUpstream(options: UpstreamOptions): Promise<Upstream>
   };
 }
 
-async function main(): Promise<void> {
+await serveAsChild(import.meta.url, () => {
   const { values } = parseArgs({
     options: {
       port: { type: 'string', default: '0' },
@@ -203,22 +203,11 @@ async function main(): Promise<void> {
       'max-sessions': { type: 'string', default: '20000' },
     },
   });
-  const upstream = await startUpstream({
+  return startUpstream({
     port: Number(values.port),
     name: values.name,
     extraTools: Number(values['extra-tools']),
     sse: values.sse,
     maxSessions: Number(values['max-sessions']),
   });
-  process.stdout.write(`${JSON.stringify({ ready: true, port: upstream.port, pid: process.pid })}\n`);
-  const stop = () => {
-    void upstream.close().finally(() => process.exit(0));
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
-  // The harness owns this process: if it dies without killing us, stdin closes and we go too.
-  process.stdin.on('end', stop);
-  process.stdin.resume();
-}
-
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();
+});

@@ -20,7 +20,7 @@ import {
 /** Key prefix of an endpoint's event-stream pool. */
 const STREAMS = 'GET ';
 
-const POOL_OPTIONS: Pool.Options = {
+export const POOL_OPTIONS: Pool.Options = {
   connections: 128,
   keepAliveTimeout: 30_000,
   keepAliveMaxTimeout: 300_000,
