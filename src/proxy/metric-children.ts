@@ -1,8 +1,9 @@
 /**
- * Labelled prom-client children, cached per label tuple. `metric.labels(...)` builds a label object
- * and binds functions on every call; the data plane updates several labelled metrics per request, so
- * it looks each child up once and keeps it, in nested maps keyed by the label values themselves (a
- * joined key string would be built and hashed anew on every request).
+ * Labelled metric children (prom-client's, or the bound cells of shared/bound-metrics.ts), cached per
+ * label tuple. `metric.labels(...)` builds a label object or a key string on every call; the data
+ * plane updates several labelled metrics per request, so it looks each child up once and keeps it,
+ * in nested maps keyed by the label values themselves (a joined key string would be built and
+ * hashed anew on every request).
  */
 interface Labelled<C> {
   labels(...values: string[]): C;

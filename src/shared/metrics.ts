@@ -3,6 +3,7 @@
  * Components receive the `Metrics` object; tests create their own registry so runs do not mix.
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { BoundCounter, BoundHistogram } from './bound-metrics.js';
 import { droppedLogLines } from './logger.js';
 import { ToolLabels } from './tool-labels.js';
 
@@ -97,7 +98,7 @@ export function createMetrics(registry = new Registry(), options: { processMetri
     registry,
 
     // --- data plane -------------------------------------------------------------------------
-    requests: new Counter({
+    requests: new BoundCounter({
       name: 'mcplane_requests_total',
       help: 'MCP requests served, by route, backend, MCP method and outcome (ok, error, rejected).',
       labelNames: ['route', 'backend', 'method', 'outcome'] as const,
@@ -109,21 +110,21 @@ export function createMetrics(registry = new Registry(), options: { processMetri
      * `other`; empty for other methods), `error_type` (the JSON-RPC code the gateway answered
      * with, or `_OTHER`; empty on success), route and backend.
      */
-    serverOperationDuration: new Histogram({
+    serverOperationDuration: new BoundHistogram({
       name: 'mcp_server_operation_duration_seconds',
       help: 'MCP requests served, from arrival to the end of the response (for SSE: the final message), by route, backend, mcp_method_name, gen_ai_tool_name and error_type (empty: success).',
       labelNames: ['route', 'backend', 'mcp_method_name', 'gen_ai_tool_name', 'error_type'] as const,
       buckets: LATENCY_BUCKETS,
       registers,
     }),
-    upstreamRequests: new Counter({
+    upstreamRequests: new BoundCounter({
       name: 'mcplane_upstream_requests_total',
       help: 'Requests sent to upstream MCP targets, by backend, target, MCP method and outcome.',
       labelNames: ['backend', 'target', 'method', 'outcome'] as const,
       registers,
     }),
     /** `mcp.client.operation.duration`: one hop to one target; `error_type` is the failure kind. */
-    clientOperationDuration: new Histogram({
+    clientOperationDuration: new BoundHistogram({
       name: 'mcp_client_operation_duration_seconds',
       help: 'Requests mcplane sent to upstream MCP targets, by backend, target, mcp_method_name and error_type (empty: answered; else unreachable, timeout, status, protocol, aborted, …).',
       labelNames: ['backend', 'target', 'mcp_method_name', 'error_type'] as const,
