@@ -22,11 +22,14 @@ const MAX_DEPTH = 4;
 const isObject = (value: unknown): value is JsonObject =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
-/** At most `max` UTF-16 units, never ending in half a surrogate pair. */
+/**
+ * At most `max` UTF-16 units, never ending in half a surrogate pair. A cut string is copied: a V8
+ * slice of a long string keeps all of it alive for as long as the session keeps the slice.
+ */
 function cut(text: string, max: number): string {
   if (text.length <= max) return text;
   const code = text.charCodeAt(max - 1);
-  return text.slice(0, code >= 0xd800 && code <= 0xdbff ? max - 1 : max);
+  return JSON.parse(JSON.stringify(text.slice(0, code >= 0xd800 && code <= 0xdbff ? max - 1 : max))) as string;
 }
 
 /** Booleans and nested objects only (the flags a capability is made of), a few levels deep. */
@@ -65,6 +68,7 @@ export function keptClientParams(params: JsonObject, protocolVersion: string): J
     const text = (value: unknown) => (typeof value === 'string' ? cut(value, MAX_CLIENT_INFO_CHARS) : '');
     kept.clientInfo = { name: text(info.name), version: text(info.version) };
   }
-  // A copy that shares nothing with the request: V8 slices of a long string keep all of it alive.
-  return JSON.parse(JSON.stringify(kept)) as JsonObject;
+  // Nothing here is a slice of a longer string (cut() copies): the request's own small values may
+  // be kept as they are (this runs for every 2026-07-28 request).
+  return kept;
 }
