@@ -70,6 +70,9 @@ function responseClosed(this: TrackedResponse): void {
  */
 export const IDLE_GRACE_MS = 1000;
 
+/** Event-loop turns a drain waits for the accept queue to run dry before closing the listening socket. */
+const MAX_ACCEPT_TURNS = 50;
+
 /** How often Node checks request/headers deadlines (its default, 30 s, would make a 10 s limit 40 s). */
 const DEADLINE_CHECK_MS = 500;
 /** Listeners one connection's abort signal may hold before Node warns of a leak. */
@@ -182,6 +185,8 @@ export function listen(
   // open until headersTimeout; with this count the drain can close every connection without work.
   const connections = new Map<Socket, ConnectionState>();
   let draining = false;
+  /** Connections accepted so far: the drain closes the listening socket after a turn that added none. */
+  let accepted = 0;
   const serve = getRequestListener((request, env) => {
     const state = connections.get(env.incoming.socket);
     return fetch(request, state ?? { signal: AbortSignal.abort(), remoteAddress: '' });
@@ -219,6 +224,7 @@ export function listen(
   if (!parse || others.length > 0) throw new Error('node:http: expected exactly one connection listener');
   server.removeListener('connection', parse);
   server.on('connection', (socket: Socket) => {
+    accepted += 1;
     const remote = socket.remoteAddress;
     if (clients && remote !== undefined) {
       if (!clients.acquire(remote)) {
@@ -300,6 +306,33 @@ export function listen(
       else state.drainMark = read;
     }
   };
+  /**
+   * Close the listening socket once a turn of the event loop accepted no new connection. Closing it
+   * resets the connections the kernel has queued but Node has not accepted yet, and a proxy in front
+   * may already have sent a request on one: a POST it cannot retry. Under load (or when the signal
+   * arrives while the loop is busy) that queue is rarely empty, so the drain first lets a poll phase
+   * accept what is queued (served with `Connection: close`), and closes from the check phase after a
+   * poll that brought nothing new; at most MAX_ACCEPT_TURNS turns, so a stream of new connections
+   * cannot hold the listener open.
+   */
+  const stopAccepting = (closed: () => void) => {
+    let turns = 0;
+    let seen = accepted;
+    const check = () => {
+      turns += 1;
+      if (accepted !== seen && turns < MAX_ACCEPT_TURNS) {
+        seen = accepted;
+        setImmediate(check);
+        return;
+      }
+      server.close(closed);
+    };
+    // The first check runs after the poll phase that follows now.
+    setImmediate(() => {
+      seen = accepted;
+      setImmediate(check);
+    });
+  };
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -318,7 +351,7 @@ export function listen(
             // Connections that finish their last response during the drain become unused only then:
             // sweep until every connection has ended.
             const sweep = setInterval(() => closeUnused(since), 100);
-            server.close(() => {
+            stopAccepting(() => {
               clearInterval(sweep);
               done();
             });

@@ -4,7 +4,9 @@
  * is busy sits unread in the kernel when the sweep that would close the connection runs. Closing it
  * then would reset a request the proxy cannot retry (a POST). Here the client is a worker thread (so
  * it runs while this thread is blocked), the event loop is blocked across the moment the grace ends,
- * and the request the worker sent during the block must still be answered.
+ * and the request the worker sent during the block must still be answered. The same holds for a
+ * connection the kernel accepted while the loop was busy when the drain began: closing the
+ * listening socket at once would reset it with its request.
  */
 import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -39,7 +41,7 @@ function busy(ms: number): void {
   }
 }
 
-describe('drain: idle keep-alive connections', () => {
+describe('drain while the event loop is busy', () => {
   it('a request sent into an idle connection while the loop is blocked at the end of the grace is answered', async () => {
     server = await listen(
       () => new Response('{"ok":true}', { headers: { 'content-type': 'application/json' } }),
@@ -74,4 +76,50 @@ describe('drain: idle keep-alive connections', () => {
     await drained;
     await worker.terminate();
   }, 15_000);
+
+  it('a connection queued while the loop is busy when the drain begins is served, not reset with the listener', async () => {
+    server = await listen(
+      () => new Response('{"ok":true}', { headers: { 'content-type': 'application/json' } }),
+      0,
+      '127.0.0.1',
+    );
+    const worker = new Worker(LATE_CLIENT, {
+      eval: true,
+      workerData: { port: server.port, connectAfterMs: 50 },
+    });
+    const events: string[] = [];
+    worker.on('message', (event: string) => events.push(event));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    // The worker connects and sends during the block; the drain begins before the loop accepts it.
+    busy(300);
+    const drained = server.close();
+    await drained;
+    await new Promise<void>((resolve) => {
+      const check = () => (events.some((e) => e.startsWith('closed')) ? resolve() : setTimeout(check, 5));
+      check();
+    });
+    expect(events).toContain('connected');
+    expect(events.find((e) => e.startsWith('closed'))).toMatch(
+      /^closed HTTP\/1\.1 200 OK.*connection: close/is,
+    );
+    expect(events.some((e) => e.startsWith('error'))).toBe(false);
+    await worker.terminate();
+  }, 15_000);
 });
+
+/** A client that connects (and sends at once) only after `connectAfterMs`; reports what it got on close. */
+const LATE_CLIENT = `
+const { parentPort, workerData } = require('node:worker_threads');
+const net = require('node:net');
+setTimeout(() => {
+  const socket = net.connect(workerData.port, '127.0.0.1');
+  let received = '';
+  socket.on('connect', () => {
+    parentPort.postMessage('connected');
+    socket.write('POST /mcp HTTP/1.1\\r\\nHost: 127.0.0.1\\r\\nContent-Type: application/json\\r\\nContent-Length: 2\\r\\n\\r\\n{}');
+  });
+  socket.on('data', (chunk) => (received += chunk));
+  socket.on('error', (error) => parentPort.postMessage('error ' + error.code));
+  socket.on('close', () => parentPort.postMessage('closed ' + received));
+}, workerData.connectAfterMs);
+`;
