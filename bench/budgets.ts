@@ -66,7 +66,7 @@ export function checkBudgets(r: Figures): Budget[] {
     ),
   );
 
-  budgets.push(...openLoopBudgets(r.openLoop));
+  budgets.push(...openLoopBudgets(r.openLoop, r.openLoopFast));
   budgets.push(...memoryBudgets(r.memory));
   budgets.push(...rampBudgets(r.ramp));
 

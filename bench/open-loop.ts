@@ -406,11 +406,15 @@ export async function measureOpenLoop(
   /** The closed-loop window length of the run (for measuring capacity here). */
   closedWindowMs: number,
   log: (line: string) => void,
+  /** Says where `runCapacity` comes from when it is not this run's echo-c32 direct figure. */
+  capacitySource?: string,
 ): Promise<OpenLoopFigures> {
   const who = contenders.filter((c) => OPEN_LOOP_CANDIDATES.includes(c.name) && !c.modern);
   const direct = who.find((c) => c.name === 'direct');
   if (!direct) throw new Error('open loop needs the direct candidate');
-  const { capacity, source } = await capacityOf(direct, runCapacity, plan, closedWindowMs, log);
+  const measured = await capacityOf(direct, runCapacity, plan, closedWindowMs, log);
+  const { capacity } = measured;
+  const source = capacitySource ?? measured.source;
   const levels: OpenLoopFigures['levels'] = [];
   const clients = new Clients(plan);
   try {
@@ -448,7 +452,11 @@ export function roundAddedP99(r: OpenLoopResult, direct: OpenLoopResult): number
   return diffs.length % 2 === 1 ? diffs[mid]! : (diffs[mid - 1]! + diffs[mid]!) / 2;
 }
 
-export function openLoopBudgets(o: OpenLoopFigures | undefined): Budget[] {
+export function openLoopBudgets(
+  o: OpenLoopFigures | undefined,
+  /** The same rates in front of the fast upstream: shown beside the figure, not judged. */
+  fast?: OpenLoopFigures,
+): Budget[] {
   const name = `open loop: added p99 latency over direct at ${pct(BUDGET_SHARE)} of direct's capacity (median of rounds)`;
   const limit = '≤ 1 ms, no errors';
   const level = o?.levels.find((l) => l.share === BUDGET_SHARE);
@@ -459,22 +467,32 @@ export function openLoopBudgets(o: OpenLoopFigures | undefined): Budget[] {
     return [{ name, figure: 'not measured', limit, pass: undefined }];
   const rounds = mcplane.roundP99Ms.map((p, i) => fmt(p - direct.roundP99Ms[i]!, 1)).join(', ');
   const errors = mcplane.errors > 0 ? `; ${fmt(mcplane.errors)} errors` : '';
+  const fastLevel = fast?.levels.find((l) => l.share === BUDGET_SHARE);
+  const fastDirect = fastLevel?.results.find((r) => r.candidate === 'direct');
+  const fastMcplane = fastLevel?.results.find((r) => r.candidate === 'mcplane');
+  const besideFast =
+    fastDirect && fastMcplane
+      ? `; the same rate in front of the fast upstream: ${roundAddedP99(fastMcplane, fastDirect).toFixed(3)} ms`
+      : '';
   return [
     {
       name,
       figure:
         `${added.toFixed(3)} ms at ${fmt(level.rate)} calls/s (rounds: ${rounds} ms; pooled p99 ` +
-        `${mcplane.p99Ms.toFixed(3)} vs ${direct.p99Ms.toFixed(3)})${errors}`,
+        `${mcplane.p99Ms.toFixed(3)} vs ${direct.p99Ms.toFixed(3)})${errors}${besideFast}`,
       limit,
       pass: added <= 1 && mcplane.errors === 0,
     },
   ];
 }
 
-export function openLoopMarkdown(o: OpenLoopFigures | undefined): string[] {
+export function openLoopMarkdown(
+  o: OpenLoopFigures | undefined,
+  title = 'tools/call echo at a fixed arrival rate (open loop)',
+): string[] {
   if (!o) return [];
   const out = [
-    '### tools/call echo at a fixed arrival rate (open loop)',
+    `### ${title}`,
     '',
     `Rates are shares of direct's closed-loop capacity at c=32: ${fmt(o.capacity)} calls/s (${o.capacitySource}). ` +
       `Latency from each request's scheduled send time; ${o.sessions} sessions over ${o.connections} keep-alive connections. ` +

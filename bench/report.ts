@@ -60,6 +60,11 @@ export interface Results {
   readonly memory: MemoryFigures | undefined;
   /** Fixed arrival rate (open-loop.ts), when the run had the `open-loop` part. */
   readonly openLoop?: OpenLoopFigures;
+  /**
+   * The same rates in front of the fast upstream (no SDK stalls): the gateway's own share of the
+   * tail, beside the budget's figure.
+   */
+  readonly openLoopFast?: OpenLoopFigures;
   /** Session ramp (ramp.ts), when the run had the `ramp` part. */
   readonly ramp?: RampFigures;
   readonly translate: TranslateFigures | { readonly error: string } | undefined;
@@ -181,6 +186,12 @@ export function toMarkdown(r: Results): string {
   out.push('', '## Data plane', '');
   for (const s of r.scenarios) out.push(scenarioTable(s), '');
   out.push(...openLoopMarkdown(r.openLoop));
+  out.push(
+    ...openLoopMarkdown(
+      r.openLoopFast,
+      "the same arrival rates in front of the fast upstream (open loop; the gateway's own tail, no SDK stalls)",
+    ),
+  );
   out.push(...memoryMarkdown(r.memory));
   out.push(...rampMarkdown(r.ramp));
   out.push('## Control plane', '');

@@ -31,7 +31,7 @@ import { type DiscoveryLagFigures, measureDiscoveryLag } from './discovery-lag.j
 import { startLeanUpstream } from './lean-upstream.js';
 import { bigOperation, echoOperation, listOperation, type Operation } from './load.js';
 import { measureMemory } from './memory.js';
-import { measureOpenLoop, OPEN_LOOP_PLANS, type OpenLoopFigures } from './open-loop.js';
+import { fmt, measureOpenLoop, OPEN_LOOP_PLANS, type OpenLoopFigures } from './open-loop.js';
 import { freePort, installCleanup, machineBusyMicros, ownTreeMicros, stopAll } from './proc.js';
 import { measureRamp, RAMP_PLANS, type RampFigures } from './ramp.js';
 import { LOG_OFF, type MemoryFigures, RELAY, type Results, type Scenario, toMarkdown } from './report.js';
@@ -236,17 +236,23 @@ async function dataPlane(
   plan: Plan,
   upstreams: RunningUpstream[],
   notes: string[],
-): Promise<{ scenarios: Scenario[]; mcplaneUp: boolean; openLoop?: OpenLoopFigures }> {
+): Promise<{
+  scenarios: Scenario[];
+  mcplaneUp: boolean;
+  openLoop?: OpenLoopFigures;
+  openLoopFast?: OpenLoopFigures;
+}> {
   // The fast upstream (canned answers in µs) gets its own nginx and relay, and a listener of mcplane.
-  const fast = wanted('fast-c32')
-    ? await startUpstream({
-        name: 'fast',
-        extraTools: EXTRA_TOOLS,
-        sse: flags.sse,
-        maxSessions: 20_000,
-        fast: true,
-      })
-    : undefined;
+  const fast =
+    wanted('fast-c32') || wanted('open-loop')
+      ? await startUpstream({
+          name: 'fast',
+          extraTools: EXTRA_TOOLS,
+          sse: flags.sse,
+          maxSessions: 20_000,
+          fast: true,
+        })
+      : undefined;
   const proxies = await startProxies(upstreams, fast, notes);
   const { nginx, relay, mcplane, uncached, logOff } = proxies;
   const single: Contender[] = [
@@ -303,6 +309,7 @@ async function dataPlane(
   }
   const scenarios: Scenario[] = [];
   let openLoop: OpenLoopFigures | undefined;
+  let openLoopFast: OpenLoopFigures | undefined;
   const measure = async (
     id: (typeof PARTS)[number],
     title: string,
@@ -328,13 +335,26 @@ async function dataPlane(
         ?.measurements.find((m) => m.candidate === 'direct');
       const openPlan = OPEN_LOOP_PLANS[flags.quick ? 'quick' : 'full'];
       openLoop = await measureOpenLoop(single, c32?.callsPerSecond, openPlan, plan.windowMs, log);
+      // The same absolute rates in front of the fast upstream: what the gateway adds to the tail
+      // when the upstream never stalls (the SDK upstream's pauses decide the figure above).
+      if (fastOnes.length > 0) {
+        const source = `the SDK upstream's direct capacity above, ${fmt(openLoop.capacity)} calls/s: the same rates`;
+        openLoopFast = await measureOpenLoop(
+          fastOnes,
+          openLoop.capacity,
+          openPlan,
+          plan.windowMs,
+          log,
+          source,
+        );
+      }
     }
   } finally {
     for (const running of [uncached, logOff, mcplane, relay, nginx, fastRelay, fastNginx, fast]) {
       await running?.stop();
     }
   }
-  return { scenarios, mcplaneUp: mcplane !== undefined, openLoop };
+  return { scenarios, mcplaneUp: mcplane !== undefined, openLoop, openLoopFast };
 }
 
 /** Memory and cold start: each on fresh mcplane processes. */
@@ -456,7 +476,7 @@ async function main(): Promise<number> {
   const unsound = await selfCheck(upstreams[0]!.urls[0]!);
   if (unsound.length > 0) throw new Error(`the harness failed its self-check:\n  ${unsound.join('\n  ')}`);
   log('self-check passed');
-  const { scenarios, mcplaneUp, openLoop } = await dataPlane(plan, upstreams, notes);
+  const { scenarios, mcplaneUp, openLoop, openLoopFast } = await dataPlane(plan, upstreams, notes);
   const harnessErrors = baselineErrors(scenarios);
   const { memory, coldStartMs, discoveryLag, ramp } = mcplaneUp
     ? await mcplanePhases(plan, upstreams[0]!.port, notes)
@@ -498,6 +518,7 @@ async function main(): Promise<number> {
     notes,
     scenarios,
     openLoop,
+    openLoopFast,
     memory,
     ramp,
     translate,
