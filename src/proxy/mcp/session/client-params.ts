@@ -29,7 +29,9 @@ const isObject = (value: unknown): value is JsonObject =>
 function cut(text: string, max: number): string {
   if (text.length <= max) return text;
   const code = text.charCodeAt(max - 1);
-  return JSON.parse(JSON.stringify(text.slice(0, code >= 0xd800 && code <= 0xdbff ? max - 1 : max))) as string;
+  return JSON.parse(
+    JSON.stringify(text.slice(0, code >= 0xd800 && code <= 0xdbff ? max - 1 : max)),
+  ) as string;
 }
 
 /** Booleans and nested objects only (the flags a capability is made of), a few levels deep. */
