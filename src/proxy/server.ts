@@ -12,6 +12,7 @@ import { getRequestListener } from '@hono/node-server';
 import { formatDuration } from '../shared/deadline.js';
 import type { LimitName } from '../shared/metrics.js';
 import { JsonRpcCode } from './mcp/wire/errors.js';
+import { rememberRawHeaders } from './mcp/wire/raw-headers.js';
 
 /** The client's connection a request came on. */
 export interface Connection {
@@ -188,6 +189,7 @@ export function listen(
   /** Connections accepted so far: the drain closes the listening socket after a turn that added none. */
   let accepted = 0;
   const serve = getRequestListener((request, env) => {
+    rememberRawHeaders(request, env.incoming.rawHeaders);
     const state = connections.get(env.incoming.socket);
     return fetch(request, state ?? { signal: AbortSignal.abort(), remoteAddress: '' });
   });

@@ -47,6 +47,7 @@ import { asObject, type Classified, classify, type JsonRpcRequest } from './wire
 import { sessionInflightLimit } from './wire/limits.js';
 import { methodLabel, RESPONSE_LABEL } from './wire/methods.js';
 import { isSupportedVersion } from './wire/protocol-version.js';
+import { paramHeaderEntries } from './wire/raw-headers.js';
 import { streamReply, toResponse } from './wire/reply.js';
 import { SseStream, streamBufferError } from './wire/sse-stream.js';
 
@@ -371,7 +372,7 @@ export class McpService {
       const { message } = modern;
       pending.name = itemName(message);
       const owner = this.#owned.get(route.id, backend.id, cx.access.principal);
-      const params = message.method === 'tools/call' ? paramHeaders(request.headers) : undefined;
+      const params = message.method === 'tools/call' ? paramHeaders(paramHeaderEntries(request)) : undefined;
       const modernDeps = { keyRing: this.#start.keyRing, listeners: this.#listeners };
       return serveModern(params ? { ...cx, paramHeaders: params } : cx, owner, message, modernDeps);
     }
@@ -625,7 +626,7 @@ function modernMessage(
   const { message } = classified;
   pending.method = methodLabel(message.method);
   const id = classified.kind === 'request' ? classified.message.id : null;
-  const mismatch = headerMismatch(request.headers, message);
+  const mismatch = headerMismatch(request.headers, message, paramHeaderEntries(request));
   if (mismatch) return invalid(400, mismatch.code, mismatch.message, id);
   if (!isServedModern(version))
     return { reply: unsupportedVersion(version, id), rpcError: JsonRpcCode.UnsupportedProtocolVersion };

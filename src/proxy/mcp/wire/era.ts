@@ -80,9 +80,12 @@ export const NAMED_ITEM: ReadonlyMap<string, 'name' | 'uri'> = new Map([
 export const MAX_PARAM_HEADERS = 64;
 
 /** A 2026-07-28 request's `Mcp-Param-*` headers: a tool's own argument mirrors, for a modern target to check. */
-export function paramHeaders(headers: Headers): Readonly<Record<string, string>> | undefined {
+export function paramHeaders(
+  /** The request's `Mcp-Param-*` headers (raw-headers.ts). */
+  params: Iterable<readonly [string, string]>,
+): Readonly<Record<string, string>> | undefined {
   let found: Record<string, string> | undefined;
-  for (const [name, value] of headers) {
+  for (const [name, value] of params) {
     if (!name.startsWith('mcp-param-')) continue;
     found ??= {};
     found[name] = value;
@@ -102,6 +105,8 @@ export interface HeaderMismatch {
 export function headerMismatch(
   headers: Headers,
   message: { readonly method: string; readonly params?: Readonly<Record<string, unknown>> },
+  /** The request's `Mcp-Param-*` headers (raw-headers.ts); all of `headers` when absent. */
+  params: Iterable<readonly [string, string]> = headers,
 ): HeaderMismatch | undefined {
   const mismatch = (text: string): HeaderMismatch => ({
     code: JsonRpcCode.HeaderMismatch,
@@ -127,11 +132,11 @@ export function headerMismatch(
     return mismatch(
       `Mcp-Method is ${JSON.stringify(method.slice(0, 100))} but the body's method is ${JSON.stringify(message.method.slice(0, 100))}`,
     );
-  let params = 0;
-  for (const [name, value] of headers) {
+  let count = 0;
+  for (const [name, value] of params) {
     if (!name.startsWith('mcp-param-')) continue;
-    params += 1;
-    if (params > MAX_PARAM_HEADERS) return mismatch(`more than ${MAX_PARAM_HEADERS} Mcp-Param-* headers`);
+    count += 1;
+    if (count > MAX_PARAM_HEADERS) return mismatch(`more than ${MAX_PARAM_HEADERS} Mcp-Param-* headers`);
     if (value.startsWith('=?base64?') && value.endsWith('?=') && decodeHeaderValue(value) === undefined)
       return mismatch(`${name.slice(0, 80)} is not valid Base64 of UTF-8 text`);
   }
