@@ -34,7 +34,7 @@ export function subjectField(principal: string, mode: LogSubject): string | unde
  * The line is written as pino would write `logger.info(fields, 'mcp request')` (same keys, same
  * order of the common ones, the logger's bindings), but built as one string: the access log is on by
  * default, so every call pays for it, and pino's generic path (an object per line, a key loop, the
- * redaction pass, which has nothing to find in these fields) cost ~8 % of a call's CPU. Only the
+ * redaction pass, which has nothing to find in these fields) took 7.3 µs a line against 3.3. Only the
  * client's tool or prompt name and the ids from the routing table are escaped; the rest are numbers
  * or fixed labels.
  */
