@@ -5,6 +5,7 @@
  * closes (the harness died without killing it).
  */
 import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
 
 export interface ChildServer {
   readonly port: number;
@@ -23,4 +24,30 @@ export async function serveAsChild(moduleUrl: string, start: () => Promise<Child
   process.on('SIGINT', stop);
   process.stdin.on('end', stop);
   process.stdin.resume();
+}
+
+/** The flags both MCP upstreams take (upstream.ts, fast-upstream.ts), as their start options. */
+export function upstreamArgs(defaults: { readonly name: string; readonly extraTools: number }): {
+  port: number;
+  name: string;
+  extraTools: number;
+  sse: boolean;
+  maxSessions: number;
+} {
+  const { values } = parseArgs({
+    options: {
+      port: { type: 'string', default: '0' },
+      name: { type: 'string', default: defaults.name },
+      'extra-tools': { type: 'string', default: String(defaults.extraTools) },
+      sse: { type: 'boolean', default: false },
+      'max-sessions': { type: 'string', default: '20000' },
+    },
+  });
+  return {
+    port: Number(values.port),
+    name: values.name,
+    extraTools: Number(values['extra-tools']),
+    sse: values.sse,
+    maxSessions: Number(values['max-sessions']),
+  };
 }

@@ -18,8 +18,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { parseArgs } from 'node:util';
-import { serveAsChild } from './child.js';
+import { serveAsChild, upstreamArgs } from './child.js';
 
 export interface FastUpstreamOptions {
   /** 0 picks a free port. */
@@ -247,21 +246,4 @@ export async function startFastUpstream(
   };
 }
 
-await serveAsChild(import.meta.url, () => {
-  const { values } = parseArgs({
-    options: {
-      port: { type: 'string', default: '0' },
-      name: { type: 'string', default: 'fast' },
-      'extra-tools': { type: 'string', default: '16' },
-      sse: { type: 'boolean', default: false },
-      'max-sessions': { type: 'string', default: '20000' },
-    },
-  });
-  return startFastUpstream({
-    port: Number(values.port),
-    name: values.name,
-    extraTools: Number(values['extra-tools']),
-    sse: values.sse,
-    maxSessions: Number(values['max-sessions']),
-  });
-});
+await serveAsChild(import.meta.url, () => startFastUpstream(upstreamArgs({ name: 'fast', extraTools: 16 })));

@@ -187,11 +187,14 @@ class DueHeap {
 
 const TARGETS = ['one', 'two', 'three'];
 
-function echoCheck(message: string) {
-  return (result: unknown) => {
+/** One `tools/call` of an echo tool; throws unless it answered `Echo: <message>`. */
+async function callEcho(wire: McpWire, session: Session, tool: string, message: string): Promise<void> {
+  const reply = await wire.rpc(session, 'tools/call', { name: tool, arguments: { message } });
+  const problem = judge(reply, (result: unknown) => {
     const text = (result as { content?: { text?: string }[] })?.content?.[0]?.text;
     return text === `Echo: ${message}` ? undefined : `echo returned ${JSON.stringify(result).slice(0, 200)}`;
-  };
+  });
+  if (problem) throw new Error(problem);
 }
 
 function listCheck(expected: number) {
@@ -415,12 +418,7 @@ export async function measureRamp(plan: RampPlan, log: (line: string) => void): 
       const message = `r${who}-${Math.round(due)}`;
       requests++;
       try {
-        const reply = await wire.rpc(sessions[who]!, 'tools/call', {
-          name: `${TARGETS[who % TARGETS.length]}_echo`,
-          arguments: { message },
-        });
-        const problem = judge(reply, echoCheck(message));
-        if (problem) throw new Error(problem);
+        await callEcho(wire, sessions[who]!, `${TARGETS[who % TARGETS.length]}_echo`, message);
         stretch.calls.push(performance.now() - due);
       } catch (err) {
         stretch.callErrors++;
@@ -433,12 +431,7 @@ export async function measureRamp(plan: RampPlan, log: (line: string) => void): 
       const k = i % directSessions.length;
       const message = `d${i}`;
       try {
-        const reply = await directWire[k >> 1]!.rpc(directSessions[k]!, 'tools/call', {
-          name: 'echo',
-          arguments: { message },
-        });
-        const problem = judge(reply, echoCheck(message));
-        if (problem) throw new Error(problem);
+        await callEcho(directWire[k >> 1]!, directSessions[k]!, 'echo', message);
         stretch.direct.push(performance.now() - due);
       } catch (err) {
         stretch.directErrors++;

@@ -10,12 +10,11 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parseArgs } from 'node:util';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { serveAsChild } from './child.js';
+import { serveAsChild, upstreamArgs } from './child.js';
 
 export interface UpstreamOptions {
   /** 0 picks a free port. */
@@ -193,21 +192,4 @@ export async function startUpstream(options: UpstreamOptions): Promise<Upstream>
   };
 }
 
-await serveAsChild(import.meta.url, () => {
-  const { values } = parseArgs({
-    options: {
-      port: { type: 'string', default: '0' },
-      name: { type: 'string', default: 'upstream' },
-      'extra-tools': { type: 'string', default: '0' },
-      sse: { type: 'boolean', default: false },
-      'max-sessions': { type: 'string', default: '20000' },
-    },
-  });
-  return startUpstream({
-    port: Number(values.port),
-    name: values.name,
-    extraTools: Number(values['extra-tools']),
-    sse: values.sse,
-    maxSessions: Number(values['max-sessions']),
-  });
-});
+await serveAsChild(import.meta.url, () => startUpstream(upstreamArgs({ name: 'upstream', extraTools: 0 })));
