@@ -372,7 +372,7 @@ export class McpService {
       const { message } = modern;
       pending.name = itemName(message);
       const owner = this.#owned.get(route.id, backend.id, cx.access.principal);
-      const params = message.method === 'tools/call' ? paramHeaders(paramHeaderEntries(request)) : undefined;
+      const params = message.method === 'tools/call' ? paramHeaders(modern.params) : undefined;
       const modernDeps = { keyRing: this.#start.keyRing, listeners: this.#listeners };
       return serveModern(params ? { ...cx, paramHeaders: params } : cx, owner, message, modernDeps);
     }
@@ -613,7 +613,7 @@ function modernMessage(
   parsed: unknown,
   version: string,
   pending: Pending,
-): { message: JsonRpcRequest } | Outcome {
+): { message: JsonRpcRequest; params: [string, string][] } | Outcome {
   if (Array.isArray(parsed)) {
     return invalid(400, JsonRpcCode.InvalidRequest, 'Invalid Request: 2026-07-28 has no JSON-RPC batches');
   }
@@ -626,12 +626,14 @@ function modernMessage(
   const { message } = classified;
   pending.method = methodLabel(message.method);
   const id = classified.kind === 'request' ? classified.message.id : null;
-  const mismatch = headerMismatch(request.headers, message, paramHeaderEntries(request));
+  // The request's Mcp-Param-* headers: checked here, then passed on to a 2026 target.
+  const params = paramHeaderEntries(request);
+  const mismatch = headerMismatch(request.headers, message, params);
   if (mismatch) return invalid(400, mismatch.code, mismatch.message, id);
   if (!isServedModern(version))
     return { reply: unsupportedVersion(version, id), rpcError: JsonRpcCode.UnsupportedProtocolVersion };
   if (classified.kind === 'notification') return modernNotification();
-  return { message: classified.message };
+  return { message: classified.message, params };
 }
 
 /** The tool or prompt a request names, for the request log (bounded). */
