@@ -22,7 +22,7 @@ import { peerEndpoint } from './proxy/peers/peer-endpoint.js';
 import { PeerSync } from './proxy/peers/peer-sync.js';
 import { TrustedProxies } from './proxy/policy/forwarded.js';
 import { Guards } from './proxy/policy/guards.js';
-import { type HttpServer, listen } from './proxy/server.js';
+import { type HttpServer, listen, serveFetch } from './proxy/server.js';
 import { shutdownReason } from './proxy/upstream/errors.js';
 import { formatDuration } from './shared/deadline.js';
 import { withTargetHealth } from './shared/health-status.js';
@@ -323,7 +323,9 @@ export async function startGateway(
     };
   };
   const admin: HttpServer = await listen(
-    createAdminApp(metrics, readiness, auth && peerEndpoint({ auth, revocations, logger, metrics })).fetch,
+    serveFetch(
+      createAdminApp(metrics, readiness, auth && peerEndpoint({ auth, revocations, logger, metrics })).fetch,
+    ),
     config.adminPort,
     config.adminAddress,
     {

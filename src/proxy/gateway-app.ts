@@ -8,7 +8,8 @@ import type { Metrics } from '../shared/metrics.js';
 import type { Listener, McpBackend, RoutePolicy, RoutingTable } from '../shared/table.js';
 import type { Access } from './mcp/hop/context.js';
 import { JsonRpcCode, rpcErrorReply } from './mcp/wire/errors.js';
-import { toResponse } from './mcp/wire/reply.js';
+import type { HttpRequest, IncomingRequest } from './mcp/wire/incoming.js';
+import { isReply, type Reply } from './mcp/wire/reply.js';
 import { corsAllows, preflight, withCors } from './policy/cors.js';
 import { publicOrigin } from './policy/forwarded.js';
 import type { Guards } from './policy/guards.js';
@@ -20,14 +21,14 @@ import type { Connection } from './server.js';
 /** What the proxy needs from the MCP layer (src/proxy/mcp implements it). */
 export interface McpHandler {
   handle(
-    request: Request,
+    request: IncomingRequest,
     backend: McpBackend,
     route: { id: string; routeName: string },
     /** Aborted when the client goes away. */
     signal: AbortSignal,
     /** What the route's policies decided about the caller (absent: no policy). */
     access?: Access,
-  ): Promise<Response>;
+  ): Promise<Reply>;
 }
 
 export interface GatewayAppDeps {
@@ -49,8 +50,8 @@ export function gatewayError(
   status: number,
   message: string,
   code: number = JsonRpcCode.InternalError,
-): Response {
-  return toResponse(rpcErrorReply(status, code, message));
+): Reply {
+  return rpcErrorReply(status, code, message);
 }
 
 const NO_QUERY = new URLSearchParams();
@@ -76,14 +77,14 @@ export function pathAndQuery(url: string): { path: string; query: URLSearchParam
  * same path (pick the table, match a route, hand over), and it runs once per MCP message.
  */
 export function createGatewayApp(deps: GatewayAppDeps): {
-  fetch: (request: Request, connection: Connection) => Promise<Response>;
+  serve: (request: IncomingRequest, connection: Connection) => Promise<Reply> | Reply;
 } {
-  const refuse = (message: string): Response => {
+  const refuse = (message: string): Reply => {
     deps.metrics.limitRejected('origin');
     return gatewayError(403, message, JsonRpcCode.InvalidRequest);
   };
   let loopbackHost: string | null = null;
-  const serve = (request: Request, connection: Connection): Promise<Response> | Response => {
+  const serve = (request: IncomingRequest, connection: Connection): Promise<Reply> | Reply => {
     if (deps.loopback) {
       const host = request.headers.get('host');
       // Clients send the same Host on every request: decide it once (a bad one is never kept).
@@ -155,37 +156,37 @@ export function createGatewayApp(deps: GatewayAppDeps): {
     if (!route.policy) return deps.mcp.handle(request, backend, target, connection.signal);
     if (corsAllowed) {
       const answer = admitAndHandle(request, route.policy, backend, target, path, query, connection);
-      const mark = (response: Response) => withCors(response, cors!, origin!);
+      const mark = (reply: Reply) => withCors(reply, cors!, origin!);
       return answer instanceof Promise ? answer.then(mark) : mark(answer);
     }
     return admitAndHandle(request, route.policy, backend, target, path, query, connection);
   };
   const admitAndHandle = (
-    request: Request,
+    request: IncomingRequest,
     policy: RoutePolicy,
     backend: McpBackend,
     target: { id: string; routeName: string },
     path: string,
     query: URLSearchParams,
     connection: Connection,
-  ): Promise<Response> | Response => {
+  ): Promise<Reply> | Reply => {
     const guarded = {
       routeName: target.routeName,
       backendId: backend.id,
       targets: () => backend.targets.map((t) => t.name).join(', '),
     };
     const admitted = deps.guards.admit(request, policy, guarded, path, query, connection.remoteAddress);
-    const handle = (a: Access | Response) =>
-      a instanceof Response ? a : deps.mcp.handle(request, backend, target, connection.signal, a);
+    const handle = (a: Access | Reply) =>
+      isReply(a) ? a : deps.mcp.handle(request, backend, target, connection.signal, a);
     return admitted instanceof Promise ? admitted.then(handle) : handle(admitted);
   };
   /** The metadata of the protected route at `path`, if one is there (else the request goes on). */
   const protectedResource = (
-    request: Request,
+    request: HttpRequest,
     listener: Listener,
     path: string,
     connection: Connection,
-  ): Response | undefined => {
+  ): Reply | undefined => {
     const route = matchRoute(listener, {
       host: hostOf(request.headers.get('host')),
       path,
@@ -199,17 +200,17 @@ export function createGatewayApp(deps: GatewayAppDeps): {
     const origin = publicOrigin(request, connection.remoteAddress, deps.guards.options.trustedProxies);
     return metadataResponse(jwt, `${origin}${path}`);
   };
-  const failed = (err: unknown): Response => {
+  const failed = (err: unknown): Reply => {
     deps.logger.error({ err, port: deps.port }, 'unhandled error while serving a request');
     return gatewayError(500, 'internal gateway error; see the gateway logs');
   };
   return {
-    fetch: (request, connection) => {
+    serve: (request, connection) => {
       try {
-        const response = serve(request, connection);
-        return response instanceof Promise ? response.catch(failed) : Promise.resolve(response);
+        const reply = serve(request, connection);
+        return reply instanceof Promise ? reply.catch(failed) : reply;
       } catch (err) {
-        return Promise.resolve(failed(err));
+        return failed(err);
       }
     },
   };

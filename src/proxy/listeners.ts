@@ -8,6 +8,7 @@ import type { RoutingTable } from '../shared/table.js';
 import { createGatewayApp, type McpHandler } from './gateway-app.js';
 import type { Guards } from './policy/guards.js';
 import { isLoopbackAddress, originPolicy } from './rebinding.js';
+import { serveReplies } from './reply-writer.js';
 import { ClientConnections, type HttpServer, listen, type ServerOptions } from './server.js';
 
 export interface ListenerManagerOptions {
@@ -116,7 +117,7 @@ export class ListenerManager {
       metrics,
     });
     try {
-      const server = await listen(app.fetch, port, bindAddress, this.#serverOptions);
+      const server = await listen(serveReplies(app.serve), port, bindAddress, this.#serverOptions);
       this.#servers.set(port, server);
       this.#failed.delete(port);
       logger.info({ port, address: bindAddress }, 'listening for MCP clients');

@@ -3,13 +3,14 @@
  * API precedence, so the first route whose hostname, path, method, headers and query all match wins.
  */
 import type { HeaderMatch, Listener, PathMatch, Route } from '../shared/table.js';
+import type { RequestHeaders } from './mcp/wire/incoming.js';
 
 export interface RequestFacts {
   /** Host header without the port, lower-cased. */
   readonly host: string;
   readonly path: string;
   readonly method: string;
-  readonly headers: Headers;
+  readonly headers: Pick<RequestHeaders, 'get'>;
   readonly query: URLSearchParams;
 }
 

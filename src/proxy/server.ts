@@ -1,6 +1,5 @@
 /**
- * The one place Node's HTTP server meets the web-standard handlers, and where connection-level
- * limits live. Timeouts are set for MCP: a tool call may stay silent for many minutes once its
+ * The one place Node's HTTP server is set up, and where connection-level limits live. Timeouts are set for MCP: a tool call may stay silent for many minutes once its
  * request has arrived, so only the request's *arrival* is timed (--request-timeout,
  * --headers-timeout); idle keep-alive sockets are closed a little after typical load-balancer idle
  * limits.
@@ -12,7 +11,6 @@ import { getRequestListener } from '@hono/node-server';
 import { formatDuration } from '../shared/deadline.js';
 import type { LimitName } from '../shared/metrics.js';
 import { JsonRpcCode } from './mcp/wire/errors.js';
-import { rememberRawHeaders } from './mcp/wire/raw-headers.js';
 
 /** The client's connection a request came on. */
 export interface Connection {
@@ -27,7 +25,23 @@ export interface Connection {
   readonly remoteAddress: string;
 }
 
-export type FetchHandler = (request: Request, connection: Connection) => Response | Promise<Response>;
+/**
+ * What a port serves: node:http's request and response, and the connection they came on. The
+ * listener ports answer with Replies (reply-writer.ts: `serveReplies`), the admin port with a Hono
+ * app (`serveFetch`).
+ */
+export type RequestHandler = (req: IncomingMessage, res: ServerResponse, connection: Connection) => void;
+
+/** A web-standard fetch handler (the admin port's Hono app) as a RequestHandler. */
+export function serveFetch(fetch: (request: Request) => Response | Promise<Response>): RequestHandler {
+  const serve = getRequestListener((request) => fetch(request));
+  return (req, res) => {
+    void serve(req, res);
+  };
+}
+
+/** A request on a connection already closed (it arrived as the socket ended). */
+const CLOSED: Connection = { signal: AbortSignal.abort(), remoteAddress: '' };
 
 interface ConnectionState extends Connection {
   readonly controller: AbortController;
@@ -175,7 +189,7 @@ function refuseConnection(socket: Socket, address: string, max: number): void {
 }
 
 export function listen(
-  fetch: FetchHandler,
+  handle: RequestHandler,
   port: number,
   host: string,
   options: ServerOptions = {},
@@ -188,11 +202,6 @@ export function listen(
   let draining = false;
   /** Connections accepted so far: the drain closes the listening socket after a turn that added none. */
   let accepted = 0;
-  const serve = getRequestListener((request, env) => {
-    rememberRawHeaders(request, env.incoming.rawHeaders);
-    const state = connections.get(env.incoming.socket);
-    return fetch(request, state ?? { signal: AbortSignal.abort(), remoteAddress: '' });
-  });
   const server = createServer(
     {
       requestTimeout: requestTimeoutMs,
@@ -211,7 +220,7 @@ export function listen(
       }
       // The client (or the proxy in front) must not send another request on this connection.
       if (draining) res.setHeader('connection', 'close');
-      return serve(req, res);
+      handle(req, res, state ?? CLOSED);
     },
   );
   server.timeout = 0;

@@ -25,7 +25,7 @@ type Env = Readonly<Record<string, string | undefined>>;
 /** What instrumented code calls; `undefined` in its place means tracing is off. */
 export interface Tracing {
   /** A server span whose parent is the W3C context in `headers`, else in `meta` (MCP `_meta`). */
-  serverSpan(name: string, headers: Headers, meta: unknown, startTime: number): Span;
+  serverSpan(name: string, headers: HeaderCarrier, meta: unknown, startTime: number): Span;
   /** A client span under `parent` (the request's server span: passed along, not kept in async context). */
   clientSpan(parent: Span | undefined, name: string, attributes: Attributes): Span;
   /** The active context's `traceparent` / `tracestate`, for headers and `_meta`. */
@@ -131,9 +131,21 @@ export function tracesUrl(env: Env): string {
   return `${(env.OTEL_EXPORTER_OTLP_ENDPOINT ?? '').trim().replace(/\/+$/, '')}/v1/traces`;
 }
 
+/** A request's headers as the proxy reads them (web `Headers` is one). */
+export interface HeaderCarrier {
+  get(name: string): string | null;
+  forEach(visit: (value: string, name: string) => void): void;
+}
+
 const HEADERS_GETTER = {
-  keys: (carrier: Headers) => [...carrier.keys()],
-  get: (carrier: Headers, key: string) => carrier.get(key) ?? undefined,
+  keys: (carrier: HeaderCarrier) => {
+    const names: string[] = [];
+    carrier.forEach((_, name) => {
+      names.push(name);
+    });
+    return names;
+  },
+  get: (carrier: HeaderCarrier, key: string) => carrier.get(key) ?? undefined,
 };
 
 /** `_meta` values are a client's: only strings of a sane length are read. */

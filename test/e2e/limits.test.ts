@@ -9,7 +9,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../src/gateway.js';
-import { ClientConnections, listen } from '../../src/proxy/server.js';
+import { ClientConnections, listen, serveFetch } from '../../src/proxy/server.js';
 import type { LimitName } from '../../src/shared/metrics.js';
 import { startTestGateway } from '../support/gateway.js';
 import { rawInitialize } from '../support/mcp-harness.js';
@@ -170,7 +170,12 @@ describe('--max-client-connections', () => {
 
   it('keeps its map of addresses bounded: an address leaves when its last connection closes', async () => {
     const clients = new ClientConnections(2);
-    const server = await listen(() => new Response('ok'), 0, '127.0.0.1', { clients });
+    const server = await listen(
+      serveFetch(() => new Response('ok')),
+      0,
+      '127.0.0.1',
+      { clients },
+    );
     try {
       const a = await Promise.all([rawConnect(server.port), rawConnect(server.port)]);
       const b = await rawConnect(server.port, { localAddress: '127.0.0.2' });

@@ -18,6 +18,7 @@ import { McpService } from '../../src/proxy/mcp/index.js';
 import { TrustedProxies } from '../../src/proxy/policy/forwarded.js';
 import { Guards } from '../../src/proxy/policy/guards.js';
 import { originPolicy } from '../../src/proxy/rebinding.js';
+import { serveReplies } from '../../src/proxy/reply-writer.js';
 import { type HttpServer, listen } from '../../src/proxy/server.js';
 import { silentLogger } from '../../src/shared/logger.js';
 import { createMetrics, type Metrics } from '../../src/shared/metrics.js';
@@ -143,7 +144,7 @@ describe('a listener not bound to loopback (0.0.0.0, the chart) checks Origin, n
       logger: silentLogger,
       metrics,
     });
-    const server = await listen(app.fetch, 0, '127.0.0.1');
+    const server = await listen(serveReplies(app.serve), 0, '127.0.0.1');
     servers.push(server);
     return server.port;
   }

@@ -10,7 +10,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type HttpServer, IDLE_GRACE_MS, listen } from '../../src/proxy/server.js';
+import { type HttpServer, IDLE_GRACE_MS, listen, serveFetch } from '../../src/proxy/server.js';
 
 /** A keep-alive client on its own thread: one request now, the second one when told. */
 const CLIENT = `
@@ -44,7 +44,7 @@ function busy(ms: number): void {
 describe('drain while the event loop is busy', () => {
   it('a request sent into an idle connection while the loop is blocked at the end of the grace is answered', async () => {
     server = await listen(
-      () => new Response('{"ok":true}', { headers: { 'content-type': 'application/json' } }),
+      serveFetch(() => new Response('{"ok":true}', { headers: { 'content-type': 'application/json' } })),
       0,
       '127.0.0.1',
     );
@@ -79,7 +79,7 @@ describe('drain while the event loop is busy', () => {
 
   it('a connection queued while the loop is busy when the drain begins is served, not reset with the listener', async () => {
     server = await listen(
-      () => new Response('{"ok":true}', { headers: { 'content-type': 'application/json' } }),
+      serveFetch(() => new Response('{"ok":true}', { headers: { 'content-type': 'application/json' } })),
       0,
       '127.0.0.1',
     );

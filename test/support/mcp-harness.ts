@@ -7,6 +7,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { Registry } from 'prom-client';
 import { afterAll } from 'vitest';
 import { KeyRing, McpService, type McpServiceOptions } from '../../src/proxy/mcp/index.js';
+import { serveReplies } from '../../src/proxy/reply-writer.js';
 import { type HttpServer, listen } from '../../src/proxy/server.js';
 import { silentLogger } from '../../src/shared/logger.js';
 import { createMetrics, type LimitName, type Metrics } from '../../src/shared/metrics.js';
@@ -116,7 +117,7 @@ export async function startGateway(
   };
   // The listeners' own HTTP adapter (src/proxy/server.ts), so its connection signal is what aborts.
   const server: HttpServer = await listen(
-    (request, connection) => service.handle(request, gateway.backend, ROUTE, connection.signal),
+    serveReplies((request, connection) => service.handle(request, gateway.backend, ROUTE, connection.signal)),
     0,
     '127.0.0.1',
   );

@@ -10,6 +10,7 @@ import { type Attributes, type Span, SpanStatusCode } from '@opentelemetry/api';
 import type { McpBackend } from '../../shared/table.js';
 import type { Outcome } from './hop/outcome.js';
 import { isServedModern } from './wire/era.js';
+import type { HttpRequest } from './wire/incoming.js';
 import { asObject } from './wire/jsonrpc.js';
 import { isSupportedVersion } from './wire/protocol-version.js';
 
@@ -17,7 +18,7 @@ import { isSupportedVersion } from './wire/protocol-version.js';
 const cut = (value: string) => value.slice(0, 256);
 
 /** What is known once the body is parsed. */
-export function serverSpanStart(span: Span, request: Request, parsed: unknown): void {
+export function serverSpanStart(span: Span, request: HttpRequest, parsed: unknown): void {
   const attributes: Attributes = {
     'mcplane.session.present': request.headers.has('mcp-session-id'),
   };

@@ -42,13 +42,14 @@ import { type Lookup, SessionStore, sessionsFull } from './session/session-store
 import { headerMismatch, isModernVersion, isServedModern, paramHeaders } from './wire/era.js';
 import { JsonRpcCode, limitReply, rpcErrorReply, sessionNotFound } from './wire/errors.js';
 import { checkGetHeaders, checkPostHeaders, readBody, unsupportedVersion } from './wire/http.js';
+import type { HttpRequest, IncomingRequest } from './wire/incoming.js';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from './wire/json-depth.js';
 import { asObject, type Classified, classify, type JsonRpcRequest } from './wire/jsonrpc.js';
 import { sessionInflightLimit } from './wire/limits.js';
 import { methodLabel, RESPONSE_LABEL } from './wire/methods.js';
 import { isSupportedVersion } from './wire/protocol-version.js';
 import { paramHeaderEntries } from './wire/raw-headers.js';
-import { streamReply, toResponse } from './wire/reply.js';
+import { type Reply, streamReply } from './wire/reply.js';
 import { SseStream, streamBufferError } from './wire/sse-stream.js';
 
 export interface McpServiceOptions {
@@ -230,12 +231,12 @@ export class McpService {
 
   /** Serve one HTTP request that route matching sent to an MCP backend (any path). */
   async handle(
-    request: Request,
+    request: IncomingRequest,
     backend: McpBackend,
     route: McpRoute,
     signal: AbortSignal,
     access: Access = OPEN_ACCESS,
-  ): Promise<Response> {
+  ): Promise<Reply> {
     const started = performance.now();
     this.#active += 1;
     const cx: Context = { deps: this.#deps, backend, signal, access };
@@ -259,7 +260,7 @@ export class McpService {
       this.#finish(route, backend, pending, outcome, result, performance.now() - started);
     if (reply.kind === 'stream') void reply.ended.then(finish);
     else finish(reply.status >= 500 ? 'error' : 'ok');
-    return toResponse(reply);
+    return reply;
   }
 
   #finish(
@@ -299,7 +300,12 @@ export class McpService {
     if (this.#active === 0) this.#drained?.();
   }
 
-  #serve(request: Request, cx: Context, pending: Pending, route: McpRoute): Promise<Outcome> | Outcome {
+  #serve(
+    request: IncomingRequest,
+    cx: Context,
+    pending: Pending,
+    route: McpRoute,
+  ): Promise<Outcome> | Outcome {
     switch (request.method) {
       case 'POST':
         return this.#post(request, cx, pending, route);
@@ -312,7 +318,7 @@ export class McpService {
     }
   }
 
-  async #post(request: Request, cx: Context, pending: Pending, route: McpRoute): Promise<Outcome> {
+  async #post(request: IncomingRequest, cx: Context, pending: Pending, route: McpRoute): Promise<Outcome> {
     const rejected = checkPostHeaders(request);
     if (rejected) return { reply: rejected };
     const body = await readBody(request, this.#maxBodyBytes);
@@ -348,7 +354,7 @@ export class McpService {
   }
 
   #parsed(
-    request: Request,
+    request: IncomingRequest,
     cx: Context,
     pending: Pending,
     route: McpRoute,
@@ -389,7 +395,7 @@ export class McpService {
   }
 
   #one(
-    request: Request,
+    request: IncomingRequest,
     cx: Context,
     pending: Pending,
     classified: Classified,
@@ -446,7 +452,7 @@ export class McpService {
   }
 
   /** The request's session; `hold: false` (DELETE) does not take a place in memory for it. */
-  #session(request: Request, cx: Context, hold = true): SessionContext | Outcome {
+  #session(request: HttpRequest, cx: Context, hold = true): SessionContext | Outcome {
     const token = request.headers.get('mcp-session-id');
     if (token === null || token === '') return missingSession();
     const found = this.#store.get(token, cx.backend, hold, cx.access.principal);
@@ -472,7 +478,7 @@ export class McpService {
     return { reply: sessionNotFound() };
   }
 
-  #get(request: Request, cx: Context): Outcome {
+  #get(request: HttpRequest, cx: Context): Outcome {
     const rejected = checkGetHeaders(request);
     if (rejected) return { reply: rejected };
     const sx = this.#session(request, cx);
@@ -504,7 +510,7 @@ export class McpService {
   }
 
   /** DELETE ends the session on every replica (a revocation) and its upstream sessions. */
-  async #delete(request: Request, cx: Context): Promise<Outcome> {
+  async #delete(request: HttpRequest, cx: Context): Promise<Outcome> {
     if (isModernVersion(request.headers.get('mcp-protocol-version')))
       return { reply: { kind: 'empty', status: 405, headers: { allow: 'POST' } } };
     const sx = this.#session(request, cx, false);
@@ -609,7 +615,7 @@ export class McpService {
  * gateway knows is answered UnsupportedProtocolVersion with the revisions it serves.
  */
 function modernMessage(
-  request: Request,
+  request: IncomingRequest,
   parsed: unknown,
   version: string,
   pending: Pending,
@@ -627,7 +633,7 @@ function modernMessage(
   pending.method = methodLabel(message.method);
   const id = classified.kind === 'request' ? classified.message.id : null;
   // The request's Mcp-Param-* headers: checked here, then passed on to a 2026 target.
-  const params = paramHeaderEntries(request);
+  const params = paramHeaderEntries(request.rawHeaders);
   const mismatch = headerMismatch(request.headers, message, params);
   if (mismatch) return invalid(400, mismatch.code, mismatch.message, id);
   if (!isServedModern(version))

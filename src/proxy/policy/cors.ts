@@ -5,6 +5,7 @@
  * must read `Mcp-Session-Id` and `WWW-Authenticate`, so those are always exposed.
  */
 import type { CorsPolicy } from '../../shared/table.js';
+import { type Reply, withHeaders } from '../mcp/wire/reply.js';
 
 const ALWAYS_EXPOSED = ['mcp-session-id', 'www-authenticate', 'retry-after'];
 const DEFAULT_METHODS = 'GET, POST, DELETE, OPTIONS';
@@ -20,7 +21,7 @@ function allowOrigin(cors: CorsPolicy, origin: string): string {
 }
 
 /** The answer to a preflight (`OPTIONS` with Access-Control-Request-Method) from an allowed origin. */
-export function preflight(cors: CorsPolicy, origin: string): Response {
+export function preflight(cors: CorsPolicy, origin: string): Reply {
   const headers: Record<string, string> = {
     'access-control-allow-origin': allowOrigin(cors, origin),
     'access-control-allow-methods':
@@ -31,18 +32,17 @@ export function preflight(cors: CorsPolicy, origin: string): Response {
   };
   if (cors.allowCredentials) headers['access-control-allow-credentials'] = 'true';
   if (cors.maxAgeSec !== undefined) headers['access-control-max-age'] = String(cors.maxAgeSec);
-  return new Response(null, { status: 204, headers });
+  return { kind: 'empty', status: 204, headers };
 }
 
 /** Mark an answer readable by the (allowed) origin that asked. */
-export function withCors(response: Response, cors: CorsPolicy, origin: string): Response {
-  const { headers } = response;
-  headers.set('access-control-allow-origin', allowOrigin(cors, origin));
-  headers.set(
-    'access-control-expose-headers',
-    [...new Set([...ALWAYS_EXPOSED, ...cors.exposeHeaders])].join(', '),
-  );
-  if (cors.allowCredentials) headers.set('access-control-allow-credentials', 'true');
-  headers.append('vary', 'Origin');
-  return response;
+export function withCors(reply: Reply, cors: CorsPolicy, origin: string): Reply {
+  const headers: Record<string, string> = {
+    'access-control-allow-origin': allowOrigin(cors, origin),
+    'access-control-expose-headers': [...new Set([...ALWAYS_EXPOSED, ...cors.exposeHeaders])].join(', '),
+  };
+  if (cors.allowCredentials) headers['access-control-allow-credentials'] = 'true';
+  const vary = reply.headers?.vary;
+  headers.vary = vary ? `${vary}, Origin` : 'Origin';
+  return withHeaders(reply, headers);
 }

@@ -1,5 +1,6 @@
 /** Reading a credential from where a policy says it is (header with prefix, cookie, query). */
 import type { CredentialLocation } from '../../shared/table.js';
+import type { HttpRequest } from '../mcp/wire/incoming.js';
 
 /** Longer than any token we accept: the verifier refuses it as malformed. */
 const MAX_CREDENTIAL = 16 * 1024 + 1;
@@ -15,7 +16,7 @@ function cookieValue(header: string | null, name: string): string | undefined {
 
 /** The credential, or undefined when the request carries none at that location. */
 export function readCredential(
-  request: Request,
+  request: HttpRequest,
   query: URLSearchParams,
   location: CredentialLocation,
 ): string | undefined {

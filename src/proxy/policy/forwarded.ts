@@ -4,6 +4,7 @@
  * believed only from addresses in --trusted-proxies, so a client cannot point a challenge elsewhere.
  */
 import { BlockList, isIP } from 'node:net';
+import type { HttpRequest } from '../mcp/wire/incoming.js';
 
 export class TrustedProxies {
   readonly #list = new BlockList();
@@ -41,7 +42,7 @@ export function isAddressOrCidr(entry: string): boolean {
 const HOST = /^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/;
 
 /** `scheme://host` of the request as its client sent it. */
-export function publicOrigin(request: Request, remoteAddress: string, proxies: TrustedProxies): string {
+export function publicOrigin(request: HttpRequest, remoteAddress: string, proxies: TrustedProxies): string {
   let scheme = 'http';
   let host = request.headers.get('host') ?? 'localhost';
   if (proxies.trusts(remoteAddress)) {

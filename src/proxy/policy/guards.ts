@@ -26,8 +26,9 @@ import type {
 import { OTHER_TOOL } from '../../shared/tool-labels.js';
 import type { Access, Item, RateLimited } from '../mcp/hop/context.js';
 import { JsonRpcCode, rpcErrorReply } from '../mcp/wire/errors.js';
+import type { HttpRequest, RequestHeaders } from '../mcp/wire/incoming.js';
 import { RateLimitError } from '../mcp/wire/limits.js';
-import { toResponse } from '../mcp/wire/reply.js';
+import { isReply, type Reply } from '../mcp/wire/reply.js';
 import { type CompiledRule, compileRules, decide } from './authorize.js';
 import { readCredential } from './credentials.js';
 import { publicOrigin, type TrustedProxies } from './forwarded.js';
@@ -107,14 +108,12 @@ function challenge(params: Record<string, string | undefined>): string {
 }
 
 /** The gateway's own answers, as the MCP layers build them (one error shape, one conversion). */
-function oauthError(status: 401 | 403, message: string, authenticate: string): Response {
-  return toResponse(
-    rpcErrorReply(status, AUTH_ERROR_CODE, message, null, { 'www-authenticate': authenticate }),
-  );
+function oauthError(status: 401 | 403, message: string, authenticate: string): Reply {
+  return rpcErrorReply(status, AUTH_ERROR_CODE, message, null, { 'www-authenticate': authenticate });
 }
 
-function tooMany(refused: RateLimited): Response {
-  return toResponse(new RateLimitError(refused.retryAfterMs, refused.policy).reply(null));
+function tooMany(refused: RateLimited): Reply {
+  return new RateLimitError(refused.retryAfterMs, refused.policy).reply(null);
 }
 
 /** One verifier per set of providers, whichever routes and tables share it. */
@@ -124,14 +123,14 @@ const redisKey = (redis: Endpoint, failureMode: GlobalRateLimit['failureMode']) 
   `${redis.address}:${redis.port}|${failureMode}`;
 
 /** Headers as a CEL map: lower-case names, at most 64 of them, values cut at 1 KiB. */
-function headerMap(headers: Headers): Record<string, string> {
+function headerMap(headers: RequestHeaders): Record<string, string> {
   const out: Record<string, string> = {};
   let n = 0;
-  for (const [name, value] of headers) {
-    if (name === 'authorization' || name === 'cookie') continue; // credentials stay out of rules
-    if (++n > 64) break;
+  headers.forEach((value, name) => {
+    if (name === 'authorization' || name === 'cookie') return; // credentials stay out of rules
+    if (++n > 64) return;
     out[name] = value.length > 1024 ? value.slice(0, 1024) : value;
-  }
+  });
   return out;
 }
 
@@ -257,18 +256,18 @@ export class Guards {
   }
 
   admit(
-    request: Request,
+    request: HttpRequest,
     policy: RoutePolicy,
     route: GuardedRoute,
     path: string,
     query: URLSearchParams,
     remoteAddress: string,
-  ): Access | Response | Promise<Access | Response> {
+  ): Access | Reply | Promise<Access | Reply> {
     const compiled = this.#compile(policy);
     let holder: KeyHolder = {};
     if (compiled.apiKey) {
       const checked = this.#apiKey(request, query, compiled.apiKey);
-      if (checked instanceof Response) return checked;
+      if (isReply(checked)) return checked;
       holder = checked;
     }
     const { jwt } = compiled;
@@ -292,7 +291,7 @@ export class Guards {
     }
     const finish = (
       result: Awaited<ReturnType<JwtVerifier['verify']>>,
-    ): Access | Response | Promise<Access | Response> => {
+    ): Access | Reply | Promise<Access | Reply> => {
       if (!result.ok) {
         metrics.authentications.labels(result.failure.replaceAll('-', '_')).inc();
         if (jwt.spec.mode === 'Permissive')
@@ -339,10 +338,10 @@ export class Guards {
 
   /** `traffic.apiKeyAuthentication`: the key's entry, nobody (Optional, Permissive), or a 401. */
   #apiKey(
-    request: Request,
+    request: HttpRequest,
     query: URLSearchParams,
     apiKey: NonNullable<CompiledPolicy['apiKey']>,
-  ): KeyHolder | Response {
+  ): KeyHolder | Reply {
     const { metrics } = this.options;
     const presented = readCredential(request, query, apiKey.spec.location);
     const refuse = (message: string) =>
@@ -365,7 +364,7 @@ export class Guards {
   }
 
   #authorize(
-    request: Request,
+    request: HttpRequest,
     compiled: CompiledPolicy,
     route: GuardedRoute,
     path: string,
@@ -373,7 +372,7 @@ export class Guards {
     claims: Claims,
     principal: string,
     holder: KeyHolder,
-  ): Access | Response | Promise<Access | Response> {
+  ): Access | Reply | Promise<Access | Reply> {
     const { metrics, logger } = this.options;
     let requestVars: Record<string, unknown> | undefined;
     const apiKey = holder.entry?.metadata ?? EMPTY;
@@ -391,12 +390,10 @@ export class Guards {
           { route: route.routeName, policy: decision.policy, stage: 'http' },
           'request denied by policy',
         );
-        return toResponse(
-          rpcErrorReply(
-            403,
-            JsonRpcCode.InvalidRequest,
-            `Forbidden: AgentgatewayPolicy ${decision.policy} does not allow this request`,
-          ),
+        return rpcErrorReply(
+          403,
+          JsonRpcCode.InvalidRequest,
+          `Forbidden: AgentgatewayPolicy ${decision.policy} does not allow this request`,
         );
       }
     }
@@ -410,18 +407,16 @@ export class Guards {
         );
       }
       const exchanged = this.#exchanger.exchange(exchange, holder.token);
-      const use = (result: Exchanged): Access | Response | Promise<Access | Response> => {
+      const use = (result: Exchanged): Access | Reply | Promise<Access | Reply> => {
         if (!result.ok) {
           logger.warn(
             { route: route.routeName, backend: route.backendId },
             `token exchange failed: ${result.message}`,
           );
-          return toResponse(
-            rpcErrorReply(
-              502,
-              JsonRpcCode.UpstreamUnavailable,
-              `token exchange for the upstream target(s) ${route.targets()} failed at ${exchange.url}: ${result.message}`,
-            ),
+          return rpcErrorReply(
+            502,
+            JsonRpcCode.UpstreamUnavailable,
+            `token exchange for the upstream target(s) ${route.targets()} failed at ${exchange.url}: ${result.message}`,
           );
         }
         const credential = { header: exchange.header, value: `${exchange.prefix}${result.token}` };
@@ -434,14 +429,14 @@ export class Guards {
   }
 
   #limited(
-    request: Request,
+    request: HttpRequest,
     compiled: CompiledPolicy,
     access: Access,
-  ): Access | Response | Promise<Access | Response> {
+  ): Access | Reply | Promise<Access | Reply> {
     // Requests that carry no JSON-RPC call (GET streams, DELETE) are limited here, as HTTP.
     if (compiled.rateLimit && request.method !== 'POST') {
       const refused = access.limit(request.method);
-      const answer = (r: RateLimited | undefined): Access | Response => (r ? tooMany(r) : access);
+      const answer = (r: RateLimited | undefined): Access | Reply => (r ? tooMany(r) : access);
       return refused instanceof Promise ? refused.then(answer) : answer(refused);
     }
     return access;

@@ -5,6 +5,7 @@
  * readable from any origin (browser-based clients fetch it before they have a token).
  */
 import type { JwtAuthentication } from '../../shared/table.js';
+import { jsonReply, type Reply } from '../mcp/wire/reply.js';
 
 export const METADATA_PREFIX = '/.well-known/oauth-protected-resource';
 
@@ -31,13 +32,10 @@ export function metadataDocument(jwt: JwtAuthentication, resource: string): Reco
   };
 }
 
-export function metadataResponse(jwt: JwtAuthentication, resource: string): Response {
-  return new Response(JSON.stringify(metadataDocument(jwt, resource)), {
-    status: 200,
-    headers: { 'content-type': 'application/json', 'cache-control': 'max-age=300', ...CORS },
-  });
+export function metadataResponse(jwt: JwtAuthentication, resource: string): Reply {
+  return jsonReply(metadataDocument(jwt, resource), 200, { 'cache-control': 'max-age=300', ...CORS });
 }
 
-export function metadataPreflight(): Response {
-  return new Response(null, { status: 204, headers: { ...CORS, 'access-control-max-age': '86400' } });
+export function metadataPreflight(): Reply {
+  return { kind: 'empty', status: 204, headers: { ...CORS, 'access-control-max-age': '86400' } };
 }

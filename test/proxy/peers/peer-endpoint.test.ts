@@ -11,7 +11,7 @@ import { KeyRing, Revocations } from '../../../src/proxy/mcp/index.js';
 import { PEER_AUTH_HEADER, PeerAuth } from '../../../src/proxy/peers/peer-auth.js';
 import { peerEndpoint } from '../../../src/proxy/peers/peer-endpoint.js';
 import { PeerSync } from '../../../src/proxy/peers/peer-sync.js';
-import { type HttpServer, listen } from '../../../src/proxy/server.js';
+import { type HttpServer, listen, serveFetch } from '../../../src/proxy/server.js';
 import { silentLogger } from '../../../src/shared/logger.js';
 import { createMetrics, type Metrics } from '../../../src/shared/metrics.js';
 
@@ -38,7 +38,7 @@ async function replica(spec: string): Promise<Replica> {
     () => ({ ready: true, details: {} }),
     peerEndpoint({ auth, revocations, logger: silentLogger, metrics }),
   );
-  const server = await listen(app.fetch, 0, '127.0.0.1');
+  const server = await listen(serveFetch(app.fetch), 0, '127.0.0.1');
   const made = { address: `127.0.0.1:${server.port}`, revocations, metrics, server };
   started.push(made);
   return made;

@@ -1,15 +1,18 @@
 /**
- * Guards.admit on real web Requests, for what the end-to-end tests do not reach: credentials in a
+ * Guards.admit on web Requests (what it reads of a request, a web Request has too), for what the end-to-end tests do not reach: credentials in a
  * cookie or a query parameter, Optional and Permissive modes, and a rate limit on a request that
  * carries no JSON-RPC call (a GET stream), answered as HTTP 429.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { isReply, type Reply } from '../../../src/proxy/mcp/wire/reply.js';
 import { TrustedProxies } from '../../../src/proxy/policy/forwarded.js';
 import { type GuardedRoute, Guards } from '../../../src/proxy/policy/guards.js';
 import { silentLogger } from '../../../src/shared/logger.js';
 import { createMetrics } from '../../../src/shared/metrics.js';
 import type { CredentialLocation, JwtAuthentication, RoutePolicy } from '../../../src/shared/table.js';
 import { testIssuer } from '../../support/jwt.js';
+
+type JsonReply = Extract<Reply, { kind: 'json' }>;
 
 const ROUTE: GuardedRoute = { routeName: 'default/mcp', backendId: 'b', targets: () => 'one' };
 let guards: Guards | undefined;
@@ -54,7 +57,7 @@ describe('where the token is read from', () => {
       p,
       new Request('http://h/mcp', { headers: { cookie: `a=b; session=${token}` } }),
     );
-    expect(ok).not.toBeInstanceOf(Response);
+    expect(isReply(ok)).toBe(false);
     expect((ok as { principal: string }).principal).toBe('https://idp.test\nalice');
   });
 
@@ -64,7 +67,7 @@ describe('where the token is read from', () => {
     const ok = await admit(newGuards(), p, new Request(`http://h/mcp?access_token=${token}`));
     expect((ok as { principal: string }).principal).toBe('https://idp.test\nbob');
     const refused = await admit(newGuards(), p, new Request('http://h/mcp'));
-    expect((refused as Response).status).toBe(401);
+    expect((refused as JsonReply).status).toBe(401);
   });
 });
 
@@ -75,7 +78,7 @@ describe('modes', () => {
     const anonymous = await admit(g, p, new Request('http://h/mcp'));
     expect((anonymous as { principal: string }).principal).toBe('');
     const bad = await admit(g, p, new Request('http://h/mcp', { headers: { authorization: 'Bearer nope' } }));
-    expect((bad as Response).status).toBe(401);
+    expect((bad as JsonReply).status).toBe(401);
   });
 
   it('Permissive: a bad token is anonymous', async () => {
@@ -99,12 +102,12 @@ describe('rate limits on requests without a JSON-RPC call', () => {
     });
     const g = newGuards();
     const get = () => admit(g, p, new Request('http://h/mcp', { method: 'GET' }));
-    expect(await get()).not.toBeInstanceOf(Response);
-    expect(await get()).not.toBeInstanceOf(Response);
-    const refused = (await get()) as Response;
+    expect(isReply(await get())).toBe(false);
+    expect(isReply(await get())).toBe(false);
+    const refused = (await get()) as JsonReply;
     expect(refused.status).toBe(429);
-    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
-    const body = (await refused.json()) as { error: { code: number; data: { retryAfterMs: number } } };
+    expect(Number(refused.headers?.['retry-after'])).toBeGreaterThan(0);
+    const body = refused.body as { error: { code: number; data: { retryAfterMs: number } } };
     expect(body.error.code).toBe(-32003);
     expect(body.error.data.retryAfterMs).toBeGreaterThan(0);
   });

@@ -10,6 +10,7 @@
  * the tool or prompt name or the resource URI (Base64 in the `=?base64?…?=` form when not ASCII).
  */
 import { JsonRpcCode } from './errors.js';
+import type { RequestHeaders } from './incoming.js';
 
 /** The sessionless revisions: known by their date, from 2026 on. */
 export const MODERN_VERSIONS = ['2026-07-28'] as const;
@@ -98,15 +99,23 @@ export interface HeaderMismatch {
   readonly message: string;
 }
 
+function entriesOf(headers: RequestHeaders): [string, string][] {
+  const entries: [string, string][] = [];
+  headers.forEach((value, name) => {
+    entries.push([name, value]);
+  });
+  return entries;
+}
+
 /**
  * What disagrees between a modern request's headers and its body, or undefined. `message` is the
  * parsed JSON-RPC message (request or notification).
  */
 export function headerMismatch(
-  headers: Headers,
+  headers: RequestHeaders,
   message: { readonly method: string; readonly params?: Readonly<Record<string, unknown>> },
   /** The request's `Mcp-Param-*` headers (raw-headers.ts); all of `headers` when absent. */
-  params: Iterable<readonly [string, string]> = headers,
+  params: Iterable<readonly [string, string]> = entriesOf(headers),
 ): HeaderMismatch | undefined {
   const mismatch = (text: string): HeaderMismatch => ({
     code: JsonRpcCode.HeaderMismatch,

@@ -4,16 +4,17 @@
  */
 import { isModernVersion, MODERN_VERSIONS } from './era.js';
 import { errorResponse, JsonRpcCode, rpcErrorReply } from './errors.js';
+import type { HttpRequest, IncomingRequest } from './incoming.js';
 import type { JsonRpcId } from './jsonrpc.js';
 import { isSupportedVersion, SUPPORTED_VERSIONS } from './protocol-version.js';
 import { jsonReply, type Reply } from './reply.js';
 
-function accepts(request: Request, type: string): boolean {
+function accepts(request: HttpRequest, type: string): boolean {
   const accept = request.headers.get('accept');
   return accept?.toLowerCase().includes(type) === true;
 }
 
-export function checkPostHeaders(request: Request): Reply | undefined {
+export function checkPostHeaders(request: HttpRequest): Reply | undefined {
   if (!accepts(request, 'application/json') || !accepts(request, 'text/event-stream')) {
     return rpcErrorReply(
       406,
@@ -32,7 +33,7 @@ export function checkPostHeaders(request: Request): Reply | undefined {
   return checkProtocolVersion(request, true);
 }
 
-export function checkGetHeaders(request: Request): Reply | undefined {
+export function checkGetHeaders(request: HttpRequest): Reply | undefined {
   if (!accepts(request, 'text/event-stream')) {
     return rpcErrorReply(
       406,
@@ -61,7 +62,7 @@ export function unsupportedVersion(version: string, id: JsonRpcId | null = null)
 }
 
 /** `post`: a POST's version is judged after its body is read (the answer carries the request's id). */
-export function checkProtocolVersion(request: Request, post = false): Reply | undefined {
+export function checkProtocolVersion(request: HttpRequest, post = false): Reply | undefined {
   const version = request.headers.get('mcp-protocol-version');
   if (version === null || isSupportedVersion(version) || post) return undefined;
   // 2026-07-28 has no GET stream and no DELETE: there is no session to listen on or end.
@@ -75,44 +76,43 @@ const unreadable = (): BodyResult => ({
   reply: rpcErrorReply(400, JsonRpcCode.InvalidRequest, 'The request body could not be read'),
 });
 
-/** Read the body up to maxBytes: by Content-Length, or counting bytes as a chunked body streams. */
-export async function readBody(request: Request, maxBytes: number): Promise<BodyResult> {
+/**
+ * Read the body up to maxBytes, counting bytes as they arrive (node:http never delivers more than a
+ * Content-Length, and a chunked body has none). The rest of a body over the limit is read and
+ * dropped, so the connection stays usable for the client's next request.
+ */
+export function readBody(request: IncomingRequest, maxBytes: number): Promise<BodyResult> {
   const tooLarge = (): BodyResult => ({
     reply: rpcErrorReply(413, JsonRpcCode.InvalidRequest, `Request body is larger than ${maxBytes} bytes`),
   });
-  const length = request.headers.get('content-length');
-  const declared = Number(length);
-  if (declared > maxBytes) return tooLarge();
-  if (length !== null && Number.isInteger(declared) && declared >= 0) {
-    // Node's HTTP parser never delivers more than Content-Length, so the bound already holds, and
-    // text() reads the socket directly instead of through a web ReadableStream.
-    try {
-      return { text: await request.text() };
-    } catch {
-      return unreadable();
-    }
-  }
-  if (!request.body) return { text: '' };
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    let chunk: Awaited<ReturnType<typeof reader.read>>;
-    try {
-      chunk = await reader.read();
-    } catch {
-      // The client went away (or broke the upload) mid-body.
-      return unreadable();
-    }
-    const { done, value } = chunk;
-    if (done) break;
-    size += value.byteLength;
-    if (size > maxBytes) {
-      reader.cancel().catch(() => {});
-      return tooLarge();
-    }
-    chunks.push(value);
-  }
-  const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-  return { text: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8') };
+  const { incoming } = request;
+  if (Number(incoming.headers['content-length']) > maxBytes) return Promise.resolve(tooLarge());
+  if (incoming.readableEnded) return Promise.resolve(incoming.complete ? { text: '' } : unreadable());
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const done = (result: BodyResult) => {
+      incoming.off('data', data);
+      incoming.off('end', end);
+      incoming.off('error', failed);
+      incoming.off('close', failed);
+      resolve(result);
+    };
+    const data = (chunk: Buffer) => {
+      size += chunk.byteLength;
+      if (size <= maxBytes) chunks.push(chunk);
+      else {
+        done(tooLarge());
+        incoming.resume(); // flowing with no listener: the rest is dropped
+      }
+    };
+    const end = () =>
+      done({ text: (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)).toString('utf8') });
+    // The client went away (or broke the upload) mid-body.
+    const failed = () => done(unreadable());
+    incoming.on('data', data);
+    incoming.on('end', end);
+    incoming.on('error', failed);
+    incoming.on('close', failed);
+  });
 }

@@ -1,25 +1,15 @@
 /**
- * A request's `Mcp-Param-*` headers without iterating its web `Headers`: iterating them (the
- * adapter's lazy headers) builds a full `Headers` object, ~5 µs and a share of garbage on every
- * 2026-07-28 `tools/call`. server.ts remembers each request's raw header list from `node:http`;
- * the rest of a request's headers are read with `get()`, which needs no such object.
+ * A request's `Mcp-Param-*` headers from node:http's raw header list, in one pass over it (no
+ * header object is iterated for them on a 2026-07-28 `tools/call`).
  */
-const rawHeaders = new WeakMap<Request, readonly string[]>();
 
 const PREFIX = 'mcp-param-';
 
-/** The raw `[name, value, name, value, …]` list node:http parsed for `request` (server.ts). */
-export function rememberRawHeaders(request: Request, raw: readonly string[]): void {
-  rawHeaders.set(request, raw);
-}
-
 /**
- * The `Mcp-Param-*` headers of `request` as web `Headers` would give them: names in lower case,
+ * The `Mcp-Param-*` headers in node:http's raw list `raw` as web `Headers` would give them: names in lower case,
  * repeated ones joined with ", ", in name order.
  */
-export function paramHeaderEntries(request: Request): [string, string][] {
-  const raw = rawHeaders.get(request);
-  if (raw === undefined) return [...request.headers].filter(([name]) => name.startsWith(PREFIX));
+export function paramHeaderEntries(raw: readonly string[]): [string, string][] {
   let found: Map<string, string> | undefined;
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i]!;

@@ -1,7 +1,7 @@
 /**
  * What the gateway answers one HTTP request with, before it becomes bytes. The layers below the
  * entry (service.ts) return a Reply; only the entry turns it into the HTTP response, so how replies
- * are written (web Response today) is decided in one place.
+ * are written is decided in one place (src/proxy/reply-writer.ts writes them to node:http).
  */
 
 export type Reply =
@@ -13,7 +13,12 @@ export type Reply =
       readonly headers?: Readonly<Record<string, string>>;
     }
   /** A JSON message as an upstream sent it, forwarded unparsed. */
-  | { readonly kind: 'bytes'; readonly status: number; readonly body: Uint8Array }
+  | {
+      readonly kind: 'bytes';
+      readonly status: number;
+      readonly body: Uint8Array;
+      readonly headers?: Readonly<Record<string, string>>;
+    }
   /** No body (202 for notifications and responses, 200 for DELETE, 405). */
   | { readonly kind: 'empty'; readonly status: number; readonly headers?: Readonly<Record<string, string>> }
   /** A body sent as it is produced: an SSE stream, or a large JSON reply passed through. */
@@ -25,6 +30,7 @@ export type Reply =
       readonly length?: number;
       /** Settles when the last byte is sent: 'error' when the stream broke off. */
       readonly ended: Promise<'ok' | 'error'>;
+      readonly headers?: Readonly<Record<string, string>>;
     };
 
 export type StreamReply = Extract<Reply, { kind: 'stream' }>;
@@ -52,31 +58,12 @@ export function streamReply(
   return { reply, end };
 }
 
-const JSON_HEADERS = { 'content-type': 'application/json' } as const;
+/** A Reply rather than some other answer a layer may give (policy's Access). */
+export function isReply(value: object): value is Reply {
+  return 'kind' in value;
+}
 
-export const SSE_HEADERS = {
-  'content-type': 'text/event-stream',
-  'cache-control': 'no-cache, no-transform',
-  'x-accel-buffering': 'no',
-} as const;
-
-/** The web Response the HTTP layer writes. */
-export function toResponse(reply: Reply): Response {
-  switch (reply.kind) {
-    case 'json':
-      return new Response(JSON.stringify(reply.body), {
-        status: reply.status,
-        headers: reply.headers ? { ...JSON_HEADERS, ...reply.headers } : JSON_HEADERS,
-      });
-    case 'bytes':
-      return new Response(reply.body, { status: reply.status, headers: JSON_HEADERS });
-    case 'empty':
-      return new Response(null, reply.headers ? { status: reply.status, headers: reply.headers } : reply);
-    case 'stream':
-      if (reply.type === 'sse') return new Response(reply.body, { status: 200, headers: SSE_HEADERS });
-      return new Response(reply.body, {
-        status: 200,
-        headers: { ...JSON_HEADERS, 'content-length': String(reply.length) },
-      });
-  }
+/** `reply` with `headers` added to its own (which they replace when named the same). */
+export function withHeaders(reply: Reply, headers: Readonly<Record<string, string>>): Reply {
+  return { ...reply, headers: reply.headers ? { ...reply.headers, ...headers } : headers };
 }
