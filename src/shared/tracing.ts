@@ -7,18 +7,16 @@
  * parent-based, always on), named by `OTEL_SERVICE_NAME` (default `mcplane`). W3C trace context is
  * read from and written to HTTP headers and to MCP `_meta` (`traceparent`, `tracestate`).
  */
-import {
-  type Attributes,
-  ROOT_CONTEXT,
-  type Span,
-  SpanKind,
-  SpanStatusCode,
-  type Tracer,
-  trace,
-} from '@opentelemetry/api';
+import type { Attributes, Span, SpanStatusCode, Tracer } from '@opentelemetry/api';
 import type { Sampler } from '@opentelemetry/sdk-trace';
 
-export { type Attributes, type Span, SpanKind, SpanStatusCode };
+export type { Attributes, Span };
+
+/**
+ * OpenTelemetry's ERROR status, as a constant: the instrumented modules mark failed spans with it
+ * without loading the OpenTelemetry API (startTracing loads it, only when tracing is on).
+ */
+export const SPAN_STATUS_ERROR = 2 as SpanStatusCode.ERROR;
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -64,15 +62,22 @@ export async function samplerFromEnv(env: Env): Promise<Sampler> {
 }
 
 /**
- * Tracing as the environment asks, or undefined (off). The SDK is loaded only here, so a gateway
- * without tracing never loads it.
+ * Tracing as the environment asks, or undefined (off). The API and SDK are loaded only here, so a
+ * gateway without tracing never loads them.
  */
 export async function startTracing(env: Env, version: string): Promise<Tracing | undefined> {
   if (!tracingWanted(env)) return undefined;
-  const [{ W3CTraceContextPropagator }, { OTLPTraceExporter }] = await Promise.all([
+  const [
+    { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace },
+    { W3CTraceContextPropagator },
+    { OTLPTraceExporter },
+  ] = await Promise.all([
+    import('@opentelemetry/api'),
     import('@opentelemetry/core'),
     import('@opentelemetry/exporter-trace-otlp-http'),
   ]);
+  if (SpanStatusCode.ERROR !== SPAN_STATUS_ERROR)
+    throw new Error('OpenTelemetry API: unexpected SpanStatusCode.ERROR');
   const [{ envDetector, resourceFromAttributes }, { BatchSpanProcessor, TracerProvider }] = await Promise.all(
     [import('@opentelemetry/resources'), import('@opentelemetry/sdk-trace')],
   );

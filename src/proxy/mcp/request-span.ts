@@ -6,8 +6,8 @@
  * resource, the route, backend and target, and the JSON-RPC error code. Never arguments.
  */
 
-import { type Attributes, type Span, SpanStatusCode } from '@opentelemetry/api';
 import type { McpBackend } from '../../shared/table.js';
+import { type Attributes, SPAN_STATUS_ERROR, type Span } from '../../shared/tracing.js';
 import type { Outcome } from './hop/outcome.js';
 import { isServedModern } from './wire/era.js';
 import type { HttpRequest } from './wire/incoming.js';
@@ -62,6 +62,6 @@ export function serverSpanEnd(
   span.setAttributes(attributes);
   const named = target !== undefined && name !== undefined && method !== 'resources/read';
   span.updateName(named ? `${method} ${cut(name)}` : method);
-  if (result === 'error' || rpcError !== undefined) span.setStatus({ code: SpanStatusCode.ERROR });
+  if (result === 'error' || rpcError !== undefined) span.setStatus({ code: SPAN_STATUS_ERROR });
   span.end();
 }

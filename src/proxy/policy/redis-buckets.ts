@@ -28,8 +28,16 @@
  * answer.
  */
 import { createHash } from 'node:crypto';
-import { Redis } from 'ioredis';
+import { createRequire } from 'node:module';
+import type { Redis } from 'ioredis';
 import type { BucketLimit } from './local-buckets.js';
+
+/**
+ * ioredis, loaded by the first RedisBuckets (a global rate limit in the table): loading it costs
+ * ~180 ms of start-up that a gateway without one should not pay. (It is CommonJS: require is sync.)
+ */
+const loadRedis = (): typeof Redis =>
+  (createRequire(import.meta.url)('ioredis') as typeof import('ioredis')).Redis;
 
 /**
  * KEYS[1]: the bucket, a hash { l: level in token·µs, t: Redis time in µs, u: unit in µs }.
@@ -152,7 +160,8 @@ export class RedisBuckets {
     this.#firstAttempt = new Promise<void>((resolve) => {
       this.#firstAttemptOver = resolve;
     });
-    const client = new Redis(options.url, {
+    const RedisClient = loadRedis();
+    const client = new RedisClient(options.url, {
       enableOfflineQueue: false, // disconnected: fail at once, never queue
       maxRetriesPerRequest: 0, // a command in flight when the connection drops fails, it is not resent
       autoResendUnfulfilledCommands: false,

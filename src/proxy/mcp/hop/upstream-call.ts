@@ -3,9 +3,9 @@
  * upstream goes through post().
  */
 
-import { SpanStatusCode } from '@opentelemetry/api';
 import type { Metrics } from '../../../shared/metrics.js';
 import type { Endpoint, McpTarget } from '../../../shared/table.js';
+import { SPAN_STATUS_ERROR } from '../../../shared/tracing.js';
 import { child } from '../../metric-children.js';
 import {
   acceptedUnanswered,
@@ -115,7 +115,7 @@ export async function post(
     const failure = toUpstreamError(target.name, error, signal);
     if (span) {
       span.setAttribute('error.type', failure.failure);
-      span.setStatus({ code: SpanStatusCode.ERROR, message: failure.message });
+      span.setStatus({ code: SPAN_STATUS_ERROR, message: failure.message });
       span.end();
     }
     child(deps.metrics.upstreamRequests, backendId, target.name, label, failure.failure).inc();

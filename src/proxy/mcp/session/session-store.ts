@@ -1,7 +1,8 @@
 /**
  * Sessions held in this process: at most --max-sessions of them, every one counted (those with an
- * open GET stream or a call in flight too), in least-recently-used order (Map insertion order; a use
- * moves the entry to the end). Memory is a cache of the sealed tokens: a session dropped here (idle
+ * open GET stream or a call in flight too), in least-recently-used order to within REORDER_MS (Map
+ * insertion order; a use moves the entry to the end, at most once per REORDER_MS: moving it on every
+ * request cost a Map delete and insert per call). Memory is a cache of the sealed tokens: a session dropped here (idle
  * past --session-idle-ttl, or the oldest idle one when room is needed) reopens from its token on its
  * next use, here or on any replica. A session ends only by DELETE (a revocation every replica
  * learns, revocations.ts) or its maximum lifetime, counted from the issue time inside the token.
@@ -26,6 +27,9 @@ export type EvictReason = 'idle' | 'capacity' | 'deleted' | 'revoked' | 'expired
 export function sessionsFull(maxSessions: number): string {
   return `Too many sessions: this gateway already holds --max-sessions (${maxSessions}) sessions, all in use; retry later`;
 }
+
+/** A session used again within this long keeps its place in the eviction order. */
+export const REORDER_MS = 1000;
 
 export interface SessionStoreOptions {
   readonly idleTtlMs: number;
@@ -83,33 +87,40 @@ export class SessionStore {
   get(token: string, backend: McpBackend, hold = true, principal = ''): Lookup {
     // A session held here is found by its exact (canonical) token without decoding it: the usual case.
     const id = tokenId(token);
-    let session = this.#sessions.get(id);
-    if (session && session.token !== token) return { missing: 'unknown' };
-    if (session) {
-      if (session.backendId !== backend.id || session.principal !== principal)
-        return { missing: 'other-backend' };
-      if (this.#expired(session)) {
-        this.#remove(session, 'expired');
-        return { missing: 'expired' };
-      }
-      this.#sessions.delete(id);
-    } else {
-      const parts = parseToken(token);
-      if (!parts) return { missing: 'unknown' };
-      if (this.revocations.has(parts.id)) return { missing: 'revoked' };
-      const opened = Session.open(this.keyRing, token, backend, principal);
-      if (opened === undefined) return { missing: 'unknown' };
-      if (opened === 'other-backend') return { missing: opened };
-      if (this.#expired(opened)) return { missing: 'expired' };
-      const refused = this.revocations.refuses(opened.id, opened.issuedAt);
-      if (refused) return { missing: refused };
-      if (!hold) return { session: opened };
-      if (!this.#makeRoom()) return { full: true };
-      session = opened;
+    const now = performance.now();
+    const session = this.#sessions.get(id);
+    if (session === undefined) return this.#open(token, backend, hold, principal, now);
+    if (session.token !== token) return { missing: 'unknown' };
+    if (session.backendId !== backend.id || session.principal !== principal)
+      return { missing: 'other-backend' };
+    if (this.#expired(session)) {
+      this.#remove(session, 'expired');
+      return { missing: 'expired' };
     }
-    session.lastUsed = performance.now();
-    this.#sessions.set(session.id, session);
+    if (now - session.lastUsed >= REORDER_MS) {
+      this.#sessions.delete(id);
+      this.#sessions.set(id, session);
+    }
+    session.lastUsed = now;
     return { session };
+  }
+
+  /** A token not held here: issued by another replica, or dropped from memory. */
+  #open(token: string, backend: McpBackend, hold: boolean, principal: string, now: number): Lookup {
+    const parts = parseToken(token);
+    if (!parts) return { missing: 'unknown' };
+    if (this.revocations.has(parts.id)) return { missing: 'revoked' };
+    const opened = Session.open(this.keyRing, token, backend, principal);
+    if (opened === undefined) return { missing: 'unknown' };
+    if (opened === 'other-backend') return { missing: opened };
+    if (this.#expired(opened)) return { missing: 'expired' };
+    const refused = this.revocations.refuses(opened.id, opened.issuedAt);
+    if (refused) return { missing: refused };
+    if (!hold) return { session: opened };
+    if (!this.#makeRoom()) return { full: true };
+    opened.lastUsed = now;
+    this.#sessions.set(opened.id, opened);
+    return { session: opened };
   }
 
   /** DELETE: revoke the session (every replica learns it) and forget it here. */

@@ -1,9 +1,9 @@
 /** Session sealing (key ring, token contents) and the bounded session store. */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { KeyRing, parseToken } from '../../../../src/proxy/mcp/session/key-ring.js';
 import { Revocations } from '../../../../src/proxy/mcp/session/revocations.js';
 import { Session } from '../../../../src/proxy/mcp/session/session.js';
-import { type EvictReason, SessionStore } from '../../../../src/proxy/mcp/session/session-store.js';
+import { type EvictReason, REORDER_MS, SessionStore } from '../../../../src/proxy/mcp/session/session-store.js';
 import { backendOf, targetOf } from '../../../support/mcp-harness.js';
 
 describe('KeyRing', () => {
@@ -117,19 +117,43 @@ describe('sessions', () => {
   });
 
   it('over capacity the least recently used idle session leaves memory, and reopens from its token', () => {
-    const { sessions, evicted } = store(2);
-    const [one, two, three] = [make(1), make(2), make(3)];
-    add(sessions, one);
-    add(sessions, two);
-    expect('session' in sessions.get(one.token, WORLD)).toBe(true);
-    add(sessions, three);
-    expect(evicted).toEqual(['2:capacity']);
-    expect('session' in sessions.get(two.token, WORLD)).toBe(true);
-    expect(sessions.size).toBe(2);
-    expect(sessions.get(two.token, backendOf([targetOf('a', 9)], { name: 'x' }))).toEqual({
-      missing: 'other-backend',
-    });
-    sessions.close();
+    vi.useFakeTimers({ toFake: ['performance'] });
+    try {
+      const { sessions, evicted } = store(2);
+      const [one, two, three] = [make(1), make(2), make(3)];
+      add(sessions, one);
+      add(sessions, two);
+      vi.advanceTimersByTime(REORDER_MS);
+      expect('session' in sessions.get(one.token, WORLD)).toBe(true);
+      add(sessions, three);
+      expect(evicted).toEqual(['2:capacity']);
+      expect('session' in sessions.get(two.token, WORLD)).toBe(true);
+      expect(sessions.size).toBe(2);
+      expect(sessions.get(two.token, backendOf([targetOf('a', 9)], { name: 'x' }))).toEqual({
+        missing: 'other-backend',
+      });
+      sessions.close();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('a session used again within REORDER_MS keeps its place in the eviction order (one reorder per interval)', () => {
+    vi.useFakeTimers({ toFake: ['performance'] });
+    try {
+      const { sessions, evicted } = store(2);
+      const [one, two, three] = [make(1), make(2), make(3)];
+      add(sessions, one);
+      add(sessions, two);
+      vi.advanceTimersByTime(REORDER_MS - 1);
+      const found = sessions.get(one.token, WORLD);
+      expect('session' in found && found.session.lastUsed).toBe(performance.now());
+      add(sessions, three);
+      expect(evicted).toEqual(['1:capacity']);
+      sessions.close();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('busy sessions count: when every held session is busy, no new one and no reopening', () => {
