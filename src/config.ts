@@ -141,7 +141,7 @@ export const FLAGS = {
   'max-sessions': [
     z.coerce.number().int().min(1),
     '10000',
-    'Sessions held in memory, busy ones included: the least recently used idle ones make room; when all are busy a new session gets 503.',
+    'Sessions held in memory, busy ones included: the least recently used idle ones make room (recency to within a second); when all are busy a new session gets 503.',
   ],
   'max-initialize-bytes': [
     bytes,
