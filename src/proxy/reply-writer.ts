@@ -92,11 +92,6 @@ function writeStream(res: ServerResponse, reply: StreamReply): void {
   };
   res.on('close', cancel);
   awaitFirstChunk(res);
-  let corked = false;
-  const uncork = () => {
-    corked = false;
-    res.uncork();
-  };
   const broken = (error: unknown) => {
     res.off('close', cancel);
     res.destroy(error instanceof Error ? error : new Error(String(error)));
@@ -110,14 +105,10 @@ function writeStream(res: ServerResponse, reply: StreamReply): void {
       res.end();
       return;
     }
+    // node:http corks the socket for the rest of the tick at a write: chunks (and the end) ready in
+    // this tick leave in one write with the headers, so an answer that came whole from upstream
+    // costs one socket write, not three (headers, chunk, end).
     firstChunk(res);
-    // Chunks (and the end) that are ready in this tick leave in one write with the headers: an
-    // answer that came whole from upstream costs one socket write, not three.
-    if (!corked) {
-      corked = true;
-      res.cork();
-      process.nextTick(uncork);
-    }
     if (res.write(result.value)) read();
     else res.once('drain', read);
   };

@@ -100,9 +100,7 @@ export async function serveModern(
   // Upstream: a gateway-made id, and no 2026 envelope (a modern hop puts its own back).
   upstreamIds = (upstreamIds + 1) % Number.MAX_SAFE_INTEGER;
   const hopId = `mcplane-${upstreamIds}`;
-  const { [META_VERSION]: _v, [META_CAPABILITIES]: _c, [META_CLIENT_INFO]: _i, ...rest } = meta;
-  const { _meta: _sent, ...others } = message.params ?? {};
-  const params: JsonObject = Object.keys(rest).length === 0 ? others : { ...others, _meta: rest };
+  const params = upstreamParams(message.params, meta);
   const call = roundTripCall(sx, method, params);
   const seal = call ? (state: string) => sealRequestState(keyRing, call, state) : undefined;
   if (call && typeof params.requestState === 'string') {
@@ -129,6 +127,25 @@ export async function serveModern(
     JSON.stringify(upstream),
   );
   return { ...outcome, reply: finalReply(outcome.reply, toClient) };
+}
+
+/**
+ * The params a target gets: the client's, with `_meta` less the 2026 envelope (a modern hop puts
+ * its own back). Copied key by key (object rest with computed keys takes V8's slow path, per call);
+ * a `__proto__` key is left out, as assigning it would set the copy's prototype.
+ */
+function upstreamParams(sent: JsonObject | undefined, meta: JsonObject): JsonObject {
+  const params: JsonObject = {};
+  for (const key in sent) if (key !== '_meta' && key !== '__proto__') params[key] = sent[key];
+  let rest: JsonObject | undefined;
+  for (const key in meta) {
+    if (key === META_VERSION || key === META_CAPABILITIES || key === META_CLIENT_INFO) continue;
+    if (key === '__proto__') continue;
+    rest ??= {};
+    rest[key] = meta[key];
+  }
+  if (rest) params._meta = rest;
+  return params;
 }
 
 /** The inner requestState of a call mcplane parked (a 2025 target's request to the client). */

@@ -2,13 +2,14 @@
  * The upstream sessions the gateway holds for 2026-07-28 clients (issue 12). A modern client has
  * no session; a legacy target needs one. So the gateway owns one per route, backend and identity —
  * shared by every modern client of that identity, never per client: a modern client costs nothing
- * between its requests. Bounded (the least recently used goes first) and idle-expired; a 2026
+ * between its requests. Bounded (the least recently used, to within REORDER_MS, goes first) and idle-expired; a 2026
  * target needs none (its state is stateless, only its probed capabilities are kept).
  */
 import { randomBytes } from 'node:crypto';
 import type { JsonObject } from '../wire/jsonrpc.js';
 import { GATEWAY_NAME, GATEWAY_VERSION, SUPPORTED_VERSIONS } from '../wire/protocol-version.js';
 import { Session } from './session.js';
+import { REORDER_MS } from './session-store.js';
 
 export interface OwnedSessionLimits {
   /** Owned sessions held at once (route × backend × identity). */
@@ -51,8 +52,13 @@ export class OwnedSessions {
       this.#drop(key, session);
       session = undefined;
     }
-    if (session) this.#sessions.delete(key);
-    else {
+    if (session) {
+      // Moved to the end of the use order at most once per REORDER_MS (as the session store does).
+      if (now - session.lastUsed >= REORDER_MS) {
+        this.#sessions.delete(key);
+        this.#sessions.set(key, session);
+      }
+    } else {
       this.#sweep(now);
       const id = randomBytes(12).toString('base64url');
       session = new Session(
@@ -66,9 +72,9 @@ export class OwnedSessions {
         0,
         principal,
       );
+      this.#sessions.set(key, session);
     }
     session.lastUsed = now;
-    this.#sessions.set(key, session);
     return session;
   }
 

@@ -3,7 +3,11 @@ import { describe, expect, it, vi } from 'vitest';
 import { KeyRing, parseToken } from '../../../../src/proxy/mcp/session/key-ring.js';
 import { Revocations } from '../../../../src/proxy/mcp/session/revocations.js';
 import { Session } from '../../../../src/proxy/mcp/session/session.js';
-import { type EvictReason, REORDER_MS, SessionStore } from '../../../../src/proxy/mcp/session/session-store.js';
+import {
+  type EvictReason,
+  REORDER_MS,
+  SessionStore,
+} from '../../../../src/proxy/mcp/session/session-store.js';
 import { backendOf, targetOf } from '../../../support/mcp-harness.js';
 
 describe('KeyRing', () => {
