@@ -1,5 +1,5 @@
 /** Session sealing (key ring, token contents) and the bounded session store. */
-import { describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { KeyRing, parseToken } from '../../../../src/proxy/mcp/session/key-ring.js';
 import { Revocations } from '../../../../src/proxy/mcp/session/revocations.js';
 import { Session } from '../../../../src/proxy/mcp/session/session.js';
@@ -120,16 +120,29 @@ describe('sessions', () => {
     sessions.close();
   });
 
-  it('over capacity the least recently used idle session leaves memory, and reopens from its token', () => {
-    vi.useFakeTimers({ toFake: ['performance'] });
-    try {
+  describe('eviction order', () => {
+    beforeEach(() => {
+      vi.useFakeTimers({ toFake: ['performance'] });
+    });
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+
+    /** Two sessions at capacity 2; the first used again `afterMs` later; then a third arrives. */
+    function reuseThenFill(afterMs: number) {
       const { sessions, evicted } = store(2);
       const [one, two, three] = [make(1), make(2), make(3)];
       add(sessions, one);
       add(sessions, two);
-      vi.advanceTimersByTime(REORDER_MS);
-      expect('session' in sessions.get(one.token, WORLD)).toBe(true);
+      vi.advanceTimersByTime(afterMs);
+      const found = sessions.get(one.token, WORLD);
       add(sessions, three);
+      return { sessions, evicted, found, two };
+    }
+
+    it('over capacity the least recently used idle session leaves memory, and reopens from its token', () => {
+      const { sessions, evicted, found, two } = reuseThenFill(REORDER_MS);
+      expect('session' in found).toBe(true);
       expect(evicted).toEqual(['2:capacity']);
       expect('session' in sessions.get(two.token, WORLD)).toBe(true);
       expect(sessions.size).toBe(2);
@@ -137,27 +150,14 @@ describe('sessions', () => {
         missing: 'other-backend',
       });
       sessions.close();
-    } finally {
-      vi.useRealTimers();
-    }
-  });
+    });
 
-  it('a session used again within REORDER_MS keeps its place in the eviction order (one reorder per interval)', () => {
-    vi.useFakeTimers({ toFake: ['performance'] });
-    try {
-      const { sessions, evicted } = store(2);
-      const [one, two, three] = [make(1), make(2), make(3)];
-      add(sessions, one);
-      add(sessions, two);
-      vi.advanceTimersByTime(REORDER_MS - 1);
-      const found = sessions.get(one.token, WORLD);
+    it('a session used again within REORDER_MS keeps its place (one reorder per interval)', () => {
+      const { sessions, evicted, found } = reuseThenFill(REORDER_MS - 1);
       expect('session' in found && found.session.lastUsed).toBe(performance.now());
-      add(sessions, three);
       expect(evicted).toEqual(['1:capacity']);
       sessions.close();
-    } finally {
-      vi.useRealTimers();
-    }
+    });
   });
 
   it('busy sessions count: when every held session is busy, no new one and no reopening', () => {
