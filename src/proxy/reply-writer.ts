@@ -11,9 +11,10 @@ import type { Connection, RequestHandler } from './server.js';
 /** What a listener port answers a request with. */
 export type ReplyHandler = (request: IncomingRequest, connection: Connection) => Reply | Promise<Reply>;
 
+const failed = (): Reply => rpcErrorReply(500, JsonRpcCode.InternalError, 'internal gateway error');
+
 /** `handler` served on a port: its Reply written, a failure answered 500 (the handler logs its own). */
 export function serveReplies(handler: ReplyHandler): RequestHandler {
-  const failed = () => rpcErrorReply(500, JsonRpcCode.InternalError, 'internal gateway error');
   return (req, res, connection) => {
     let answer: Reply | Promise<Reply>;
     try {
@@ -36,7 +37,7 @@ function send(res: ServerResponse, reply: Reply): void {
     writeReply(res, reply);
   } catch (error) {
     if (res.headersSent) res.destroy(error instanceof Error ? error : undefined);
-    else writeReply(res, rpcErrorReply(500, JsonRpcCode.InternalError, 'internal gateway error'));
+    else writeReply(res, failed());
   }
 }
 
@@ -78,8 +79,13 @@ function bodyHeaders(length: number, extra: Headers | undefined): Headers {
 }
 
 function writeStream(res: ServerResponse, reply: StreamReply): void {
+  // A JSON stream without its length goes out chunked.
   const own: Headers =
-    reply.type === 'sse' ? SSE_HEADERS : { 'content-type': JSON_TYPE, 'content-length': reply.length ?? 0 };
+    reply.type === 'sse'
+      ? SSE_HEADERS
+      : reply.length === undefined
+        ? { 'content-type': JSON_TYPE }
+        : { 'content-type': JSON_TYPE, 'content-length': reply.length };
   res.writeHead(200, reply.headers ? { ...own, ...reply.headers } : own);
   const reader = reply.body.getReader();
   if (res.destroyed) {

@@ -1,8 +1,8 @@
 /**
- * The one place Node's HTTP server is set up, and where connection-level limits live. Timeouts are set for MCP: a tool call may stay silent for many minutes once its
- * request has arrived, so only the request's *arrival* is timed (--request-timeout,
- * --headers-timeout); idle keep-alive sockets are closed a little after typical load-balancer idle
- * limits.
+ * The one place Node's HTTP server is set up, and where connection-level limits live. Timeouts
+ * are set for MCP: a tool call may stay silent for many minutes once its request has arrived, so
+ * only the request's *arrival* is timed (--request-timeout, --headers-timeout); idle keep-alive
+ * sockets are closed a little after typical load-balancer idle limits.
  */
 import { setMaxListeners } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';

@@ -1,7 +1,8 @@
 /**
- * Guards.admit on web Requests (what it reads of a request, a web Request has too), for what the end-to-end tests do not reach: credentials in a
- * cookie or a query parameter, Optional and Permissive modes, and a rate limit on a request that
- * carries no JSON-RPC call (a GET stream), answered as HTTP 429.
+ * Guards.admit on web Requests (what it reads of a request, a web Request has too), for what the
+ * end-to-end tests do not reach: credentials in a cookie or a query parameter, Optional and
+ * Permissive modes, and a rate limit on a request that carries no JSON-RPC call (a GET stream),
+ * answered as HTTP 429.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { isReply, type Reply } from '../../../src/proxy/mcp/wire/reply.js';

@@ -2,8 +2,9 @@
  * The upstream sessions the gateway holds for 2026-07-28 clients (issue 12). A modern client has
  * no session; a legacy target needs one. So the gateway owns one per route, backend and identity —
  * shared by every modern client of that identity, never per client: a modern client costs nothing
- * between its requests. Bounded (the least recently used, to within REORDER_MS, goes first) and idle-expired; a 2026
- * target needs none (its state is stateless, only its probed capabilities are kept).
+ * between its requests. Bounded (the least recently used, to within REORDER_MS, goes first) and
+ * idle-expired; a 2026 target needs none (its state is stateless, only its probed capabilities are
+ * kept).
  */
 import { randomBytes } from 'node:crypto';
 import type { JsonObject } from '../wire/jsonrpc.js';

@@ -1,12 +1,13 @@
 /**
  * Sessions held in this process: at most --max-sessions of them, every one counted (those with an
  * open GET stream or a call in flight too), in least-recently-used order to within REORDER_MS (Map
- * insertion order; a use moves the entry to the end, at most once per REORDER_MS: moving it on every
- * request cost a Map delete and insert per call). Memory is a cache of the sealed tokens: a session dropped here (idle
- * past --session-idle-ttl, or the oldest idle one when room is needed) reopens from its token on its
- * next use, here or on any replica. A session ends only by DELETE (a revocation every replica
- * learns, revocations.ts) or its maximum lifetime, counted from the issue time inside the token.
- * When every held session is busy, a new one (or the reopening of a token not held) is refused.
+ * insertion order; a use moves the entry to the end, at most once per REORDER_MS: moving it on
+ * every request cost a Map delete and insert per call). Memory is a cache of the sealed tokens: a
+ * session dropped here (idle past --session-idle-ttl, or the oldest idle one when room is needed)
+ * reopens from its token on its next use, here or on any replica. A session ends only by DELETE
+ * (a revocation every replica learns, revocations.ts) or its maximum lifetime, counted from the
+ * issue time inside the token. When every held session is busy, a new one (or the reopening of a
+ * token not held) is refused.
  */
 import type { McpBackend } from '../../../shared/table.js';
 import { type KeyRing, parseToken, tokenId } from './key-ring.js';

@@ -6,8 +6,8 @@
 const PREFIX = 'mcp-param-';
 
 /**
- * The `Mcp-Param-*` headers in node:http's raw list `raw` as web `Headers` would give them: names in lower case,
- * repeated ones joined with ", ", in name order.
+ * The `Mcp-Param-*` headers in node:http's raw list `raw` as web `Headers` would give them: names
+ * in lower case, repeated ones joined with ", ", in name order.
  */
 export function paramHeaderEntries(raw: readonly string[]): [string, string][] {
   let found: Map<string, string> | undefined;
