@@ -24,6 +24,8 @@ export interface Nginx {
   readonly port: number;
   /** The access log so far (format set by the caller). */
   accessLog(): Promise<string>;
+  /** The error log so far (warnings and up: why a request got a 502, for instance). */
+  errorLog(): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -79,6 +81,7 @@ ${http.replaceAll('{{port}}', String(port))}
   return {
     port,
     accessLog: () => readFile(join(dir, 'access.log'), 'utf8').catch(() => ''),
+    errorLog: () => readFile(join(dir, 'error.log'), 'utf8').catch(() => ''),
     async stop() {
       process.off('exit', kill);
       if (child.exitCode === null) child.kill('SIGTERM'); // fast shutdown: master and worker exit
