@@ -82,16 +82,10 @@ export const MAX_PARAM_HEADERS = 64;
 
 /** A 2026-07-28 request's `Mcp-Param-*` headers: a tool's own argument mirrors, for a modern target to check. */
 export function paramHeaders(
-  /** The request's `Mcp-Param-*` headers (raw-headers.ts). */
-  params: Iterable<readonly [string, string]>,
+  /** The request's `Mcp-Param-*` headers, and only those (raw-headers.ts: paramHeaderEntries). */
+  params: readonly (readonly [string, string])[],
 ): Readonly<Record<string, string>> | undefined {
-  let found: Record<string, string> | undefined;
-  for (const [name, value] of params) {
-    if (!name.startsWith('mcp-param-')) continue;
-    found ??= {};
-    found[name] = value;
-  }
-  return found;
+  return params.length === 0 ? undefined : Object.fromEntries(params);
 }
 
 export interface HeaderMismatch {
