@@ -4,6 +4,7 @@
  * rotated, differ by ~1–2 % when they are the same code.
  *
  *   npm run bench:ab -- <A> <B> [--concurrency 32] [--rounds 6] [--window-ms 3000] [--big] [--fast] [--policy-b]
+ *     [--modern] [--modern-b]
  *
  * Both builds run with mcplane's default flags, so the access log (one JSON line per request at the
  * default `info`, stdout to a file) is on, as users run it; `--log-off` starts both with
@@ -18,6 +19,9 @@
  * `--policy-b` puts B's route under an AgentgatewayPolicy (JWT, one authorization rule, one local
  * rate limit: bench/policy.ts) and sends B's calls with a bearer token: `. . --policy-b` is the
  * cost of governance on the same build.
+ * `--modern-b` makes B's calls as a 2026-07-28 client (no session, `_meta` on every request):
+ * `. . --modern-b` is what the modern path costs beside the 2025 one on the same build; `--modern`
+ * makes both sides' calls so (a change to the modern path).
  * `--fast` puts the fast upstream (fast-upstream.ts: canned answers in µs) behind every candidate
  * instead of the SDK one, so the proxies set the pace and B/A is the gateway's own cost.
  * A and B are git revisions (built from a temporary worktree) or `.` for the working tree. Reports
@@ -55,6 +59,8 @@ const { values: flags, positionals } = parseArgs({
     fast: { type: 'boolean', default: false },
     'policy-b': { type: 'boolean', default: false },
     'tracing-b': { type: 'boolean', default: false },
+    modern: { type: 'boolean', default: false },
+    'modern-b': { type: 'boolean', default: false },
     'log-off': { type: 'boolean', default: false },
     'log-off-b': { type: 'boolean', default: false },
     'no-relay': { type: 'boolean', default: false },
@@ -123,6 +129,7 @@ try {
     useMcplaneEntry({ args: await build(rev, label), mode: rev });
     const governed = label === 'B' && flags['policy-b'] ? await benchPolicy('one') : undefined;
     const traced = label === 'B' && flags['tracing-b'] ? await otlpSink() : undefined;
+    const modern = flags.modern || (label === 'B' && flags['modern-b']);
     const running = await startMcplane(
       [
         {
@@ -142,12 +149,13 @@ try {
           }
         : {},
     );
-    const name = `${label} (${rev}${governed ? ', policy' : ''}${traced ? ', tracing' : ''}${flags['log-off'] || (label === 'B' && flags['log-off-b']) ? ', log off' : ''})`;
+    const name = `${label} (${rev}${governed ? ', policy' : ''}${traced ? ', tracing' : ''}${modern ? ', 2026-07-28 client' : ''}${flags['log-off'] || (label === 'B' && flags['log-off-b']) ? ', log off' : ''})`;
     contenders.push({
       name,
       url: running.urls[0]!,
       pids: running.pids,
       ...(governed ? { headers: governed.headers } : {}),
+      ...(modern ? { modern } : {}),
     });
   }
   // The same windows, rotation and CPU accounting as the full benchmark's scenarios.

@@ -59,10 +59,21 @@ export function writeReply(res: ServerResponse, reply: Reply): void {
       res.end(body);
       return;
     }
-    case 'bytes':
-      res.writeHead(reply.status, bodyHeaders(reply.body.byteLength, reply.headers));
-      res.end(reply.body);
+    case 'bytes': {
+      const { body } = reply;
+      if (body instanceof Uint8Array) {
+        res.writeHead(reply.status, bodyHeaders(body.byteLength, reply.headers));
+        res.end(body);
+        return;
+      }
+      let length = 0;
+      for (const part of body) length += part.byteLength;
+      res.writeHead(reply.status, bodyHeaders(length, reply.headers));
+      // node:http corks the socket for the rest of the tick: headers and parts leave in one write.
+      for (const part of body) res.write(part);
+      res.end();
       return;
+    }
     case 'empty':
       if (reply.headers) res.writeHead(reply.status, reply.headers);
       else res.writeHead(reply.status);

@@ -2,8 +2,10 @@
  * Every client era against every target era through mcplane (issue 12): SDK v2 clients in their
  * default (2025 handshake) mode and in `versionNegotiation: auto` (2026-07-28 with mcplane), and SDK
  * v1 clients, each against a 2026-only target, a dual-era target and a 2025-only target (the SDK v2
- * fixtures and the v1 conformance fixture, which serve the same tools, prompts and resources):
- * list and call tools, list and get prompts, list and read resources.
+ * fixtures and the v1 conformance fixture, which serve the same tools, prompts and resources) and
+ * the v1 fixture answering in JSON bodies rather than SSE (which a 2026-07-28 client's answers take
+ * as bytes, spliced: wire/answer-splice.ts): list and call tools, list and get prompts, list and read
+ * resources.
  */
 import { rm } from 'node:fs/promises';
 import {
@@ -28,28 +30,31 @@ import {
 let modern: V2FixtureServer;
 let dual: V2FixtureServer;
 let legacy: LegacyFixtureServer;
+let legacyJson: LegacyFixtureServer;
 let gateway: Gateway;
 let dir: string;
 let port: number;
 
 beforeAll(async () => {
-  [modern, dual, legacy] = await Promise.all([
+  [modern, dual, legacy, legacyJson] = await Promise.all([
     startModernServer(),
     startDualEraServer(),
     startLegacyServer(),
+    startLegacyServer({ json: true }),
   ]);
   port = await freePort();
   dir = await writeManifests(port, [
     { name: 'modern', pathPrefix: '/modern', targets: [{ name: 'modern', port: modern.port }] },
     { name: 'dual', pathPrefix: '/dual', targets: [{ name: 'dual', port: dual.port }] },
     { name: 'legacy', pathPrefix: '/legacy', targets: [{ name: 'legacy', port: legacy.port }] },
+    { name: 'legacy-json', pathPrefix: '/legacy-json', targets: [{ name: 'legacy', port: legacyJson.port }] },
   ]);
   gateway = await startTestGateway(['--manifests', dir]);
 });
 
 afterAll(async () => {
   await gateway?.stop();
-  await Promise.all([modern?.close(), dual?.close(), legacy?.close()]);
+  await Promise.all([modern?.close(), dual?.close(), legacy?.close(), legacyJson?.close()]);
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
@@ -97,23 +102,26 @@ const CLIENTS: ReadonlyArray<[string, (url: URL) => Promise<Features>]> = [
 ];
 
 describe.each(CLIENTS)('%s', (_name, connect) => {
-  it.each(['modern', 'dual', 'legacy'])('against a %s target: tools, prompts and resources', async (era) => {
-    const client = await connect(new URL(`http://127.0.0.1:${port}/${era}/mcp`));
-    try {
-      const { tools } = await client.listTools();
-      expect(tools.map((t) => t.name)).toContain('test_simple_text');
-      const called = await client.callTool({ name: 'test_simple_text', arguments: {} });
-      expect(JSON.stringify(called)).toContain('This is a simple text response for testing.');
-      const { prompts } = await client.listPrompts();
-      expect(prompts.map((p) => p.name)).toContain('test_simple_prompt');
-      const prompt = await client.getPrompt({ name: 'test_simple_prompt' });
-      expect(JSON.stringify(prompt.messages)).toContain('This is a simple prompt for testing.');
-      const { resources } = await client.listResources();
-      expect(resources.map((r) => r.uri)).toContain('test://static-text');
-      const read = await client.readResource({ uri: 'test://static-text' });
-      expect(JSON.stringify(read.contents)).toContain('This is the content of the static text resource.');
-    } finally {
-      await client.close();
-    }
-  });
+  it.each(['modern', 'dual', 'legacy', 'legacy-json'])(
+    'against a %s target: tools, prompts and resources',
+    async (era) => {
+      const client = await connect(new URL(`http://127.0.0.1:${port}/${era}/mcp`));
+      try {
+        const { tools } = await client.listTools();
+        expect(tools.map((t) => t.name)).toContain('test_simple_text');
+        const called = await client.callTool({ name: 'test_simple_text', arguments: {} });
+        expect(JSON.stringify(called)).toContain('This is a simple text response for testing.');
+        const { prompts } = await client.listPrompts();
+        expect(prompts.map((p) => p.name)).toContain('test_simple_prompt');
+        const prompt = await client.getPrompt({ name: 'test_simple_prompt' });
+        expect(JSON.stringify(prompt.messages)).toContain('This is a simple prompt for testing.');
+        const { resources } = await client.listResources();
+        expect(resources.map((r) => r.uri)).toContain('test://static-text');
+        const read = await client.readResource({ uri: 'test://static-text' });
+        expect(JSON.stringify(read.contents)).toContain('This is the content of the static text resource.');
+      } finally {
+        await client.close();
+      }
+    },
+  );
 });

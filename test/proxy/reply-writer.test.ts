@@ -1,6 +1,6 @@
 /**
  * Replies written to node:http (src/proxy/reply-writer.ts), over real sockets: each kind with its
- * headers, a streamed answer that is ready at once leaving in one socket write with its headers, the
+ * headers, a reply in parts leaving in one write, a streamed answer that is ready at once leaving in one socket write with its headers, the
  * headers of a slow stream sent before its first chunk, a client that goes away cancelling the
  * stream, and a handler that fails answered 500.
  */
@@ -53,6 +53,20 @@ describe('writeReply', () => {
     expect(await bytes.text()).toBe('{"raw":true}');
     const empty = await fetch(url, { method: 'POST' });
     expect([empty.status, empty.headers.get('allow'), await empty.text()]).toEqual([405, 'POST', '']);
+  });
+
+  it('a bytes reply in parts (a spliced answer) leaves in one socket write with its whole length', async () => {
+    let writes: { count: number } | undefined;
+    const parts = ['{"result":{"resultType":"complete",', '"é":1}', ',"id":7}'].map((p) => encoder.encode(p));
+    const url = await serve((request) => {
+      writes = countWrites(request.incoming.socket);
+      return { kind: 'bytes', status: 200, body: parts };
+    });
+    const response = await fetch(url, { method: 'POST' });
+    const text = '{"result":{"resultType":"complete","é":1},"id":7}';
+    expect(response.headers.get('content-length')).toBe(String(Buffer.byteLength(text)));
+    expect(await response.text()).toBe(text);
+    expect(writes?.count).toBe(1);
   });
 
   it('a stream that is ready at once leaves in one socket write, headers and all', async () => {

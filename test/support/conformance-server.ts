@@ -396,7 +396,11 @@ async function readBody(req: IncomingMessage): Promise<unknown> {
   }
 }
 
-export async function startConformanceUpstream(port = 0): Promise<ConformanceUpstream> {
+/** `json`: answer POSTs with one JSON body instead of an SSE stream (no requests to the client then). */
+export async function startConformanceUpstream(
+  port = 0,
+  options: { json?: boolean } = {},
+): Promise<ConformanceUpstream> {
   const sessions = new Map<string, StreamableHTTPServerTransport>();
   let allowedHosts: string[] = [];
   const http: HttpServer = createServer(async (req, res) => {
@@ -409,6 +413,7 @@ export async function startConformanceUpstream(port = 0): Promise<ConformanceUps
         sessionIdGenerator: () => randomUUID(),
         enableDnsRebindingProtection: true,
         allowedHosts,
+        enableJsonResponse: options.json === true,
         onsessioninitialized: (id) => void sessions.set(id, created),
         onsessionclosed: (id) => void sessions.delete(id),
       });

@@ -875,7 +875,9 @@ export async function startDualEraServer(options: DualEraOptions = {}): Promise<
 }
 
 /** 2025 only: the v1 SDK conformance fixture (sessionful; no `seen` log, no notifier). */
-export async function startLegacyServer(options: { port?: number } = {}): Promise<LegacyFixtureServer> {
-  const upstream = await startConformanceUpstream(options.port ?? 0);
+export async function startLegacyServer(
+  options: { port?: number; json?: boolean } = {},
+): Promise<LegacyFixtureServer> {
+  const upstream = await startConformanceUpstream(options.port ?? 0, { json: options.json });
   return { ...upstream, name: 'mcplane-conformance-upstream', era: 'legacy' };
 }

@@ -29,7 +29,11 @@ export function rpcErrorType(code: number): string {
  */
 export function answeredError(rpcError: number | undefined, reply: Reply): number | undefined {
   if (rpcError !== undefined) return rpcError;
-  if (reply.kind === 'bytes') return answerErrorCode(reply.body);
+  if (reply.kind === 'bytes') {
+    const { body } = reply;
+    // A spliced answer's first part holds its start: as far as the scan needs to read.
+    return answerErrorCode(body instanceof Uint8Array ? body : (body[0] ?? new Uint8Array()));
+  }
   if (reply.kind !== 'json') return undefined;
   const error = asObject(asObject(reply.body)?.error);
   if (error === undefined) return undefined;

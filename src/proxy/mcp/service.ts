@@ -14,7 +14,16 @@ import type { TableChange } from '../../shared/publisher.js';
 import type { McpBackend, RoutingTable } from '../../shared/table.js';
 import type { Span, Tracing } from '../../shared/tracing.js';
 import { child } from '../metric-children.js';
-import { type Access, type Context, type Deps, OPEN_ACCESS, type SessionContext } from './hop/context.js';
+import {
+  type Access,
+  type Context,
+  contextWith,
+  type Deps,
+  OPEN_ACCESS,
+  requestContext,
+  type SessionContext,
+  withSession,
+} from './hop/context.js';
 import { type EraMode, Eras } from './hop/eras.js';
 import { Health, type HealthEvent, type HealthOptions } from './hop/health.js';
 import { healthProbe } from './hop/health-probe.js';
@@ -239,7 +248,7 @@ export class McpService {
   ): Promise<Reply> {
     const started = performance.now();
     this.#active += 1;
-    const cx: Context = { deps: this.#deps, backend, signal, access };
+    const cx = requestContext(this.#deps, backend, access, signal);
     // The label until the body says more: GET, DELETE, POST (refused before it was read), or other.
     const pending: Pending = {
       method: HTTP_LABELS.has(request.method) ? request.method : 'other',
@@ -350,7 +359,7 @@ export class McpService {
     );
     pending.span = span;
     serverSpanStart(span, request, parsed);
-    return this.#parsed(request, { ...cx, span }, pending, route, parsed, body.text);
+    return this.#parsed(request, contextWith(cx, { span }), pending, route, parsed, body.text);
   }
 
   #parsed(
@@ -380,7 +389,7 @@ export class McpService {
       const owner = this.#owned.get(route.id, backend.id, cx.access.principal);
       const params = message.method === 'tools/call' ? paramHeaders(modern.params) : undefined;
       const modernDeps = { keyRing: this.#start.keyRing, listeners: this.#listeners };
-      return serveModern(params ? { ...cx, paramHeaders: params } : cx, owner, message, modernDeps);
+      return serveModern(params ? contextWith(cx, { paramHeaders: params }) : cx, owner, message, modernDeps);
     }
     if (Array.isArray(parsed)) {
       pending.method = 'batch';
@@ -458,7 +467,7 @@ export class McpService {
     const found = this.#store.get(token, cx.backend, hold, cx.access.principal);
     // A session opened from its token (issued elsewhere, or dropped here) may have joined the map.
     this.#reportSessions();
-    if ('session' in found) return { ...cx, session: found.session };
+    if ('session' in found) return withSession(cx, found.session);
     return this.#notFound(cx, found);
   }
 

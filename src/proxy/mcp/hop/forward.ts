@@ -287,6 +287,8 @@ function json(
 ): Outcome {
   try {
     if (!rewrite) return { reply: { kind: 'bytes', status: 200, body }, target: target.name };
+    const spliced = rewrite.bytes?.(body);
+    if (spliced) return { reply: { kind: 'bytes', status: 200, body: spliced }, target: target.name };
     return { reply: jsonReply(rewrite(parseJson(body, target.name))), target: target.name };
   } catch (error) {
     return upstreamFailure(toUpstreamError(target.name, error, cx.signal), id, target.name);

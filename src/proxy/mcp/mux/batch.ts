@@ -22,7 +22,7 @@ import {
 } from '../wire/jsonrpc.js';
 import { sessionInflightLimit } from '../wire/limits.js';
 import { allowsBatches } from '../wire/protocol-version.js';
-import { accepted, jsonReply } from '../wire/reply.js';
+import { accepted, jsonReply, wholeBytes } from '../wire/reply.js';
 import { dispatchRequest } from './dispatch.js';
 import { dispatchNotification, dispatchResponse } from './notify.js';
 
@@ -125,7 +125,7 @@ async function answerOf(outcome: Outcome, id: JsonRpcResponse['id']): Promise<Js
   const { reply } = outcome;
   let candidates: unknown[];
   if (reply.kind === 'json') candidates = [reply.body];
-  else if (reply.kind === 'bytes') candidates = [Buffer.from(reply.body).toString('utf8')];
+  else if (reply.kind === 'bytes') candidates = [Buffer.from(wholeBytes(reply.body)).toString('utf8')];
   else if (reply.kind === 'stream') {
     const text = await new Response(reply.body).text();
     candidates =

@@ -10,7 +10,13 @@
  * hop gets the client's `_meta` with its own version (hop/upstream-call.ts). Downstream, every
  * answer gets the client's id back and `resultType`; lists and reads get `ttlMs` / `cacheScope`.
  */
-import type { ParkedUpstream, ServerRequestHook, SessionContext } from '../hop/context.js';
+import {
+  type Context,
+  type ParkedUpstream,
+  type ServerRequestHook,
+  type SessionContext,
+  withSession,
+} from '../hop/context.js';
 import { resumeParked } from '../hop/forward.js';
 import { answered, type Outcome } from '../hop/outcome.js';
 import { outboundFor } from '../hop/session-rewrite.js';
@@ -22,6 +28,7 @@ import { keptClientParams } from '../session/client-params.js';
 import type { KeyRing } from '../session/key-ring.js';
 import { openRequestState, type RequestCall, sealRequestState } from '../session/request-state.js';
 import { Session } from '../session/session.js';
+import { spliceAnswer } from '../wire/answer-splice.js';
 import {
   META_CAPABILITIES,
   META_CLIENT_INFO,
@@ -71,7 +78,7 @@ export const modernNotification = (): Outcome => ({ reply: accepted() });
 
 /** A 2026-07-28 request; `owner` is the gateway-owned session for the request's route and identity. */
 export async function serveModern(
-  cx: Omit<SessionContext, 'session'>,
+  cx: Context,
   owner: Session,
   message: JsonRpcRequest,
   { keyRing, listeners }: ModernDeps,
@@ -94,7 +101,8 @@ export async function serveModern(
     { capabilities, clientInfo: meta[META_CLIENT_INFO] },
     String(meta[META_VERSION]),
   );
-  const sx: SessionContext = { ...cx, session: Session.view(owner, clientParams) };
+  const view = Session.view(owner, clientParams);
+  const sx = withSession(cx, view);
   if (method === 'server/discover') return discover(sx, id);
   if (method === 'subscriptions/listen') return listeners.open(cx, id, message.params);
   // Upstream: a gateway-made id, and no 2026 envelope (a modern hop puts its own back).
@@ -122,11 +130,11 @@ export async function serveModern(
   const toClient = forClient(hopId, id, method, seal);
   const serverRequests = serverRequestHook(sx, capabilities, id, hopId, seal);
   const outcome = await dispatchRequest(
-    { ...sx, toClient, serverRequests },
+    withSession(cx, view, { toClient, serverRequests }),
     upstream,
     JSON.stringify(upstream),
   );
-  return { ...outcome, reply: finalReply(outcome.reply, toClient) };
+  return { reply: finalReply(outcome.reply, toClient), target: outcome.target, rpcError: outcome.rpcError };
 }
 
 /**
@@ -242,7 +250,7 @@ function resume(
   }
   const toClient = forClient(call.hopId, message.id, message.method, seal);
   const serverRequests = serverRequestHook(sx, capabilities, message.id, call.hopId, seal);
-  const cx: SessionContext = { ...sx, toClient, serverRequests };
+  const cx = withSession(sx, sx.session, { toClient, serverRequests });
   return resumeParked(cx, call, call.hopId, outboundFor(cx, call.target.name));
 }
 
@@ -278,7 +286,7 @@ function forClient(
   seal: ((state: string) => string) | undefined,
 ): Rewrite {
   const cacheable = CACHEABLE.has(method);
-  return (message) => {
+  const rewrite: Rewrite = (message) => {
     const m = asObject(message);
     if (!m || m.id !== hopId || m.method !== undefined) return message;
     const result = asObject(m.result);
@@ -297,6 +305,9 @@ function forClient(
     }
     return { ...m, id: clientId, result: out };
   };
+  // A target's whole JSON answer on the single-target path: spliced as bytes where it can be.
+  const bytes = (body: Uint8Array) => spliceAnswer(body, String(hopId), clientId, cacheable);
+  return Object.assign(rewrite, { bytes });
 }
 
 function roundTripCall(sx: SessionContext, method: string, params: JsonObject): RequestCall | undefined {

@@ -12,7 +12,7 @@ import type { Readable } from 'node:stream';
 import { credentialKey } from '../../../shared/digest.js';
 import type { McpBackend, McpTarget } from '../../../shared/table.js';
 import { sseMessages } from '../../upstream/read.js';
-import type { Context } from '../hop/context.js';
+import { type Context, requestContext } from '../hop/context.js';
 import { initializeTarget, pickEndpoint, sendInitialized } from '../hop/targets.js';
 import { awaitResponse, post } from '../hop/upstream-call.js';
 import { listenUpstream } from '../hop/upstream-streams.js';
@@ -266,7 +266,7 @@ async function legacyFeed(
   signal: AbortSignal,
   uris: readonly string[],
 ): Promise<FeedStream | undefined> {
-  const context: Context = { ...cx, signal };
+  const context = requestContext(cx.deps, cx.backend, cx.access, signal);
   const params = {
     protocolVersion: SUPPORTED_VERSIONS[0],
     capabilities: {},

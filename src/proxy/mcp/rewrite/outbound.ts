@@ -7,8 +7,14 @@ import { serverRequestId } from './ids.js';
 import { prefixUri } from './naming.js';
 import { prefixResultUris } from './uris.js';
 
-/** Rewrites one upstream message on its way to the client (must not throw). */
-export type Rewrite = (message: unknown) => unknown;
+/**
+ * Rewrites one upstream message on its way to the client (must not throw). One that can also
+ * rewrite a whole JSON answer as bytes has `bytes`, which returns undefined for an answer it
+ * leaves to the parse.
+ */
+export type Rewrite = ((message: unknown) => unknown) & {
+  readonly bytes?: (body: Uint8Array) => Uint8Array | undefined;
+};
 
 /**
  * The rewrite for messages a target sends on a multiplexed stream: server request ids name their

@@ -12,11 +12,14 @@ export type Reply =
       readonly body: unknown;
       readonly headers?: Readonly<Record<string, string>>;
     }
-  /** A JSON message as an upstream sent it, forwarded unparsed. */
+  /**
+   * A JSON message as an upstream sent it, forwarded unparsed; or in parts, spliced
+   * (wire/answer-splice.ts), the first part holding the message's start up to its result.
+   */
   | {
       readonly kind: 'bytes';
       readonly status: number;
-      readonly body: Uint8Array;
+      readonly body: Uint8Array | readonly Uint8Array[];
       readonly headers?: Readonly<Record<string, string>>;
     }
   /** No body (202 for notifications and responses, 200 for DELETE, 405). */
@@ -66,4 +69,9 @@ export function isReply(value: object): value is Reply {
 /** `reply` with `headers` added to its own (which they replace when named the same). */
 export function withHeaders(reply: Reply, headers: Readonly<Record<string, string>>): Reply {
   return { ...reply, headers: reply.headers ? { ...reply.headers, ...headers } : headers };
+}
+
+/** A `bytes` reply's body as one buffer (parts are joined: for the rare reader of a whole body). */
+export function wholeBytes(body: Uint8Array | readonly Uint8Array[]): Uint8Array {
+  return body instanceof Uint8Array ? body : Buffer.concat(body);
 }
