@@ -4,7 +4,7 @@
  * rotated, differ by ~1–2 % when they are the same code.
  *
  *   npm run bench:ab -- <A> <B> [--concurrency 32] [--rounds 6] [--window-ms 3000] [--big] [--fast] [--policy-b]
- *     [--modern] [--modern-b]
+ *     [--modern] [--modern-b] [--sse]
  *
  * Both builds run with mcplane's default flags, so the access log (one JSON line per request at the
  * default `info`, stdout to a file) is on, as users run it; `--log-off` starts both with
@@ -23,7 +23,8 @@
  * `. . --modern-b` is what the modern path costs beside the 2025 one on the same build; `--modern`
  * makes both sides' calls so (a change to the modern path).
  * `--fast` puts the fast upstream (fast-upstream.ts: canned answers in µs) behind every candidate
- * instead of the SDK one, so the proxies set the pace and B/A is the gateway's own cost.
+ * instead of the SDK one, so the proxies set the pace and B/A is the gateway's own cost. `--sse`
+ * has the upstream answer every call as an SSE stream (the SDKs' default) instead of a JSON body.
  * A and B are git revisions (built from a temporary worktree) or `.` for the working tree. Reports
  * CPU per call (utime + stime from /proc), calls/s and median latency per candidate, and B/A.
  */
@@ -57,6 +58,7 @@ const { values: flags, positionals } = parseArgs({
     'window-ms': { type: 'string', default: '3000' },
     big: { type: 'boolean', default: false },
     fast: { type: 'boolean', default: false },
+    sse: { type: 'boolean', default: false },
     'policy-b': { type: 'boolean', default: false },
     'tracing-b': { type: 'boolean', default: false },
     modern: { type: 'boolean', default: false },
@@ -108,7 +110,7 @@ try {
   const upstream = await startUpstream({
     name: 'one',
     extraTools: 16,
-    sse: false,
+    sse: flags.sse,
     maxSessions: 20_000,
     fast: flags.fast,
   });

@@ -18,9 +18,22 @@
 import type { JsonRpcId } from './jsonrpc.js';
 
 const RESULT_FIRST = '{"result":{';
+const JSONRPC_FIRST = '{"jsonrpc":"2.0","id":';
+const RESULT_NEXT = ',"result":{';
 const QUOTE = 0x22;
 const CLOSE = 0x7d;
 const BACKSLASH = 0x5c;
+/** Patterns as bytes: a string pattern would be encoded again on every search. */
+const RESULT_TYPE = Buffer.from('resultType');
+const CACHE_FIELDS = [Buffer.from('ttlMs'), Buffer.from('cacheScope')];
+const UNICODE_ESCAPE = Buffer.from('\\u');
+
+const added = (cacheable: boolean, empty: boolean) =>
+  `"resultType":"complete"${cacheable ? ',"ttlMs":0,"cacheScope":"private"' : ''}${empty ? '' : ','}`;
+/** The new head of the SDK layout, which does not depend on the client: [cacheable][empty]. */
+const RESULT_HEADS = [false, true].map((cacheable) =>
+  [false, true].map((empty) => Buffer.from(RESULT_FIRST + added(cacheable, empty))),
+);
 
 export function spliceAnswer(
   body: Uint8Array,
@@ -31,42 +44,57 @@ export function spliceAnswer(
   const bytes = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.length);
   let end = bytes.length;
   while (end > 0 && isSpace(bytes[end - 1]!)) end -= 1;
-  const hop = `"id":${JSON.stringify(hopId)}`;
-  const id = `"id":${JSON.stringify(clientId)}`;
-  let head: string;
+  // The hop id is the gateway's own `mcplane-<n>`: ASCII, no quote or backslash to escape.
+  const hop = `"${hopId}"`;
   let start: number;
-  let tail: string | undefined;
-  if (text(bytes, 0, RESULT_FIRST.length) === RESULT_FIRST) {
-    const hopTail = `,${hop}}`;
+  let sdkLayout: boolean;
+  if (matches(bytes, 0, RESULT_FIRST)) {
+    // … ,"id":"<hop>"}
     start = RESULT_FIRST.length;
-    if (end < start + hopTail.length || text(bytes, end - hopTail.length, end) !== hopTail) return undefined;
-    head = RESULT_FIRST;
-    end -= hopTail.length;
-    tail = `,${id}}`;
+    const tail = end - hop.length - 7;
+    if (
+      tail < start ||
+      !matches(bytes, tail, ',"id":') ||
+      !matches(bytes, tail + 6, hop) ||
+      bytes[end - 1] !== CLOSE
+    )
+      return undefined;
+    end = tail;
+    sdkLayout = true;
   } else {
-    const idFirst = `{"jsonrpc":"2.0",${hop},"result":{`;
-    if (text(bytes, 0, idFirst.length) !== idFirst) return undefined;
-    head = `{"jsonrpc":"2.0",${id},"result":{`;
-    start = idFirst.length;
+    // {"jsonrpc":"2.0","id":"<hop>","result":{ …
+    start = JSONRPC_FIRST.length + hop.length + RESULT_NEXT.length;
+    if (
+      !matches(bytes, 0, JSONRPC_FIRST) ||
+      !matches(bytes, JSONRPC_FIRST.length, hop) ||
+      !matches(bytes, JSONRPC_FIRST.length + hop.length, RESULT_NEXT)
+    )
+      return undefined;
+    sdkLayout = false;
   }
   // The result's first member follows (or it is empty): anything else, and the parse decides.
   const next = bytes[start];
   if (next !== QUOTE && next !== CLOSE) return undefined;
   if (
-    bytes.includes('resultType') ||
-    (bytes.includes(BACKSLASH) && bytes.includes('\\u')) ||
-    (cacheable && (bytes.includes('ttlMs') || bytes.includes('cacheScope')))
+    bytes.includes(RESULT_TYPE) ||
+    (bytes.includes(BACKSLASH) && bytes.includes(UNICODE_ESCAPE)) ||
+    (cacheable && CACHE_FIELDS.some((field) => bytes.includes(field)))
   ) {
     return undefined;
   }
-  const added = `"resultType":"complete"${cacheable ? ',"ttlMs":0,"cacheScope":"private"' : ''}`;
-  head += next === CLOSE ? added : `${added},`;
+  const empty = next === CLOSE;
   // The result's bytes are not copied: a large one would cost a fresh allocation per answer.
   const middle = bytes.subarray(start, end);
-  return tail === undefined ? [Buffer.from(head), middle] : [Buffer.from(head), middle, Buffer.from(tail)];
+  const id = JSON.stringify(clientId);
+  if (sdkLayout) return [RESULT_HEADS[+cacheable]![+empty]!, middle, Buffer.from(`,"id":${id}}`)];
+  return [Buffer.from(`${JSONRPC_FIRST}${id}${RESULT_NEXT}${added(cacheable, empty)}`), middle];
 }
 
 const isSpace = (byte: number) => byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;
 
-/** Bytes as Latin-1 text: one char per byte, so a comparison with ASCII text is a byte comparison. */
-const text = (bytes: Buffer, from: number, to: number) => bytes.toString('latin1', from, Math.max(from, to));
+/** `text` (ASCII) is at `at` in `bytes`. */
+function matches(bytes: Buffer, at: number, text: string): boolean {
+  if (at < 0 || at + text.length > bytes.length) return false;
+  for (let i = 0; i < text.length; i++) if (bytes[at + i] !== text.charCodeAt(i)) return false;
+  return true;
+}
