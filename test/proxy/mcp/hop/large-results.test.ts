@@ -60,7 +60,7 @@ describe('large results through a transparent backend', () => {
 
   it('the streamed reply carries the upstream Content-Length and ends the request cleanly', async () => {
     const session = await rawInitialize(gateway.url);
-    const response = await callTool(gateway.url, session, 5, 'big', { kib: 64 });
+    const response = await callTool(gateway.url, session, 5, 'big', { kib: 300 });
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe('application/json');
     const length = Number(response.headers.get('content-length'));
@@ -82,7 +82,7 @@ describe('large results through a transparent backend', () => {
   it('is streamed: the client has the first half while the upstream still holds back the rest', async () => {
     const session = await rawInitialize(dripping.url);
     const started = performance.now();
-    const response = await callTool(dripping.url, session, 9, 'drip_json', { bytes: 200_000, ms: 1_500 });
+    const response = await callTool(dripping.url, session, 9, 'drip_json', { bytes: 400_000, ms: 1_500 });
     const reader = response.body!.getReader();
     const first = await reader.read();
     const firstAfter = performance.now() - started;
