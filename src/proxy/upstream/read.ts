@@ -37,10 +37,10 @@ export function readBytes(body: Readable, target: string): Promise<Buffer> {
   });
 }
 
-/** The JSON message of a whole reply body (or of its chunks). */
-export function parseJson(body: Buffer | readonly Buffer[], target: string): unknown {
+/** The JSON message of a whole reply body. */
+export function parseJson(body: Buffer, target: string): unknown {
   try {
-    return JSON.parse((Buffer.isBuffer(body) ? body : Buffer.concat(body)).toString('utf8'));
+    return JSON.parse(body.toString('utf8'));
   } catch {
     throw new UpstreamError(target, 'protocol', `target "${target}" sent malformed JSON`);
   }

@@ -27,15 +27,8 @@ export interface UpstreamRequest {
 
 export type UpstreamReply =
   | { readonly kind: 'accepted'; readonly sessionId: string | undefined }
-  /**
-   * The whole JSON body (bounded by MAX_UPSTREAM_MESSAGE_BYTES); for a `passThrough` request, the
-   * socket's chunks as they came when there were several (forwarded without joining them).
-   */
-  | {
-      readonly kind: 'json';
-      readonly sessionId: string | undefined;
-      readonly body: Buffer | readonly Buffer[];
-    }
+  /** The whole JSON body (bounded by MAX_UPSTREAM_MESSAGE_BYTES). */
+  | { readonly kind: 'json'; readonly sessionId: string | undefined; readonly body: Buffer }
   /** The SSE stream, as it arrives. */
   | { readonly kind: 'sse'; readonly sessionId: string | undefined; readonly body: Readable }
   /** A large JSON body as it arrives (only when the request asked for `passThrough`). */

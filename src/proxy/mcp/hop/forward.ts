@@ -16,7 +16,7 @@ import { isModernVersion, NAMED_ITEM } from '../wire/era.js';
 import { errorResponse, JsonRpcCode } from '../wire/errors.js';
 import { asObject, isResponse, type JsonObject, type JsonRpcId } from '../wire/jsonrpc.js';
 import { passThroughBytes } from '../wire/pass-through.js';
-import { accepted, jsonReply, streamReply, wholeBytes } from '../wire/reply.js';
+import { accepted, jsonReply, streamReply } from '../wire/reply.js';
 import { passThroughSse, SseStream, streamBufferError } from '../wire/sse-stream.js';
 import type { ParkedUpstream, ServerRequestAnswer, SessionContext } from './context.js';
 import { runRounds } from './input-rounds.js';
@@ -280,14 +280,14 @@ async function relayLate(
 
 function json(
   cx: SessionContext,
-  body: Buffer | readonly Buffer[],
+  body: Buffer,
   target: McpTarget,
   id: JsonRpcId | undefined,
   rewrite: Rewrite | undefined,
 ): Outcome {
   try {
     if (!rewrite) return { reply: { kind: 'bytes', status: 200, body }, target: target.name };
-    const spliced = rewrite.bytes?.(wholeBytes(body));
+    const spliced = rewrite.bytes?.(body);
     if (spliced) return { reply: { kind: 'bytes', status: 200, body: spliced }, target: target.name };
     return { reply: jsonReply(rewrite(parseJson(body, target.name))), target: target.name };
   } catch (error) {

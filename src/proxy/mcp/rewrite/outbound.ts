@@ -9,11 +9,11 @@ import { prefixResultUris } from './uris.js';
 
 /**
  * Rewrites one upstream message on its way to the client (must not throw). One that can also
- * rewrite a whole JSON answer as bytes has `bytes`, which returns undefined for an answer it
- * leaves to the parse.
+ * rewrite a whole JSON answer as bytes has `bytes`, which returns the answer in parts (sent in one
+ * write), or undefined for an answer it leaves to the parse.
  */
 export type Rewrite = ((message: unknown) => unknown) & {
-  readonly bytes?: (body: Uint8Array) => Uint8Array | undefined;
+  readonly bytes?: (body: Uint8Array) => readonly Uint8Array[] | undefined;
 };
 
 /**
