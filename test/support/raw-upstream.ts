@@ -2,7 +2,8 @@
  * A hand-written streamable-HTTP MCP upstream whose misbehaviour tests choose: it speaks just enough
  * MCP (initialize, tools/list, notifications) and answers `tools/call` by tool name:
  *
- *   silent_sse   SSE headers at once, then not one byte for `ms`, then the result
+ *   silent_sse   SSE headers at once, then not one byte for `ms`, then the result (the stream's end
+ *                20 ms after it)
  *   silent_json  no headers at all for `ms`, then a JSON result
  *   hang         never answers (no headers) until the client goes away
  *   huge_event   one SSE event of `bytes` bytes of text content
@@ -22,6 +23,9 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+
+/** How long after its last event `silent_sse` ends its stream. */
+const END_AFTER_MS = 20;
 
 export type Misbehaviour = 'hang' | 'html' | 'text';
 
@@ -194,7 +198,9 @@ export async function startRawUpstream(options: RawUpstreamOptions = {}): Promis
         res.flushHeaders();
         setTimeout(() => {
           const reply = { jsonrpc: '2.0', id, result: text(`silent for ${ms} ms`) };
-          res.end(`event: message\ndata: ${JSON.stringify(reply)}\n\n`);
+          // The stream's end a little after the event, as an SDK server's two writes may arrive.
+          res.write(`event: message\ndata: ${JSON.stringify(reply)}\n\n`);
+          setTimeout(() => res.end(), END_AFTER_MS);
         }, ms);
         return;
       case 'silent_json':

@@ -175,7 +175,8 @@ describe('progress and ping', () => {
     const session = (client.transport as StreamableHTTPClientTransport).sessionId!;
     const controller = new AbortController();
     const id = `gone-${mode}`;
-    const response = await fetch(gateway.url, {
+    // Not awaited: a rewritten call's headers wait for the target's first message (hop/sse-answer.ts).
+    const response = fetch(gateway.url, {
       method: 'POST',
       headers: { ...MCP_HEADERS, 'mcp-session-id': session },
       body: JSON.stringify({
@@ -188,7 +189,7 @@ describe('progress and ping', () => {
     });
     await waitFor(() => beta.seen.some((r) => body(r)?.id === id));
     controller.abort();
-    await expect(response.text()).rejects.toThrow();
+    await expect(response.then((r) => r.text())).rejects.toThrow();
     await waitFor(() => sawMethod(beta, 'notifications/cancelled').some((b) => b?.params?.requestId === id));
     await client.close();
   });

@@ -224,10 +224,10 @@ describe('client disconnect', () => {
       }),
       signal: controller.signal,
     });
-    const response = await call;
+    // Not awaited first: a rewritten call's headers wait for the target's first message.
     await waitFor(async () => beta.seen.some((r) => (r.body as { id?: unknown })?.id === 77));
     controller.abort();
-    await expect(response.text()).rejects.toThrow();
+    await expect(call.then((r) => r.text())).rejects.toThrow();
     // The service saw the abort and told the target to stop.
     await waitFor(async () =>
       beta.seen.some((r) => {
