@@ -1,7 +1,7 @@
 /**
- * A rewritten call (a 2026-07-28 client, or a 2025 client on a multiplexed route) whose target
- * answers in SSE with nothing but the response: the client gets one JSON answer, and the upstream
- * stream is read to its end, so the gateway keeps its connection to the target for the next call.
+ * A call whose target answers in SSE with nothing but the response (a 2026-07-28 client, a 2025
+ * client on a multiplexed route, and on a transparent one): the client gets one JSON answer, and the
+ * upstream stream is read to its end, so the gateway keeps its connection to the target.
  * (The silent and streaming cases stay SSE: issue5-long-call.test.ts, mux/client-to-server.test.ts.)
  */
 import { rm } from 'node:fs/promises';
@@ -85,6 +85,7 @@ describe('an SSE answer holding only the response', () => {
       { resultType: 'complete' },
     ],
     ['2025 client, multiplexed', '/two', 'a_silent_sse', undefined, {}],
+    ['2025 client, transparent', '/one', 'silent_sse', undefined, {}],
   ] as const)('%s: one JSON answer, the target connection kept', async (_, path, tool, modern, extra) => {
     const headers = modern ?? {
       'mcp-session-id': await rawInitialize(`${base}${path}`),

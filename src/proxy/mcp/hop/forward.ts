@@ -21,7 +21,7 @@ import { passThroughSse, SseStream, streamBufferError } from '../wire/sse-stream
 import type { ParkedUpstream, ServerRequestAnswer, SessionContext } from './context.js';
 import { runRounds } from './input-rounds.js';
 import { type Outcome, upstreamFailure } from './outcome.js';
-import { type SseAnswer, sseAnswer } from './sse-answer.js';
+import { passedSseAnswer, rewrittenSseAnswer, type SseAnswer } from './sse-answer.js';
 import { postToTarget } from './targets.js';
 import { post } from './upstream-call.js';
 
@@ -88,8 +88,29 @@ export async function forward(
     return { reply: stream.reply, target: target.name };
   }
   const { metrics, sseKeepAliveMs } = cx.deps;
+  // The stream's first message is the response (the common call): one JSON answer, no SSE.
+  let late = false;
+  if (id !== undefined) {
+    let first: SseAnswer;
+    try {
+      first = await (rewrite
+        ? rewrittenSseAnswer(reply.body, target.name, id, rewrite, sseKeepAliveMs)
+        : passedSseAnswer(reply.body, target.name, id, sseKeepAliveMs));
+    } catch (error) {
+      cx.session.forgetInflight(id);
+      if (cx.signal.aborted) cancelUpstream(cx, target, state, id);
+      release?.();
+      return upstreamFailure(toUpstreamError(target.name, error, cx.signal), id, target.name);
+    }
+    if (first.kind === 'answer') {
+      cx.session.forgetInflight(id);
+      release?.();
+      return { reply: first.reply, target: target.name };
+    }
+    late = first.late;
+  }
+  metrics.sseStreamsOpen.inc();
   if (!rewrite) {
-    metrics.sseStreamsOpen.inc();
     let end: End = () => {};
     const stream = streamReply(
       'sse',
@@ -109,35 +130,13 @@ export async function forward(
                 JsonRpcCode.UpstreamUnavailable,
                 toUpstreamError(target.name, error, cx.signal).message,
               ),
+        late,
       ),
     );
     end = done(stream.end);
     return { reply: stream.reply, target: target.name };
   }
   const upstream = reply.body;
-  let messages: AsyncGenerator<unknown>;
-  let late = false;
-  if (id === undefined) messages = sseMessages(upstream, target.name);
-  else {
-    // The stream's first message is the response (the common call): one JSON answer, no SSE.
-    let first: SseAnswer;
-    try {
-      first = await sseAnswer(upstream, target.name, id, rewrite, sseKeepAliveMs);
-    } catch (error) {
-      cx.session.forgetInflight(id);
-      if (cx.signal.aborted) cancelUpstream(cx, target, state, id);
-      release?.();
-      return upstreamFailure(toUpstreamError(target.name, error, cx.signal), id, target.name);
-    }
-    if (first.kind === 'answer') {
-      cx.session.forgetInflight(id);
-      release?.();
-      return { reply: first.reply, target: target.name };
-    }
-    messages = first.messages;
-    late = first.late;
-  }
-  metrics.sseStreamsOpen.inc();
   const sse = clientStream(cx, id, () => {
     metrics.sseStreamsOpen.dec();
     // A parked call's upstream stream waits for the client's retry (ParkedCalls owns it now).
@@ -146,6 +145,7 @@ export async function forward(
   if (late) sse.comment(); // first bytes now: the client's connection is no longer silent
   const stream = streamReply('sse', sse.readable);
   const hook = hookFor(cx, target, state, upstream);
+  const messages = sseMessages(upstream, target.name);
   void relay(cx, sse, target, id, done(stream.end), () =>
     relaySse(messages, sse, target, id, rewrite, hook, relayed),
   );

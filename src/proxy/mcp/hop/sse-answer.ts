@@ -1,17 +1,18 @@
 /**
- * A rewritten call whose target answers in SSE: when the stream's first message is the call's
- * response (what an SDK server sends for a call that neither notifies nor asks the client
- * anything), the client gets it as one JSON answer, spliced as bytes where the rewrite can
- * (a 2026-07-28 client) or rewritten once. That skips the gateway's own SSE stream (a web stream,
- * framing, a keep-alive timer) for the common call. Anything else first (a progress notification,
- * a request to the client), or nothing within one keep-alive interval, and the call is relayed as
- * SSE from that message on, as before. Both answers are the client's to accept: it sent
- * `Accept: application/json, text/event-stream`.
+ * A call whose target answers in SSE: when the stream's first message is the call's response (what
+ * an SDK server sends for a call that neither notifies nor asks the client anything), the client
+ * gets it as one JSON answer. On the transparent path that is the event's bytes as they came; on
+ * a rewriting path (a 2026-07-28 client, a multiplexed route) the response spliced as bytes where
+ * the rewrite can, or rewritten once. That skips a downstream SSE stream (a web stream, framing, a
+ * keep-alive timer) for the common call. Anything else first (a progress notification, a request
+ * to the client), nothing within one keep-alive interval, or more than STREAM_JSON_BYTES before the
+ * first message, and the chunks read go back into the body, which streams from its first byte as
+ * before. Both answers are the client's to accept: it sent `Accept: application/json,
+ * text/event-stream`.
  */
 import type { Readable } from 'node:stream';
-import { settledWithin } from '../../../shared/deadline.js';
-import { endedUnanswered } from '../../upstream/errors.js';
-import { parseSseMessage, sseData } from '../../upstream/read.js';
+import { STREAM_JSON_BYTES } from '../../upstream/reply-handler.js';
+import { type FirstEvent, firstSseEvent, readToEnd } from '../../upstream/sse-first-event.js';
 import type { Rewrite } from '../rewrite/outbound.js';
 import { isResponse, type JsonRpcId } from '../wire/jsonrpc.js';
 import { jsonReply, type Reply } from '../wire/reply.js';
@@ -25,73 +26,78 @@ export const ANSWERED_STREAM_GRACE_MS = 1000;
 export type SseAnswer =
   /** The response, as the client's whole answer. */
   | { readonly kind: 'answer'; readonly reply: Reply }
-  /** Relay as SSE: `messages` starts with what was read; `late` when nothing came in time. */
-  | { readonly kind: 'stream'; readonly messages: AsyncGenerator<unknown>; readonly late: boolean };
+  /** Stream the body (put back as it was); `late` when nothing came within the wait. */
+  | { readonly kind: 'stream'; readonly late: boolean };
 
 /**
- * Read the upstream stream's first message (for at most `waitMs`). Throws what reading throws
- * (the stream broke off, a malformed event), or endedUnanswered when it ends with no message.
+ * The transparent path: the first event's bytes as the answer when they are the response to `id`.
+ * Throws what reading throws (the stream broke off, or ended with no message).
  */
-export async function sseAnswer(
+export async function passedSseAnswer(
+  upstream: Readable,
+  target: string,
+  id: JsonRpcId,
+  waitMs: number,
+): Promise<SseAnswer> {
+  const first = await firstSseEvent(upstream, target, waitMs, STREAM_JSON_BYTES, (data): Reply | undefined =>
+    answers(data, id) ? { kind: 'bytes', status: 200, body: Buffer.from(data) } : undefined,
+  );
+  return settled(first, upstream);
+}
+
+/** A rewriting path: the first event rewritten as the answer when it is the response to `id`. */
+export async function rewrittenSseAnswer(
   upstream: Readable,
   target: string,
   id: JsonRpcId,
   rewrite: Rewrite,
   waitMs: number,
 ): Promise<SseAnswer> {
-  const data = sseData(upstream, target);
-  const first = data.next();
-  if (!(await settledWithin(first, waitMs))) {
-    return { kind: 'stream', messages: parsedFrom(first, data, target), late: true };
+  const first = await firstSseEvent(
+    upstream,
+    target,
+    waitMs,
+    STREAM_JSON_BYTES,
+    (data): Reply | undefined => {
+      const spliced = rewrite.bytes?.(Buffer.from(data));
+      if (spliced) return { kind: 'bytes', status: 200, body: spliced };
+      const message = responseTo(data, id);
+      return message === undefined ? undefined : jsonReply(rewrite(message));
+    },
+  );
+  return settled(first, upstream);
+}
+
+function settled(first: FirstEvent<Reply>, upstream: Readable): SseAnswer {
+  if ('late' in first) return { kind: 'stream', late: first.late };
+  readToEnd(upstream, ANSWERED_STREAM_GRACE_MS);
+  return { kind: 'answer', reply: first.answer };
+}
+
+/**
+ * Whether an event's data is the response to `id`: by its layout where it is one JSON-RPC servers
+ * write (`{"result"|"error":…,"id":<id>}` or `{"jsonrpc":"2.0","id":<id>,"result"|"error":…}`),
+ * else parsed. At the very end of valid JSON, `,"id":<id>}` can only be the top-level object's
+ * last member: nothing can follow the member before the object closes.
+ */
+function answers(data: string, id: JsonRpcId): boolean {
+  const text = JSON.stringify(id);
+  if (data.startsWith('{"result":') || data.startsWith('{"error":')) {
+    if (data.trimEnd().endsWith(`,"id":${text}}`)) return true;
+  } else {
+    const head = `{"jsonrpc":"2.0","id":${text},`;
+    if (data.startsWith(`${head}"result":`) || data.startsWith(`${head}"error":`)) return true;
   }
-  const step = await first;
-  if (step.done) throw endedUnanswered(target);
-  const spliced = rewrite.bytes?.(Buffer.from(step.value));
-  if (spliced) {
-    readToEnd(data, upstream);
-    return { kind: 'answer', reply: { kind: 'bytes', status: 200, body: spliced } };
-  }
+  return responseTo(data, id) !== undefined;
+}
+
+/** The event's message when it is the response to `id` (a malformed one is the stream's to report). */
+function responseTo(data: string, id: JsonRpcId): unknown {
   let message: unknown;
   try {
-    message = parseSseMessage(step.value, target);
-  } catch (error) {
-    void data.return(undefined); // ends the upstream stream, as a failed sseMessages does
-    throw error;
+    message = JSON.parse(data);
+  } catch {
+    return undefined;
   }
-  if (isResponse(message) && message.id === id) {
-    readToEnd(data, upstream);
-    return { kind: 'answer', reply: jsonReply(rewrite(message)) };
-  }
-  return { kind: 'stream', messages: parsedFrom(Promise.resolve(step), data, target), late: false };
-}
-
-/** The stream's messages, parsed, from its first step (already asked for) on. */
-async function* parsedFrom(
-  first: Promise<IteratorResult<string>>,
-  data: AsyncGenerator<string>,
-  target: string,
-): AsyncGenerator<unknown> {
-  try {
-    const step = await first;
-    if (step.done) return;
-    yield parseSseMessage(step.value, target);
-    for (;;) {
-      const next = await data.next();
-      if (next.done) return;
-      yield parseSseMessage(next.value, target);
-    }
-  } finally {
-    // A reader that stops early ends the upstream stream too (as sseMessages does).
-    void data.return(undefined);
-  }
-}
-
-/** Read what follows the response (normally only the stream's end), for ANSWERED_STREAM_GRACE_MS at most. */
-function readToEnd(data: AsyncGenerator<string>, upstream: Readable): void {
-  const timer = setTimeout(() => upstream.destroy(), ANSWERED_STREAM_GRACE_MS);
-  const done = () => clearTimeout(timer);
-  const next = (): void => {
-    data.next().then((step) => (step.done ? done() : next()), done);
-  };
-  next();
+  return isResponse(message) && message.id === id ? message : undefined;
 }

@@ -251,6 +251,8 @@ export function passThroughSse(
   onClose: () => void,
   /** The message to end with when the upstream body fails (a JSON-RPC error for the pending request). */
   lastMessage?: (error: unknown) => unknown,
+  /** Send a keep-alive comment at once (the client has already waited one interval). */
+  commentFirst = false,
 ): ReadableStream<Uint8Array> {
   let atBoundary = true;
   let timer: NodeJS.Timeout | undefined;
@@ -264,6 +266,7 @@ export function passThroughSse(
   };
   return new ReadableStream<Uint8Array>({
     start(controller) {
+      if (commentFirst) controller.enqueue(KEEP_ALIVE);
       timer = setInterval(() => {
         // Not while the client has a chunk still to take: a reader that stalls collects nothing.
         if (atBoundary && !done && (controller.desiredSize ?? 0) > 0) controller.enqueue(KEEP_ALIVE);

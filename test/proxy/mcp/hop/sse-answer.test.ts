@@ -1,14 +1,22 @@
-/** A rewritten call's SSE answer: the response alone becomes one JSON answer; anything else streams. */
+/** A call's SSE answer: the response alone becomes one JSON answer; anything else streams unchanged. */
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { ANSWERED_STREAM_GRACE_MS, sseAnswer } from '../../../../src/proxy/mcp/hop/sse-answer.js';
+import {
+  ANSWERED_STREAM_GRACE_MS,
+  passedSseAnswer,
+  rewrittenSseAnswer,
+} from '../../../../src/proxy/mcp/hop/sse-answer.js';
 import type { Rewrite } from '../../../../src/proxy/mcp/rewrite/outbound.js';
 import { spliceAnswer } from '../../../../src/proxy/mcp/wire/answer-splice.js';
 import { wholeBytes } from '../../../../src/proxy/mcp/wire/reply.js';
+import { sseMessages } from '../../../../src/proxy/upstream/read.js';
+import { STREAM_JSON_BYTES } from '../../../../src/proxy/upstream/reply-handler.js';
 
-const event = (message: unknown, id?: string) =>
-  `${id === undefined ? '' : `id: ${id}\n`}event: message\ndata: ${JSON.stringify(message)}\n\n`;
-const response = (id: string, result: unknown = { content: [] }) => ({ result, jsonrpc: '2.0', id });
+const event = (message: unknown, id?: string) => sseEvent(JSON.stringify(message), id);
+const sseEvent = (data: string, id?: string) =>
+  `${id === undefined ? '' : `id: ${id}\n`}event: message\ndata: ${data}\n\n`;
+const response = (id: string | number, result: unknown = { content: [] }) => ({ result, jsonrpc: '2.0', id });
+const progress = { jsonrpc: '2.0', method: 'notifications/progress', params: { progress: 1 } };
 
 /** An upstream body the test writes into, as the reply handler's Readable is. */
 function body() {
@@ -23,18 +31,23 @@ const spliced: Rewrite = Object.assign((m: unknown) => marked(m), {
   bytes: (b: Uint8Array) => spliceAnswer(b, 'mcplane-1', 7, false),
 });
 
-async function drain(messages: AsyncGenerator<unknown>): Promise<unknown[]> {
-  const all: unknown[] = [];
-  for await (const m of messages) all.push(m);
-  return all;
+async function all<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of items) out.push(item);
+  return out;
 }
 
-describe('sseAnswer', () => {
+const text = (reply: { kind: string; body?: unknown }) => {
+  if (reply.kind !== 'bytes') throw new Error(`expected bytes, got ${reply.kind}`);
+  return Buffer.from(wholeBytes(reply.body as Uint8Array)).toString('utf8');
+};
+
+describe('rewrittenSseAnswer', () => {
   it('answers with the response alone as JSON, rewritten, and reads the stream to its end', async () => {
     const { stream, send, end } = body();
     send(`id: 0\ndata: \n\n${event(response('mcplane-1'), '1')}`);
     end();
-    const answer = await sseAnswer(stream, 't', 'mcplane-1', marked, 1000);
+    const answer = await rewrittenSseAnswer(stream, 't', 'mcplane-1', marked, 1000);
     expect(answer).toEqual({
       kind: 'answer',
       reply: { kind: 'json', status: 200, body: { ...response('mcplane-1'), rewritten: true } },
@@ -49,9 +62,9 @@ describe('sseAnswer', () => {
     const { stream, send, end } = body();
     send(event(response('mcplane-1', { content: [{ type: 'text', text: 'é "x"' }] })));
     end();
-    const answer = await sseAnswer(stream, 't', 'mcplane-1', spliced, 1000);
-    if (answer.kind !== 'answer' || answer.reply.kind !== 'bytes') throw new Error('expected bytes');
-    expect(JSON.parse(Buffer.from(wholeBytes(answer.reply.body)).toString('utf8'))).toEqual({
+    const answer = await rewrittenSseAnswer(stream, 't', 'mcplane-1', spliced, 1000);
+    if (answer.kind !== 'answer') throw new Error('expected the answer');
+    expect(JSON.parse(text(answer.reply))).toEqual({
       result: { resultType: 'complete', content: [{ type: 'text', text: 'é "x"' }] },
       jsonrpc: '2.0',
       id: 7,
@@ -63,69 +76,119 @@ describe('sseAnswer', () => {
     const error = { jsonrpc: '2.0', id: 'mcplane-1', error: { code: -32602, message: 'no such tool' } };
     send(event(error));
     end();
-    const answer = await sseAnswer(stream, 't', 'mcplane-1', spliced, 1000);
+    const answer = await rewrittenSseAnswer(stream, 't', 'mcplane-1', spliced, 1000);
     expect(answer).toEqual({
       kind: 'answer',
       reply: { kind: 'json', status: 200, body: { ...error, rewritten: true } },
     });
   });
 
-  it('streams from the first message when it is not the response (progress, a request to the client)', async () => {
+  it('puts everything back when the first message is not the response (progress, a request to the client)', async () => {
     const { stream, send, end } = body();
-    const progress = { jsonrpc: '2.0', method: 'notifications/progress', params: { progress: 1 } };
     const elicit = { jsonrpc: '2.0', id: 3, method: 'elicitation/create', params: {} };
     send(event(progress) + event(elicit));
     send(event(response('mcplane-1')));
     end();
-    const answer = await sseAnswer(stream, 't', 'mcplane-1', spliced, 1000);
-    if (answer.kind !== 'stream') throw new Error('expected a stream');
-    expect(answer.late).toBe(false);
-    expect(await drain(answer.messages)).toEqual([progress, elicit, response('mcplane-1')]);
+    const answer = await rewrittenSseAnswer(stream, 't', 'mcplane-1', spliced, 1000);
+    expect(answer).toEqual({ kind: 'stream', late: false });
+    expect(await all(sseMessages(stream, 't'))).toEqual([progress, elicit, response('mcplane-1')]);
   });
 
-  it('streams (late) when nothing comes within the wait, the first message when it comes', async () => {
+  it('streams (late) when nothing comes within the wait', async () => {
     const { stream, send, end } = body();
-    const answer = await sseAnswer(stream, 't', 'mcplane-1', spliced, 20);
-    if (answer.kind !== 'stream') throw new Error('expected a stream');
-    expect(answer.late).toBe(true);
+    send(': keep-alive\n\n');
+    const answer = await rewrittenSseAnswer(stream, 't', 'mcplane-1', spliced, 20);
+    expect(answer).toEqual({ kind: 'stream', late: true });
     send(event(response('mcplane-1')));
     end();
-    expect(await drain(answer.messages)).toEqual([response('mcplane-1')]);
+    expect(await all(sseMessages(stream, 't'))).toEqual([response('mcplane-1')]);
   });
 
-  it('a response to another id is not the answer', async () => {
-    const { stream, send, end } = body();
-    send(event(response('mcplane-9')));
-    end();
-    const answer = await sseAnswer(stream, 't', 'mcplane-1', marked, 1000);
-    expect(answer.kind).toBe('stream');
+  it('a response to another id, or a malformed event, is left to the stream', async () => {
+    const other = body();
+    other.send(event(response('mcplane-9')));
+    other.end();
+    expect(await rewrittenSseAnswer(other.stream, 't', 'mcplane-1', marked, 1000)).toEqual({
+      kind: 'stream',
+      late: false,
+    });
+    const bad = body();
+    bad.send('data: {not json\n\n');
+    bad.end();
+    expect((await rewrittenSseAnswer(bad.stream, 't', 'mcplane-1', marked, 1000)).kind).toBe('stream');
+    await expect(all(sseMessages(bad.stream, 't'))).rejects.toThrow('target "t" sent a malformed SSE message');
   });
 
-  it('throws when the stream ends without a message, or sends one that is not JSON', async () => {
+  it('throws when the stream ends without a message', async () => {
     const empty = body();
     empty.send(': keep-alive\n\n');
     empty.end();
-    await expect(sseAnswer(empty.stream, 't', 'mcplane-1', marked, 1000)).rejects.toThrow(
+    await expect(rewrittenSseAnswer(empty.stream, 't', 'mcplane-1', marked, 1000)).rejects.toThrow(
       'target "t" ended its stream without a response',
     );
-    const bad = body();
-    bad.send('data: {not json\n\n');
-    await expect(sseAnswer(bad.stream, 't', 'mcplane-1', marked, 1000)).rejects.toThrow(
-      'target "t" sent a malformed SSE message',
-    );
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(bad.stream.destroyed).toBe(true);
   });
 
   it('cuts a target that keeps its stream open after the response, once the grace has passed', async () => {
     const { stream, send } = body();
     send(event(response('mcplane-1')));
-    const answer = await sseAnswer(stream, 't', 'mcplane-1', marked, 1000);
+    const answer = await rewrittenSseAnswer(stream, 't', 'mcplane-1', marked, 1000);
     expect(answer.kind).toBe('answer');
     send(event({ jsonrpc: '2.0', method: 'notifications/message', params: {} })); // read and dropped
     await new Promise((resolve) => setTimeout(resolve, ANSWERED_STREAM_GRACE_MS / 2));
     expect(stream.destroyed).toBe(false);
     await new Promise((resolve) => setTimeout(resolve, ANSWERED_STREAM_GRACE_MS / 2 + 100));
     expect(stream.destroyed).toBe(true);
+  });
+});
+
+describe('passedSseAnswer (the transparent path)', () => {
+  it.each([
+    ['the SDK layout', '{"result":{"content":[{"type":"text","text":"\\u00e9 \\"x\\""}]},"jsonrpc":"2.0","id":1}'],
+    ['the jsonrpc-first layout', '{"jsonrpc":"2.0","id":1,"result":{"content":[]}}'],
+    ['an error', '{"jsonrpc":"2.0","id":1,"error":{"code":-32602,"message":"no"}}'],
+    ['another key order (parsed)', '{"id":1, "jsonrpc":"2.0", "result":{}}'],
+  ])('answers with the event data exactly as sent: %s', async (_, data) => {
+    const { stream, send, end } = body();
+    send(`id: 0\ndata: \n\n${sseEvent(data, '1')}`);
+    end();
+    const answer = await passedSseAnswer(stream, 't', 1, 1000);
+    if (answer.kind !== 'answer') throw new Error('expected the answer');
+    expect(text(answer.reply)).toBe(data);
+  });
+
+  it.each([
+    ['a notification', JSON.stringify(progress)],
+    ['a request to the client with the same id', '{"method":"roots/list","jsonrpc":"2.0","id":1}'],
+    ['a notification whose params end like the id', '{"method":"x","params":{"a":{},"id":1}}'],
+    ['a response to another id', '{"result":{},"jsonrpc":"2.0","id":11}'],
+    ['a string id that only looks the same', '{"result":{},"jsonrpc":"2.0","id":"1"}'],
+    ['not JSON', '{"result":'],
+  ])('leaves the stream byte for byte as it came: %s first', async (_, data) => {
+    const { stream, send, end } = body();
+    const sent = [`: hello\r\n\r\n${sseEvent(data, '7')}`, event(response(1))];
+    for (const chunk of sent) send(chunk);
+    end();
+    expect(await passedSseAnswer(stream, 't', 1, 1000)).toEqual({ kind: 'stream', late: false });
+    const chunks = await all<Buffer>(stream);
+    expect(Buffer.concat(chunks).toString('utf8')).toBe(sent.join(''));
+  });
+
+  it('puts back a whole stream that came in one chunk with its end (the end waits for the reader)', async () => {
+    const { stream, send, end } = body();
+    const sent = event(progress) + event(response(1));
+    send(sent);
+    end();
+    expect(await passedSseAnswer(stream, 't', 1, 1000)).toEqual({ kind: 'stream', late: false });
+    expect(Buffer.concat(await all<Buffer>(stream)).toString('utf8')).toBe(sent);
+  });
+
+  it(`streams a first event over ${STREAM_JSON_BYTES} bytes, unchanged`, async () => {
+    const { stream, send, end } = body();
+    const big = event(response(1, { text: 'x'.repeat(STREAM_JSON_BYTES) }));
+    send(big.slice(0, 1000));
+    send(big.slice(1000));
+    end();
+    expect(await passedSseAnswer(stream, 't', 1, 1000)).toEqual({ kind: 'stream', late: false });
+    expect(Buffer.concat(await all<Buffer>(stream)).toString('utf8')).toBe(big);
   });
 });
