@@ -116,7 +116,9 @@ describe('rewrittenSseAnswer', () => {
     bad.send('data: {not json\n\n');
     bad.end();
     expect((await rewrittenSseAnswer(bad.stream, 't', 'mcplane-1', marked, 1000)).kind).toBe('stream');
-    await expect(all(sseMessages(bad.stream, 't'))).rejects.toThrow('target "t" sent a malformed SSE message');
+    await expect(all(sseMessages(bad.stream, 't'))).rejects.toThrow(
+      'target "t" sent a malformed SSE message',
+    );
   });
 
   it('throws when the stream ends without a message', async () => {
@@ -143,7 +145,10 @@ describe('rewrittenSseAnswer', () => {
 
 describe('passedSseAnswer (the transparent path)', () => {
   it.each([
-    ['the SDK layout', '{"result":{"content":[{"type":"text","text":"\\u00e9 \\"x\\""}]},"jsonrpc":"2.0","id":1}'],
+    [
+      'the SDK layout',
+      '{"result":{"content":[{"type":"text","text":"\\u00e9 \\"x\\""}]},"jsonrpc":"2.0","id":1}',
+    ],
     ['the jsonrpc-first layout', '{"jsonrpc":"2.0","id":1,"result":{"content":[]}}'],
     ['an error', '{"jsonrpc":"2.0","id":1,"error":{"code":-32602,"message":"no"}}'],
     ['another key order (parsed)', '{"id":1, "jsonrpc":"2.0", "result":{}}'],
