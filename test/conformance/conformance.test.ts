@@ -36,6 +36,17 @@ const DNS = 'dns-rebinding-protection';
 const PRIMING = 'server-sse-priming-event';
 const comparable = (name: string, checks: readonly string[] | undefined): readonly string[] | undefined =>
   name === 'server-sse-polling' ? checks?.filter((c) => !c.startsWith(`${PRIMING}=`)) : checks;
+/**
+ * Scenarios that read the SSE framing of a POST answer, and report it not applicable (INFO) when
+ * the answer is JSON. mcplane answers an SSE stream holding only the response as JSON unless the
+ * stream opens with a priming event (src/proxy/mcp/hop/sse-answer.ts), so through it these
+ * framing checks may be missing, and the scenario may then pass where the upstream's framing
+ * earned a warning; every other check must agree.
+ */
+const SSE_FRAMING = new Set(['server-sse-polling', 'server-sse-multiple-streams']);
+const FRAMING_CHECKS = [PRIMING, 'server-sse-retry-field', 'server-sse-streams-functional'];
+const withoutFraming = (checks: readonly string[] | undefined) =>
+  checks?.filter((c) => !FRAMING_CHECKS.some((id) => c.startsWith(`${id}=`)));
 
 interface Fronted {
   readonly gateway: Gateway;
@@ -63,6 +74,12 @@ function expectSame(
   expect([...gateway.keys()].sort()).toEqual([...direct.keys()].sort());
   for (const [name, result] of direct) {
     if (name === DNS) continue;
+    if (SSE_FRAMING.has(name)) {
+      expect([result.outcome, 'SUCCESS'], `${name} through mcplane`).toContain(gateway.get(name)?.outcome);
+      const framed = withoutFraming(gateway.get(name)?.checks);
+      expect(framed, `${name} through mcplane`).toEqual(withoutFraming(result.checks));
+      continue;
+    }
     expect(gateway.get(name)?.outcome, `${name} through mcplane`).toBe(result.outcome);
     const checks = comparable(name, gateway.get(name)?.checks);
     expect(checks, `${name} through mcplane`).toEqual(comparable(name, result.checks));

@@ -4,11 +4,18 @@
  * as if nothing had been read.
  */
 import type { Readable } from 'node:stream';
-import { endedUnanswered, UpstreamError } from './errors.js';
+import { UpstreamError } from './errors.js';
 import { SseParser } from './sse-parser.js';
 
-/** What became of the wait: the caller's answer, or the body put back to stream (`late`: nothing came in time). */
-export type FirstEvent<T> = { readonly answer: T } | { readonly late: boolean };
+/**
+ * What became of the wait: the caller's answer; the body put back to stream (`late`: nothing came
+ * in time); or the chunks of a body that ended without a message (a SEP-1699 stream closed before
+ * its answer, which the client fetches by resuming).
+ */
+export type FirstEvent<T> =
+  | { readonly answer: T }
+  | { readonly late: boolean }
+  | { readonly ended: readonly Buffer[] };
 
 /**
  * Wait up to `waitMs` for the first `message` event and hand its data (its JSON text) to
@@ -16,7 +23,7 @@ export type FirstEvent<T> = { readonly answer: T } | { readonly late: boolean };
  * message first, nothing in time, or more than `maxBytes` held meanwhile) every chunk read goes
  * back into the body, which is left paused to read from its first byte again. Chunks go back in
  * the same turn they were read in: a body whose end has already arrived does not end meanwhile.
- * Rejects when the body ends first (no answer in it), fails, or closes.
+ * Rejects when the body fails or closes.
  */
 export function firstSseEvent<T>(
   body: Readable,
@@ -24,6 +31,8 @@ export function firstSseEvent<T>(
   waitMs: number,
   maxBytes: number,
   answer: (data: string) => T | undefined,
+  /** A priming event (SEP-1699: an id, empty data) first means stream at once: the client may resume. */
+  primedStreams = false,
 ): Promise<FirstEvent<T>> {
   return new Promise((resolve, reject) => {
     const parser = new SseParser(maxBytes);
@@ -51,6 +60,7 @@ export function firstSseEvent<T>(
       }
       for (const event of events) {
         // SEP-1699 (2025-11-25): a priming event carries an id and empty data; it is not a message.
+        if (primedStreams && event.data === '' && event.id !== undefined) return putBack(false);
         if (event.event !== 'message' || event.data === '') continue;
         const made = answer(event.data);
         if (made === undefined) return putBack(false);
@@ -61,7 +71,7 @@ export function firstSseEvent<T>(
     };
     const onEnd = () => {
       settle();
-      reject(endedUnanswered(target));
+      resolve({ ended: chunks });
     };
     const onError = (error: Error) => {
       settle();

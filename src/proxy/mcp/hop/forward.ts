@@ -90,6 +90,7 @@ export async function forward(
   const { metrics, sseKeepAliveMs } = cx.deps;
   // The stream's first message is the response (the common call): one JSON answer, no SSE.
   let late = false;
+  let sseBody = reply.body;
   if (id !== undefined) {
     let first: SseAnswer;
     try {
@@ -108,6 +109,7 @@ export async function forward(
       return { reply: first.reply, target: target.name };
     }
     late = first.late;
+    sseBody = first.ended ?? sseBody;
   }
   metrics.sseStreamsOpen.inc();
   if (!rewrite) {
@@ -115,7 +117,7 @@ export async function forward(
     const stream = streamReply(
       'sse',
       passThroughSse(
-        reply.body,
+        sseBody,
         sseKeepAliveMs,
         () => {
           metrics.sseStreamsOpen.dec();

@@ -10,7 +10,8 @@
  * before. Both answers are the client's to accept: it sent `Accept: application/json,
  * text/event-stream`.
  */
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
+import { endedUnanswered } from '../../upstream/errors.js';
 import { STREAM_JSON_BYTES } from '../../upstream/reply-handler.js';
 import { type FirstEvent, firstSseEvent, readToEnd } from '../../upstream/sse-first-event.js';
 import type { Rewrite } from '../rewrite/outbound.js';
@@ -26,12 +27,16 @@ export const ANSWERED_STREAM_GRACE_MS = 1000;
 export type SseAnswer =
   /** The response, as the client's whole answer. */
   | { readonly kind: 'answer'; readonly reply: Reply }
-  /** Stream the body (put back as it was); `late` when nothing came within the wait. */
-  | { readonly kind: 'stream'; readonly late: boolean };
+  /**
+   * Stream the body (put back as it was); `late` when nothing came within the wait. `ended`: the
+   * body ended with no message, and these are its bytes (the transparent path passes them on).
+   */
+  | { readonly kind: 'stream'; readonly late: boolean; readonly ended?: Readable };
 
 /**
  * The transparent path: the first event's bytes as the answer when they are the response to `id`.
- * Throws what reading throws (the stream broke off, or ended with no message).
+ * A stream that opens with a priming event (SEP-1699: its target keeps events for the client to
+ * resume from) passes through at once, as it came. Throws what reading throws (the stream broke off).
  */
 export async function passedSseAnswer(
   upstream: Readable,
@@ -39,13 +44,24 @@ export async function passedSseAnswer(
   id: JsonRpcId,
   waitMs: number,
 ): Promise<SseAnswer> {
-  const first = await firstSseEvent(upstream, target, waitMs, STREAM_JSON_BYTES, (data): Reply | undefined =>
-    answers(data, id) ? { kind: 'bytes', status: 200, body: Buffer.from(data) } : undefined,
+  const first = await firstSseEvent(
+    upstream,
+    target,
+    waitMs,
+    STREAM_JSON_BYTES,
+    (data): Reply | undefined =>
+      answers(data, id) ? { kind: 'bytes', status: 200, body: Buffer.from(data) } : undefined,
+    true,
   );
+  // A stream closed before its answer (SEP-1699: the client resumes it) goes on as it came.
+  if ('ended' in first) return { kind: 'stream', late: false, ended: Readable.from(first.ended) };
   return settled(first, upstream);
 }
 
-/** A rewriting path: the first event rewritten as the answer when it is the response to `id`. */
+/**
+ * A rewriting path: the first event rewritten as the answer when it is the response to `id`.
+ * Throws what reading throws, and when the stream ends with no message.
+ */
 export async function rewrittenSseAnswer(
   upstream: Readable,
   target: string,
@@ -65,10 +81,11 @@ export async function rewrittenSseAnswer(
       return message === undefined ? undefined : jsonReply(rewrite(message));
     },
   );
+  if ('ended' in first) throw endedUnanswered(target);
   return settled(first, upstream);
 }
 
-function settled(first: FirstEvent<Reply>, upstream: Readable): SseAnswer {
+function settled(first: Exclude<FirstEvent<Reply>, { ended: unknown }>, upstream: Readable): SseAnswer {
   if ('late' in first) return { kind: 'stream', late: first.late };
   readToEnd(upstream, ANSWERED_STREAM_GRACE_MS);
   return { kind: 'answer', reply: first.answer };

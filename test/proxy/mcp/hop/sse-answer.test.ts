@@ -154,7 +154,7 @@ describe('passedSseAnswer (the transparent path)', () => {
     ['another key order (parsed)', '{"id":1, "jsonrpc":"2.0", "result":{}}'],
   ])('answers with the event data exactly as sent: %s', async (_, data) => {
     const { stream, send, end } = body();
-    send(`id: 0\ndata: \n\n${sseEvent(data, '1')}`);
+    send(`: hello\n\n${sseEvent(data, '1')}`);
     end();
     const answer = await passedSseAnswer(stream, 't', 1, 1000);
     if (answer.kind !== 'answer') throw new Error('expected the answer');
@@ -176,6 +176,25 @@ describe('passedSseAnswer (the transparent path)', () => {
     expect(await passedSseAnswer(stream, 't', 1, 1000)).toEqual({ kind: 'stream', late: false });
     const chunks = await all<Buffer>(stream);
     expect(Buffer.concat(chunks).toString('utf8')).toBe(sent.join(''));
+  });
+
+  it('streams at once, as it came, when the stream opens with a priming event (its target keeps events to resume from)', async () => {
+    const { stream, send, end } = body();
+    const sent = `id: ev-0\nretry: 100\ndata: \n\n${event(response(1), 'ev-1')}`;
+    send(sent);
+    end();
+    expect(await passedSseAnswer(stream, 't', 1, 1000)).toEqual({ kind: 'stream', late: false });
+    expect(Buffer.concat(await all<Buffer>(stream)).toString('utf8')).toBe(sent);
+  });
+
+  it('passes on a stream that ends with no message, as it came (the client decides)', async () => {
+    const { stream, send, end } = body();
+    const sent = 'retry: 100\n\n: closing\n\n';
+    send(sent);
+    end();
+    const answer = await passedSseAnswer(stream, 't', 1, 1000);
+    if (answer.kind !== 'stream' || !answer.ended) throw new Error('expected the ended stream');
+    expect(Buffer.concat(await all<Buffer>(answer.ended)).toString('utf8')).toBe(sent);
   });
 
   it('puts back a whole stream that came in one chunk with its end (the end waits for the reader)', async () => {
