@@ -47,32 +47,7 @@ export function parseJson(body: Buffer, target: string): unknown {
 }
 
 /** Yield each `message` event's JSON as it completes. Destroys the body when the consumer stops. */
-export function sseMessages(body: Readable, target: string): AsyncGenerator<unknown> {
-  return sseEvents(body, target, parseSseMessage);
-}
-
-/**
- * Yield each `message` event's data (its JSON text, unparsed) as it completes: for a reader that
- * may forward an event's bytes without parsing them. Destroys the body when the consumer stops.
- */
-export function sseData(body: Readable, target: string): AsyncGenerator<string> {
-  return sseEvents(body, target, (data) => data);
-}
-
-/** One SSE `message` event's JSON-RPC message. */
-export function parseSseMessage(data: string, target: string): unknown {
-  try {
-    return JSON.parse(data);
-  } catch {
-    throw new UpstreamError(target, 'protocol', `target "${target}" sent a malformed SSE message`);
-  }
-}
-
-async function* sseEvents<T>(
-  body: Readable,
-  target: string,
-  read: (data: string, target: string) => T,
-): AsyncGenerator<T> {
+export async function* sseMessages(body: Readable, target: string): AsyncGenerator<unknown> {
   const parser = new SseParser(MAX_UPSTREAM_MESSAGE_BYTES);
   const decoder = new TextDecoder();
   try {
@@ -88,7 +63,13 @@ async function* sseEvents<T>(
       for (const event of events) {
         // SEP-1699 (2025-11-25): a priming event carries an id and empty data; it is not a message.
         if (event.event !== 'message' || event.data === '') continue;
-        yield read(event.data, target);
+        let message: unknown;
+        try {
+          message = JSON.parse(event.data);
+        } catch {
+          throw new UpstreamError(target, 'protocol', `target "${target}" sent a malformed SSE message`);
+        }
+        yield message;
       }
     }
   } finally {

@@ -62,7 +62,12 @@ export function firstSseEvent<T>(
         // SEP-1699 (2025-11-25): a priming event carries an id and empty data; it is not a message.
         if (primedStreams && event.data === '' && event.id !== undefined) return putBack(false);
         if (event.event !== 'message' || event.data === '') continue;
-        const made = answer(event.data);
+        let made: T | undefined;
+        try {
+          made = answer(event.data);
+        } catch {
+          made = undefined; // never thrown into the body's emitter: the stream's reader decides
+        }
         if (made === undefined) return putBack(false);
         settle();
         return resolve({ answer: made });
