@@ -17,7 +17,7 @@ import { startTestGateway } from '../support/gateway.js';
 import { freePort, portOpen } from '../support/ports.js';
 import { rawConnect } from '../support/raw-http.js';
 import { type RawUpstream, startRawUpstream } from '../support/raw-upstream.js';
-import { writeManifests } from '../support/standalone.js';
+import { transparentAndMultiplexed, writeManifests } from '../support/standalone.js';
 
 const DRAIN = '2s';
 const SHUTDOWN =
@@ -39,17 +39,7 @@ afterAll(async () => {
 /** A gateway with route /one → a (transparent) and /two → a + b (multiplexed). */
 async function gatewayWith(flags: string[]): Promise<{ gateway: Gateway; base: string; port: number }> {
   const port = await freePort();
-  const dir = await writeManifests(port, [
-    { name: 'one', pathPrefix: '/one', targets: [{ name: 'a', port: a.port }] },
-    {
-      name: 'two',
-      pathPrefix: '/two',
-      targets: [
-        { name: 'a', port: a.port },
-        { name: 'b', port: b.port },
-      ],
-    },
-  ]);
+  const dir = await writeManifests(port, transparentAndMultiplexed(a, b));
   dirs.push(dir);
   const gateway = await startTestGateway(['--manifests', dir, '--drain-timeout', DRAIN, ...flags]);
   return { gateway, base: `http://127.0.0.1:${port}`, port };

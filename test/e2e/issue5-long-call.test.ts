@@ -13,7 +13,7 @@ import { startTestGateway } from '../support/gateway.js';
 import { MCP_HEADERS, rawInitialize } from '../support/mcp-harness.js';
 import { freePort } from '../support/ports.js';
 import { type RawUpstream, startRawUpstream } from '../support/raw-upstream.js';
-import { writeManifests } from '../support/standalone.js';
+import { transparentAndMultiplexed, writeManifests } from '../support/standalone.js';
 
 const SILENT_MS = 3000;
 const KEEPALIVE_MS = 200;
@@ -27,17 +27,7 @@ let base: string;
 beforeAll(async () => {
   [a, b] = await Promise.all([startRawUpstream({ name: 'a' }), startRawUpstream({ name: 'b' })]);
   const port = await freePort();
-  dir = await writeManifests(port, [
-    { name: 'one', pathPrefix: '/one', targets: [{ name: 'a', port: a.port }] },
-    {
-      name: 'two',
-      pathPrefix: '/two',
-      targets: [
-        { name: 'a', port: a.port },
-        { name: 'b', port: b.port },
-      ],
-    },
-  ]);
+  dir = await writeManifests(port, transparentAndMultiplexed(a, b));
   // A session idle TTL shorter than the call: a session with a call in flight is not idle.
   gateway = await startTestGateway([
     '--manifests',

@@ -11,7 +11,7 @@ import { startTestGateway } from '../support/gateway.js';
 import { MCP_HEADERS, rawInitialize } from '../support/mcp-harness.js';
 import { freePort } from '../support/ports.js';
 import { type RawUpstream, startRawUpstream } from '../support/raw-upstream.js';
-import { writeManifests } from '../support/standalone.js';
+import { transparentAndMultiplexed, writeManifests } from '../support/standalone.js';
 
 const CALLS = 20;
 
@@ -24,17 +24,7 @@ let base: string;
 beforeAll(async () => {
   [a, b] = await Promise.all([startRawUpstream({ name: 'a' }), startRawUpstream({ name: 'b' })]);
   const port = await freePort();
-  dir = await writeManifests(port, [
-    { name: 'one', pathPrefix: '/one', targets: [{ name: 'a', port: a.port }] },
-    {
-      name: 'two',
-      pathPrefix: '/two',
-      targets: [
-        { name: 'a', port: a.port },
-        { name: 'b', port: b.port },
-      ],
-    },
-  ]);
+  dir = await writeManifests(port, transparentAndMultiplexed(a, b));
   gateway = await startTestGateway(['--manifests', dir]);
   base = `http://127.0.0.1:${port}`;
 });

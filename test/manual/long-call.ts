@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { Agent, fetch } from 'undici';
 import { freePort } from '../support/ports.js';
 import { startRawUpstream } from '../support/raw-upstream.js';
-import { writeManifests } from '../support/standalone.js';
+import { transparentAndMultiplexed, writeManifests } from '../support/standalone.js';
 
 const minutes = Number(process.argv[2] ?? 10);
 const silentMs = Math.round(minutes * 60_000);
@@ -24,17 +24,7 @@ const headers = { 'content-type': 'application/json', accept: 'application/json,
 const [a, b] = await Promise.all([startRawUpstream({ name: 'a' }), startRawUpstream({ name: 'b' })]);
 const port = await freePort();
 const adminPort = await freePort();
-const dir = await writeManifests(port, [
-  { name: 'one', pathPrefix: '/one', targets: [{ name: 'a', port: a.port }] },
-  {
-    name: 'two',
-    pathPrefix: '/two',
-    targets: [
-      { name: 'a', port: a.port },
-      { name: 'b', port: b.port },
-    ],
-  },
-]);
+const dir = await writeManifests(port, transparentAndMultiplexed(a, b));
 const gateway = spawn(
   process.execPath,
   [

@@ -17,6 +17,27 @@ export interface StaticBackend {
   readonly prefixMode?: 'Always' | 'Conditional' | 'Never';
 }
 
+/**
+ * The two routes the raw-upstream tests use: `/one` → `a` alone (transparent) and `/two` → `a` and
+ * `b` (multiplexed).
+ */
+export function transparentAndMultiplexed(
+  a: { readonly port: number },
+  b: { readonly port: number },
+): StaticBackend[] {
+  return [
+    { name: 'one', pathPrefix: '/one', targets: [{ name: 'a', port: a.port }] },
+    {
+      name: 'two',
+      pathPrefix: '/two',
+      targets: [
+        { name: 'a', port: a.port },
+        { name: 'b', port: b.port },
+      ],
+    },
+  ];
+}
+
 export function standaloneManifests(listenerPort: number, backends: readonly StaticBackend[]): string {
   const docs = [
     `apiVersion: gateway.networking.k8s.io/v1
