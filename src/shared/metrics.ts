@@ -123,6 +123,12 @@ export function createMetrics(registry = new Registry(), options: { processMetri
       labelNames: ['backend', 'target', 'method', 'outcome'] as const,
       registers,
     }),
+    upstreamStreamResumes: new Counter({
+      name: 'mcplane_upstream_stream_resumes_total',
+      help: "Calls' SSE streams a 2025 target closed before the response (SEP-1699 polling) that mcplane took up again with Last-Event-ID, by backend, target and result (resumed; refused: the target would not give it back; exhausted: past 1,000 resumptions of one call).",
+      labelNames: ['backend', 'target', 'result'] as const,
+      registers,
+    }),
     /** `mcp.client.operation.duration`: one hop to one target; `error_type` is the failure kind. */
     clientOperationDuration: new BoundHistogram({
       name: 'mcp_client_operation_duration_seconds',

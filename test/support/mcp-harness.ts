@@ -203,14 +203,17 @@ export function textOf(result: unknown): string {
   return content.map((c) => c.text ?? '').join('');
 }
 
-/** The JSON-RPC messages of a response, whether the gateway answered JSON or SSE. */
+/**
+ * The JSON-RPC messages of a response, whether the gateway answered JSON or SSE (a SEP-1699
+ * priming event's empty data is not a message).
+ */
 export async function messagesOf(response: Response): Promise<any[]> {
   const text = await response.text();
   if (!(response.headers.get('content-type') ?? '').startsWith('text/event-stream'))
     return [JSON.parse(text)];
   return text
     .split('\n')
-    .filter((line) => line.startsWith('data: '))
+    .filter((line) => line.startsWith('data: ') && line.length > 6)
     .map((line) => JSON.parse(line.slice(6)));
 }
 

@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { InMemoryEventStore } from '@modelcontextprotocol/sdk/examples/shared/inMemoryEventStore.js';
 import { completable } from '@modelcontextprotocol/sdk/server/completable.js';
 import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
@@ -40,6 +41,12 @@ export interface FixtureOptions {
   readonly pinVersion?: string;
   /** false: declare `tools.listChanged: false` (McpServer declares true), a server that never announces. */
   readonly listChanged?: boolean;
+  /**
+   * SEP-1699 polling (2025-11-25): an event store (priming events, resumption with Last-Event-ID,
+   * the stream's `retry` this many ms) and the tool `poll`, which closes its own stream `closes`
+   * times, `ms` apart, with a progress notification after each close, then answers `ms` later.
+   */
+  readonly polling?: { readonly retryMs: number };
   /** Called for every request as it arrives; what it returns is called when the response ends (tracing). */
   readonly onRequest?: (request: SeenRequest) => (() => void) | undefined;
 }
@@ -128,11 +135,38 @@ function registerTools(server: McpServer, options: FixtureOptions): void {
     }));
     return { content: [{ type: 'text', text: name }] };
   });
+  if (options.polling) registerPolling(server, options.name);
   for (const extra of options.extraTools ?? []) {
     server.registerTool(extra, { description: `extra ${extra}` }, async () => ({
       content: [{ type: 'text', text: `${extra}: ${options.name}` }],
     }));
   }
+}
+
+function registerPolling(server: McpServer, name: string): void {
+  server.registerTool(
+    'poll',
+    {
+      description: 'Close the call stream `closes` times (the client resumes it), then answer',
+      inputSchema: { closes: z.number(), ms: z.number() },
+    },
+    async ({ closes, ms }, extra) => {
+      const token = extra._meta?.progressToken;
+      for (let i = 1; i <= closes; i++) {
+        extra.closeSSEStream?.();
+        await new Promise((resolve) => setTimeout(resolve, ms));
+        if (token !== undefined) {
+          await extra.sendNotification({
+            method: 'notifications/progress',
+            params: { progressToken: token, progress: i, total: closes },
+          });
+        }
+      }
+      // SDK clients drop a progress notification that arrives together with the result.
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      return { content: [{ type: 'text', text: `${name} polled ${closes} times` }] };
+    },
+  );
 }
 
 function registerPrompts(server: McpServer, options: FixtureOptions): void {
@@ -216,6 +250,9 @@ export async function startFixture(options: FixtureOptions): Promise<FixtureServ
       if (options.initializeDelayMs) await new Promise((r) => setTimeout(r, options.initializeDelayMs));
       const created = new StreamableHTTPServerTransport({
         sessionIdGenerator: () => randomUUID(),
+        ...(options.polling
+          ? { eventStore: new InMemoryEventStore(), retryInterval: options.polling.retryMs }
+          : {}),
         onsessioninitialized: (id) => {
           sessions.set(id, created);
         },

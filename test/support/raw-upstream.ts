@@ -15,6 +15,8 @@
  *                'drain'), and counted in `written`
  *   echo         a normal JSON result
  *   rpc_error    (not listed) a JSON-RPC error answer, -32603
+ *   closes_early (not listed) SSE: a SEP-1699 priming event (`id: <name>-1`, `retry: 0`), then the
+ *                stream's end, no answer; resuming it is refused (GET is 405 without `events`)
  *
  * `misbehave` makes every request of one method misbehave the same way (for fan-outs). With
  * `events`, a GET opens the session's event stream and floods it the same way (else GET is 405).
@@ -203,6 +205,9 @@ export async function startRawUpstream(options: RawUpstreamOptions = {}): Promis
           setTimeout(() => res.end(), END_AFTER_MS);
         }, ms);
         return;
+      case 'closes_early':
+        res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+        return void res.end(`id: ${name}-1\nretry: 0\ndata: \n\n`);
       case 'silent_json':
         setTimeout(() => json(text(`silent for ${ms} ms`)), ms);
         return;

@@ -21,9 +21,25 @@ export class SseParser {
   #dataSize = 0;
   #event = '';
   #id: string | undefined;
+  #retryMs: number | undefined;
   #skipLeadingNewline = false;
 
   constructor(private readonly maxEventChars: number) {}
+
+  /** The last event id the stream set (it carries over to later events, as in browsers). */
+  get lastEventId(): string | undefined {
+    return this.#id;
+  }
+
+  /** The reconnection time the stream asked for (`retry:`), if any. */
+  get retryMs(): number | undefined {
+    return this.#retryMs;
+  }
+
+  /** Between events: no partial line or data held (a stream cut here lost nothing). */
+  get atBoundary(): boolean {
+    return this.#pendingChars === 0 && this.#data.length === 0;
+  }
 
   /** Parse a chunk; returns the events it completed (possibly none). */
   feed(chunk: string): SseEvent[] {
@@ -89,6 +105,8 @@ export class SseParser {
       this.#event = value;
     } else if (field === 'id' && !value.includes('\0')) {
       this.#id = value;
+    } else if (field === 'retry' && /^\d{1,9}$/.test(value)) {
+      this.#retryMs = Number(value);
     }
     return undefined;
   }

@@ -22,6 +22,7 @@ import type { ParkedUpstream, ServerRequestAnswer, SessionContext } from './cont
 import { runRounds } from './input-rounds.js';
 import { type Outcome, upstreamFailure } from './outcome.js';
 import { passedSseAnswer, rewrittenSseAnswer, type SseAnswer } from './sse-answer.js';
+import { canResume, followedSse } from './stream-resume.js';
 import { postToTarget } from './targets.js';
 import { post } from './upstream-call.js';
 
@@ -108,8 +109,14 @@ export async function forward(
       release?.();
       return { reply: first.reply, target: target.name };
     }
+    // A stream closed before its answer: a rewriting path reports it, unless mcplane can resume it.
+    if (first.ended && rewrite && !canResume(target, state)) {
+      cx.session.forgetInflight(id);
+      release?.();
+      return upstreamFailure(endedUnanswered(target.name), id, target.name);
+    }
     late = first.late;
-    sseBody = first.ended ?? sseBody;
+    sseBody = followedSse(cx, target, state, id, first.ended ?? sseBody);
   }
   metrics.sseStreamsOpen.inc();
   if (!rewrite) {
@@ -138,7 +145,7 @@ export async function forward(
     end = done(stream.end);
     return { reply: stream.reply, target: target.name };
   }
-  const upstream = reply.body;
+  const upstream = sseBody;
   const sse = clientStream(cx, id, () => {
     metrics.sseStreamsOpen.dec();
     // A parked call's upstream stream waits for the client's retry (ParkedCalls owns it now).
@@ -241,7 +248,10 @@ function earlySse(
     release?.();
     stream.end(outcome);
   };
-  void relay(cx, sse, target, id, end, () => relayLate(pending, sse, target, id, rewrite ?? ((m) => m)));
+  const follow = (body: Readable) => followedSse(cx, target, state, id, body);
+  void relay(cx, sse, target, id, end, () =>
+    relayLate(pending, sse, target, id, rewrite ?? ((m) => m), follow),
+  );
   return { reply: stream.reply, target: target.name };
 }
 
@@ -295,13 +305,15 @@ async function relayLate(
   target: McpTarget,
   id: JsonRpcId,
   rewrite: Rewrite,
+  /** The SSE body as the relay reads it (resumed across the target's closes where it can be). */
+  follow: (body: Readable) => Readable,
 ): Promise<void> {
   const reply = await pending;
   if (reply.kind === 'accepted') throw acceptedUnanswered(target.name);
   if (reply.kind === 'json') sse.send(rewrite(parseJson(reply.body, target.name)));
   else if (reply.kind === 'json-stream') {
     sse.send(rewrite(parseJson(await readBytes(reply.body, target.name), target.name)));
-  } else await relaySse(sseMessages(reply.body, target.name), sse, target, id, rewrite);
+  } else await relaySse(sseMessages(follow(reply.body), target.name), sse, target, id, rewrite);
 }
 
 function json(

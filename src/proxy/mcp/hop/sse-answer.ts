@@ -11,7 +11,6 @@
  * text/event-stream`.
  */
 import { Readable } from 'node:stream';
-import { endedUnanswered } from '../../upstream/errors.js';
 import { STREAM_JSON_BYTES } from '../../upstream/reply-handler.js';
 import { type FirstEvent, firstSseEvent, readToEnd } from '../../upstream/sse-first-event.js';
 import type { Rewrite } from '../rewrite/outbound.js';
@@ -29,7 +28,7 @@ export type SseAnswer =
   | { readonly kind: 'answer'; readonly reply: Reply }
   /**
    * Stream the body (put back as it was); `late` when nothing came within the wait. `ended`: the
-   * body ended with no message, and these are its bytes (the transparent path passes them on).
+   * body ended with no message, and these are its bytes.
    */
   | { readonly kind: 'stream'; readonly late: boolean; readonly ended?: Readable };
 
@@ -50,17 +49,16 @@ export async function passedSseAnswer(
     waitMs,
     STREAM_JSON_BYTES,
     (data): Reply | undefined =>
-      answers(data, id) ? { kind: 'bytes', status: 200, body: Buffer.from(data) } : undefined,
+      answersCall(data, id) ? { kind: 'bytes', status: 200, body: Buffer.from(data) } : undefined,
     true,
   );
-  // A stream closed before its answer (SEP-1699: the client resumes it) goes on as it came.
-  if ('ended' in first) return { kind: 'stream', late: false, ended: Readable.from(first.ended) };
   return settled(first, upstream);
 }
 
 /**
  * A rewriting path: the first event rewritten as the answer when it is the response to `id`.
- * Throws what reading throws, and when the stream ends with no message.
+ * Throws what reading throws. A stream that ended with no message comes back as `ended`: the
+ * caller resumes it (hop/stream-resume.ts) or reports it.
  */
 export async function rewrittenSseAnswer(
   upstream: Readable,
@@ -81,11 +79,12 @@ export async function rewrittenSseAnswer(
       return message === undefined ? undefined : jsonReply(rewrite(message));
     },
   );
-  if ('ended' in first) throw endedUnanswered(target);
   return settled(first, upstream);
 }
 
-function settled(first: Exclude<FirstEvent<Reply>, { ended: unknown }>, upstream: Readable): SseAnswer {
+function settled(first: FirstEvent<Reply>, upstream: Readable): SseAnswer {
+  // A stream closed before its answer (SEP-1699) goes on as it came: the caller may resume it.
+  if ('ended' in first) return { kind: 'stream', late: false, ended: Readable.from(first.ended) };
   if ('late' in first) return { kind: 'stream', late: first.late };
   readToEnd(upstream, ANSWERED_STREAM_GRACE_MS);
   return { kind: 'answer', reply: first.answer };
@@ -97,7 +96,7 @@ function settled(first: Exclude<FirstEvent<Reply>, { ended: unknown }>, upstream
  * else parsed. At the very end of valid JSON, `,"id":<id>}` can only be the top-level object's
  * last member: nothing can follow the member before the object closes.
  */
-function answers(data: string, id: JsonRpcId): boolean {
+export function answersCall(data: string, id: JsonRpcId): boolean {
   const text = JSON.stringify(id);
   if (data.startsWith('{"result":') || data.startsWith('{"error":')) {
     if (data.trimEnd().endsWith(`,"id":${text}}`)) return true;

@@ -121,13 +121,13 @@ describe('rewrittenSseAnswer', () => {
     );
   });
 
-  it('throws when the stream ends without a message', async () => {
+  it('gives back a stream that ended without a message (the caller resumes it or reports it)', async () => {
     const empty = body();
     empty.send(': keep-alive\n\n');
     empty.end();
-    await expect(rewrittenSseAnswer(empty.stream, 't', 'mcplane-1', marked, 1000)).rejects.toThrow(
-      'target "t" ended its stream without a response',
-    );
+    const answer = await rewrittenSseAnswer(empty.stream, 't', 'mcplane-1', marked, 1000);
+    if (answer.kind !== 'stream' || !answer.ended) throw new Error('expected the ended stream');
+    expect(Buffer.concat(await all<Buffer>(answer.ended)).toString('utf8')).toBe(': keep-alive\n\n');
   });
 
   it('cuts a target that keeps its stream open after the response, once the grace has passed', async () => {
