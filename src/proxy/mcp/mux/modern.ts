@@ -97,10 +97,9 @@ export async function serveModern(
       id,
     );
   }
-  const clientParams = keptClientParams(
-    { capabilities, clientInfo: meta[META_CLIENT_INFO] },
-    String(meta[META_VERSION]),
-  );
+  // Made only when a hop needs them (a 2026 target's _meta): a 2025 target's session is the owner's.
+  const clientParams = () =>
+    keptClientParams({ capabilities, clientInfo: meta[META_CLIENT_INFO] }, String(meta[META_VERSION]));
   const view = Session.view(owner, clientParams);
   const sx = withSession(cx, view);
   if (method === 'server/discover') return discover(sx, id);

@@ -98,6 +98,14 @@ export class Session {
     this.#owners?.clear();
   }
 
+  #clientParams: JsonObject | (() => JsonObject);
+
+  /** keptClientParams(): what is replayed to targets that join later; bounded whatever the client sent. */
+  get clientParams(): JsonObject {
+    if (typeof this.#clientParams === 'function') this.#clientParams = this.#clientParams();
+    return this.#clientParams;
+  }
+
   /** The client is demonstrably there: its GET stream is open or a request is in flight. */
   get busy(): boolean {
     return this.events.sink !== undefined || this.requestIds.size > 0;
@@ -115,8 +123,8 @@ export class Session {
     /** The backend it belongs to: a token opens only for the backend it was issued for. */
     readonly backendId: string,
     readonly protocolVersion: string,
-    /** keptClientParams(): what is replayed to targets that join later; bounded whatever the client sent. */
-    readonly clientParams: JsonObject,
+    /** keptClientParams(), or how to make them (a view makes them only when a hop needs them). */
+    clientParams: JsonObject | (() => JsonObject),
     /** Date.now() when the session started: its lifetime counts from here. */
     readonly issuedAt: number,
     targets: readonly TargetSession[],
@@ -127,6 +135,7 @@ export class Session {
     /** A 2026-07-28 request's view (Session.view) shares its owner's upstream sessions. */
     readonly owner?: Session,
   ) {
+    this.#clientParams = clientParams;
     this.targets = owner?.targets ?? new Map();
     if (owner) {
       this.#starting = owner.starting;
@@ -141,7 +150,7 @@ export class Session {
    * every modern client of the same route, backend and identity), and this request's own client
    * identity, ids in flight and streams — gone when the request is.
    */
-  static view(owner: Session, clientParams: JsonObject): Session {
+  static view(owner: Session, clientParams: () => JsonObject): Session {
     return new Session(
       owner.token,
       owner.id,
