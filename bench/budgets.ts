@@ -43,6 +43,7 @@ export function checkBudgets(r: Figures): Budget[] {
   ] as const) {
     budgets.push(...callBudgets(r, candidate, suffix));
   }
+  budgets.push(...eraBudgets(r));
 
   const fan = r.scenarios.find((s) => s.id === 'list-fanout');
   const merged = fan?.measurements.find((m) => m.candidate === 'mcplane (3 targets)');
@@ -95,6 +96,41 @@ export function checkBudgets(r: Figures): Budget[] {
     ),
   );
   return budgets;
+}
+
+/** What a 2026-07-28 message costs beyond a 2025 one (its `_meta` parsed, and written again without it). */
+const MODERN_OVER_LEGACY = 1.1;
+
+/**
+ * The 2026-07-28 client against the 2025 one on the same process, from windows that ran in the same
+ * rounds: the median over rounds of the two CPU-per-call figures' ratio. Pooled figures of a whole
+ * run drift apart by ±15 % on a shared machine (a neighbour's burst lands in one window); a round's
+ * two windows run seconds apart. The other lines hold the 2026 client to the same limits as the 2025
+ * one; this one says whether it costs what the 2025 client costs.
+ */
+function eraBudgets(r: Figures): Budget[] {
+  return (
+    [
+      ['echo-c32', 'c=32'],
+      ['echo-c1', 'c=1'],
+    ] as const
+  ).map(([scenario, label]) => {
+    const legacy = find(r, scenario, 'mcplane')?.roundCpuUsPerCall ?? [];
+    const modern = find(r, scenario, MODERN_CLIENT)?.roundCpuUsPerCall ?? [];
+    const ratios: number[] = [];
+    for (let i = 0; i < Math.min(legacy.length, modern.length); i++) {
+      const ratio = modern[i]! / legacy[i]!;
+      if (Number.isFinite(ratio)) ratios.push(ratio);
+    }
+    return check(
+      `CPU per tools/call, 2026-07-28 client vs 2025 client (echo, ${label}, median of rounds)`,
+      `≤ ${MODERN_OVER_LEGACY.toFixed(2)}× the 2025 client`,
+      ratios.length > 0 ? median(ratios) : undefined,
+      (v) => v <= MODERN_OVER_LEGACY,
+      (v) => `${v.toFixed(3)}× (rounds: ${ratios.map((x) => x.toFixed(2)).join(', ')})`,
+      'not measured',
+    );
+  });
 }
 
 /**

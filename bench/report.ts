@@ -24,6 +24,8 @@ export interface Measurement {
   readonly p99Ms: number;
   /** CPU of the proxy process(es) per successful call; undefined for direct. */
   readonly cpuUsPerCall: number | undefined;
+  /** The same, round by round (windows of one round ran back to back, so they pair across candidates). */
+  readonly roundCpuUsPerCall?: readonly number[];
   readonly problems: readonly string[];
 }
 

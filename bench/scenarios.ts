@@ -46,6 +46,8 @@ interface Tally {
   errors: number;
   elapsedMs: number;
   cpuUs: number;
+  /** Each round's CPU per call (pairs with other candidates' windows of the same round). */
+  roundCpu: number[];
   problems: Set<string>;
   failed: boolean;
 }
@@ -69,6 +71,7 @@ function summarize(name: string, t: Tally, chargesCpu: boolean): Measurement {
     p90Ms: percentile(all, 90),
     p99Ms: percentile(all, 99),
     cpuUsPerCall: chargesCpu && t.calls > 0 ? t.cpuUs / t.calls : undefined,
+    ...(chargesCpu ? { roundCpuUsPerCall: t.roundCpu } : {}),
     problems: [...t.problems],
   };
 }
@@ -103,7 +106,16 @@ export async function measureScenario(
   const tallies = new Map<string, Tally>(
     contenders.map((c) => [
       c.name,
-      { latencies: [], calls: 0, errors: 0, elapsedMs: 0, cpuUs: 0, problems: new Set(), failed: false },
+      {
+        latencies: [],
+        calls: 0,
+        errors: 0,
+        elapsedMs: 0,
+        cpuUs: 0,
+        roundCpu: [],
+        problems: new Set(),
+        failed: false,
+      },
     ]),
   );
   const attempt = async (c: Contender, durationMs: number, record: boolean) => {
@@ -117,6 +129,7 @@ export async function measureScenario(
       tally.errors += result.errors;
       tally.elapsedMs += result.elapsedMs;
       tally.cpuUs += cpuUs;
+      tally.roundCpu.push(result.calls > 0 ? cpuUs / result.calls : Number.NaN);
       for (const p of result.problems) tally.problems.add(p);
     } catch (err) {
       // Sessions could not even be opened: no point in more rounds against this candidate.
