@@ -6,44 +6,29 @@
  * an upstream that sends no headers at all until its JSON answer. The session idle TTL is set
  * below the call's length: the session must still be there when the call ends.
  */
-import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Gateway } from '../../src/gateway.js';
-import { startTestGateway } from '../support/gateway.js';
 import { MCP_HEADERS, rawInitialize } from '../support/mcp-harness.js';
-import { freePort } from '../support/ports.js';
 import { type RawUpstream, startRawUpstream } from '../support/raw-upstream.js';
-import { transparentAndMultiplexed, writeManifests } from '../support/standalone.js';
+import { type FrontedPair, frontPair } from '../support/standalone.js';
 
 const SILENT_MS = 3000;
 const KEEPALIVE_MS = 200;
 
 let a: RawUpstream;
 let b: RawUpstream;
-let gateway: Gateway;
-let dir: string;
+let front: FrontedPair;
 let base: string;
 
 beforeAll(async () => {
   [a, b] = await Promise.all([startRawUpstream({ name: 'a' }), startRawUpstream({ name: 'b' })]);
-  const port = await freePort();
-  dir = await writeManifests(port, transparentAndMultiplexed(a, b));
   // A session idle TTL shorter than the call: a session with a call in flight is not idle.
-  gateway = await startTestGateway([
-    '--manifests',
-    dir,
-    '--sse-keepalive',
-    `${KEEPALIVE_MS}ms`,
-    '--session-idle-ttl',
-    '1s',
-  ]);
-  base = `http://127.0.0.1:${port}`;
+  front = await frontPair(a, b, ['--sse-keepalive', `${KEEPALIVE_MS}ms`, '--session-idle-ttl', '1s']);
+  base = front.base;
 });
 
 afterAll(async () => {
-  await gateway?.stop();
+  await front?.stop();
   await Promise.all([a?.close(), b?.close()]);
-  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 interface Timed {

@@ -4,35 +4,27 @@
  * upstream stream is read to its end, so the gateway keeps its connection to the target.
  * (The silent and streaming cases stay SSE: issue5-long-call.test.ts, mux/client-to-server.test.ts.)
  */
-import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Gateway } from '../../src/gateway.js';
-import { startTestGateway } from '../support/gateway.js';
 import { MCP_HEADERS, rawInitialize } from '../support/mcp-harness.js';
-import { freePort } from '../support/ports.js';
 import { type RawUpstream, startRawUpstream } from '../support/raw-upstream.js';
-import { transparentAndMultiplexed, writeManifests } from '../support/standalone.js';
+import { type FrontedPair, frontPair } from '../support/standalone.js';
 
 const CALLS = 20;
 
 let a: RawUpstream;
 let b: RawUpstream;
-let gateway: Gateway;
-let dir: string;
+let front: FrontedPair;
 let base: string;
 
 beforeAll(async () => {
   [a, b] = await Promise.all([startRawUpstream({ name: 'a' }), startRawUpstream({ name: 'b' })]);
-  const port = await freePort();
-  dir = await writeManifests(port, transparentAndMultiplexed(a, b));
-  gateway = await startTestGateway(['--manifests', dir]);
-  base = `http://127.0.0.1:${port}`;
+  front = await frontPair(a, b);
+  base = front.base;
 });
 
 afterAll(async () => {
-  await gateway?.stop();
+  await front?.stop();
   await Promise.all([a?.close(), b?.close()]);
-  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 async function call(url: string, tool: string, id: number, headers: Record<string, string>) {

@@ -5,25 +5,22 @@
  * route, a 2026-07-28 client — gets one unbroken answer, progress included. A target that will not
  * give the stream back leaves the client with the call's error, not a stream that just ends.
  */
-import { rm } from 'node:fs/promises';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../src/gateway.js';
-import { startTestGateway } from '../support/gateway.js';
 import { MCP_HEADERS, messagesOf, rawInitialize } from '../support/mcp-harness.js';
 import { type FixtureServer, startFixture } from '../support/mcp-servers.js';
 import { modernPost } from '../support/modern-wire.js';
-import { freePort } from '../support/ports.js';
 import { type RawUpstream, startRawUpstream } from '../support/raw-upstream.js';
-import { transparentAndMultiplexed, writeManifests } from '../support/standalone.js';
+import { type FrontedPair, frontPair } from '../support/standalone.js';
 
 // The tool's closes are further apart than mcplane's shortest wait before resuming (100 ms), so
 // each close finds the stream taken back up (a close in between would close nothing).
 let a: FixtureServer;
 let b: FixtureServer;
+let front: FrontedPair;
 let gateway: Gateway;
-let dir: string;
 let base: string;
 
 beforeAll(async () => {
@@ -31,16 +28,13 @@ beforeAll(async () => {
     startFixture({ name: 'a', polling: { retryMs: 20 } }),
     startFixture({ name: 'b' }),
   ]);
-  const port = await freePort();
-  dir = await writeManifests(port, transparentAndMultiplexed(a, b));
-  gateway = await startTestGateway(['--manifests', dir]);
-  base = `http://127.0.0.1:${port}`;
+  front = await frontPair(a, b);
+  ({ gateway, base } = front);
 });
 
 afterAll(async () => {
-  await gateway?.stop();
+  await front?.stop();
   await Promise.all([a?.close(), b?.close()]);
-  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 /** The GETs target a received with a Last-Event-ID since `from` (mcplane resuming a stream). */
@@ -104,20 +98,16 @@ describe('a call stream its 2025-11-25 target closes before the answer (SEP-1699
 describe('a call stream its target closes early and will not give back', () => {
   let raw: RawUpstream;
   let other: RawUpstream;
-  let rawGateway: Gateway;
-  let rawDir: string;
+  let rawFront: FrontedPair;
   let rawBase: string;
   beforeAll(async () => {
     [raw, other] = await Promise.all([startRawUpstream({ name: 'a' }), startRawUpstream({ name: 'b' })]);
-    const port = await freePort();
-    rawDir = await writeManifests(port, transparentAndMultiplexed(raw, other));
-    rawGateway = await startTestGateway(['--manifests', rawDir]);
-    rawBase = `http://127.0.0.1:${port}`;
+    rawFront = await frontPair(raw, other);
+    rawBase = rawFront.base;
   });
   afterAll(async () => {
-    await rawGateway?.stop();
+    await rawFront?.stop();
     await Promise.all([raw?.close(), other?.close()]);
-    if (rawDir) await rm(rawDir, { recursive: true, force: true });
   });
 
   const refused = 'target "a" ended its stream without a response (it answered the resuming GET with 405)';

@@ -3,9 +3,12 @@
  * and per backend an HTTPRoute (path prefix, optional hostnames) → AgentgatewayBackend whose
  * targets are static `127.0.0.1:<port>/mcp`.
  */
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Gateway } from '../../src/gateway.js';
+import { startTestGateway } from './gateway.js';
+import { freePort } from './ports.js';
 
 export interface StaticBackend {
   readonly name: string;
@@ -93,4 +96,34 @@ export async function writeManifests(
   const dir = await mkdtemp(join(tmpdir(), 'mcplane-e2e-'));
   await writeFile(join(dir, 'gateway.yaml'), standaloneManifests(listenerPort, backends));
   return dir;
+}
+
+/** A whole mcplane in front of two targets, as transparentAndMultiplexed() routes them. */
+export interface FrontedPair {
+  readonly gateway: Gateway;
+  /** `http://127.0.0.1:<listener port>`: `/one` (transparent, a) and `/two` (multiplexed, a + b). */
+  readonly base: string;
+  /** Stop the gateway and remove its manifests (the targets are the caller's). */
+  stop(): Promise<void>;
+}
+
+export async function frontPair(
+  a: { readonly port: number },
+  b: { readonly port: number },
+  flags: readonly string[] = [],
+): Promise<FrontedPair> {
+  const port = await freePort();
+  const dir = await writeManifests(port, transparentAndMultiplexed(a, b));
+  const gateway = await startTestGateway(['--manifests', dir, ...flags]).catch(async (error: unknown) => {
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  });
+  return {
+    gateway,
+    base: `http://127.0.0.1:${port}`,
+    async stop() {
+      await gateway.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
 }
