@@ -84,10 +84,10 @@ class ResumableSse extends Readable {
       this.#done = true; // an event over the bound: the stream's reader reports it
       return;
     }
-    // Only a stream with ids can be resumed, so only then is it worth looking for the response.
-    if (!this.#parser.lastEventId) return;
     for (const event of events) {
-      if (event.event === 'message' && event.data !== '' && this.#options.answers(event.data)) {
+      // A response has an id; notifications mostly have none anywhere, and are not parsed.
+      if (event.event !== 'message' || !event.data.includes('"id"')) continue;
+      if (this.#options.answers(event.data)) {
         this.#done = true;
         return;
       }

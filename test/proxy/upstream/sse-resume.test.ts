@@ -72,6 +72,16 @@ describe('resumableSse', () => {
     expect(asked).toEqual([]);
   });
 
+  it('does not resume a stream whose response came before its first event id', async () => {
+    const late = 'event: message\nid: e5\ndata: {"jsonrpc":"2.0","method":"notifications/message"}\n\n';
+    const { stream, asked } = follower(
+      ['event: message\ndata: {"jsonrpc":"2.0","id":7,"result":{}}\n\n', late],
+      [RESPONSE],
+    );
+    expect(await text(stream)).toContain(late);
+    expect(asked).toEqual([]);
+  });
+
   it('does not resume a stream cut inside an event (that event is lost, so nothing after it fits)', async () => {
     const cut = 'event: message\nid: e2\ndata: {"jsonrpc":"2.0",';
     const { stream, asked } = follower([PRIMING, cut], [RESPONSE]);
