@@ -18,6 +18,8 @@ const DEFAULT_RETRY_MS = 1000;
 /** A target's `retry` is kept within these: never a tight loop of GETs, never a call parked for long. */
 const MIN_RETRY_MS = 100;
 const MAX_RETRY_MS = 30_000;
+/** The longest event id sent back as `Last-Event-ID` (SDK servers' ids are under 100 characters). */
+const MAX_EVENT_ID_CHARS = 1024;
 /** How long a resuming GET may take to answer with its headers. */
 const RESUME_ANSWER_MS = 10_000;
 
@@ -98,6 +100,10 @@ class ResumableSse extends Readable {
     const lastEventId = this.#parser.lastEventId;
     if (this.#done || !lastEventId || !this.#parser.atBoundary || this.destroyed) {
       this.push(null);
+      return;
+    }
+    if (lastEventId.length > MAX_EVENT_ID_CHARS) {
+      this.#fail(`its last event id is over ${MAX_EVENT_ID_CHARS} characters`);
       return;
     }
     const max = this.#options.maxResumes ?? MAX_STREAM_RESUMES;

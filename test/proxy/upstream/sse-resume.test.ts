@@ -104,6 +104,12 @@ describe('resumableSse', () => {
     expect(results).toEqual(['refused']);
   });
 
+  it('fails rather than send back an event id over 1,024 characters', async () => {
+    const { stream, asked } = follower([`id: ${'x'.repeat(1025)}\ndata: \n\n`], [RESPONSE]);
+    await expect(text(stream)).rejects.toThrow('its last event id is over 1024 characters');
+    expect(asked).toEqual([]);
+  });
+
   it('fails after maxResumes resumptions of one call', async () => {
     const { stream, asked, results } = follower(
       [PRIMING],
