@@ -38,9 +38,10 @@ export function acceptedUnanswered(target: string): UpstreamError {
   return new UpstreamError(target, 'protocol', `target "${target}" accepted a request without answering it`);
 }
 
-/** The target's response stream ended before the response came. */
-export function endedUnanswered(target: string): UpstreamError {
-  return new UpstreamError(target, 'protocol', `target "${target}" ended its stream without a response`);
+/** The target's response stream ended before the response came (`why`: what else failed, if anything). */
+export function endedUnanswered(target: string, why?: string): UpstreamError {
+  const message = `target "${target}" ended its stream without a response`;
+  return new UpstreamError(target, 'protocol', why === undefined ? message : `${message} (${why})`);
 }
 
 const CONNECT_CODES: Record<string, string> = {

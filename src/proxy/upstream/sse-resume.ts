@@ -7,7 +7,7 @@
  * 2026 target's stream is never wrapped.
  */
 import { Readable } from 'node:stream';
-import { UpstreamError } from './errors.js';
+import { endedUnanswered } from './errors.js';
 import { MAX_UPSTREAM_MESSAGE_BYTES } from './read.js';
 import { SseParser } from './sse-parser.js';
 
@@ -153,9 +153,7 @@ class ResumableSse extends Readable {
   }
 
   #fail(why: string): void {
-    const target = this.#options.target;
-    const message = `target "${target}" ended its stream without a response (${why.slice(0, 200)})`;
-    const error = new UpstreamError(target, 'protocol', message);
+    const error = endedUnanswered(this.#options.target, why.slice(0, 200));
     // Destroying drops what is buffered: what the target sent goes out first.
     if (this.readableLength === 0) {
       this.destroy(error);

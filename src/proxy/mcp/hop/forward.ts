@@ -91,7 +91,7 @@ export async function forward(
   const { metrics, sseKeepAliveMs } = cx.deps;
   // The stream's first message is the response (the common call): one JSON answer, no SSE.
   let late = false;
-  let sseBody = reply.body;
+  let upstream = reply.body;
   if (id !== undefined) {
     let first: SseAnswer;
     try {
@@ -116,7 +116,7 @@ export async function forward(
       return upstreamFailure(endedUnanswered(target.name), id, target.name);
     }
     late = first.late;
-    sseBody = followedSse(cx, target, state, id, first.ended ?? sseBody);
+    upstream = followedSse(cx, target, state, id, first.ended ?? upstream);
   }
   metrics.sseStreamsOpen.inc();
   if (!rewrite) {
@@ -124,7 +124,7 @@ export async function forward(
     const stream = streamReply(
       'sse',
       passThroughSse(
-        sseBody,
+        upstream,
         sseKeepAliveMs,
         () => {
           metrics.sseStreamsOpen.dec();
@@ -145,7 +145,6 @@ export async function forward(
     end = done(stream.end);
     return { reply: stream.reply, target: target.name };
   }
-  const upstream = sseBody;
   const sse = clientStream(cx, id, () => {
     metrics.sseStreamsOpen.dec();
     // A parked call's upstream stream waits for the client's retry (ParkedCalls owns it now).
