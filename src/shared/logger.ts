@@ -51,8 +51,9 @@ export function createLogger(
 /** What stdout may hold while the reader (a pipe, the container runtime) is behind: beyond, lines drop. */
 export const LOG_BUFFER_BYTES = 8 * 1024 * 1024;
 
-/** The smallest write of log lines to stdout, and how long lines may wait for it. */
-const LOG_BATCH_BYTES = 4096;
+/** The smallest write of log lines to stdout, the largest, and how long lines may wait for one. */
+const LOG_BATCH_BYTES = 64 * 1024;
+const LOG_MAX_WRITE = 256 * 1024;
 const LOG_FLUSH_MS = 100;
 
 let droppedLines = 0;
@@ -70,22 +71,33 @@ export function droppedLogLines(): number {
  * on a reader that is behind, as a synchronous one into a full pipe would. Bounded: a reader that
  * stops reading makes lines drop (counted) rather than memory grow. pino writes whatever is
  * buffered synchronously when the process exits (its autoEnd).
+ *
+ * The stream keeps bytes, not text: in its text mode sonic-boom appends each line to one growing
+ * string and measures that string's UTF-8 length again at every line, so a line's cost grows with
+ * the batch (2.1 µs a line at 4 KiB batches, 8 µs at 64 KiB, against 0.8 µs as bytes at 64 KiB).
  */
 function stdoutStream(): pino.DestinationStream {
   const stream = pino.destination({
     dest: 1,
     sync: false,
+    contentMode: 'buffer',
     minLength: LOG_BATCH_BYTES,
+    maxWrite: LOG_MAX_WRITE,
     periodicFlush: LOG_FLUSH_MS,
     maxLength: LOG_BUFFER_BYTES,
   });
-  stream.on('drop', (data: string) => {
+  // In its byte mode the stream takes Buffers; pino hands it text. (sonic-boom sets `write` per instance too.)
+  const writeBytes = stream.write.bind(stream) as unknown as (data: Buffer) => boolean;
+  stream.write = (line: string) => writeBytes(Buffer.from(line));
+  stream.on('drop', (data: Buffer) => {
     let lines = 0;
-    for (let at = data.indexOf('\n'); at !== -1; at = data.indexOf('\n', at + 1)) lines += 1;
+    for (let at = data.indexOf(NEWLINE); at !== -1; at = data.indexOf(NEWLINE, at + 1)) lines += 1;
     droppedLines += Math.max(lines, 1);
   });
   return stream;
 }
+
+const NEWLINE = 0x0a;
 
 const require = createRequire(import.meta.url);
 

@@ -3,7 +3,9 @@
  * pages and forwarded calls; a streamed answer until its stream ends). One session's slow calls then
  * hold at most that many of the target's pooled connections, and other sessions still get theirs.
  * The counts live beside the session (a WeakMap, so session.ts stays as it is): one small Map per
- * session that has called upstream, gone with the session.
+ * session that has called upstream, gone with the session. A 2026-07-28 request's view of its owned
+ * session (Session.view) is not counted: it is one request, with at most one call per target open
+ * at once, and counting each view would only make and drop a Map per call.
  */
 import type { McpTarget } from '../../../shared/table.js';
 import type { Rewrite } from '../rewrite/outbound.js';
@@ -18,6 +20,7 @@ const open = new WeakMap<Session, Map<string, number>>();
 
 /** Count one call of the session to `target`; over the bound, the (counted) error to answer with. */
 function acquireCall(cx: SessionContext, target: string): LimitError | undefined {
+  if (cx.session.owner) return undefined;
   let calls = open.get(cx.session);
   if (calls === undefined) {
     calls = new Map();
@@ -69,5 +72,6 @@ export function forwardCounted(
   if (refused) return Promise.resolve(limited(refused, id));
   const { session } = cx;
   // forward() never rejects (an upstream failure is an Outcome) and releases on every path.
-  return forward(cx, target, state, method, body, id, rewrite, () => releaseCall(session, target.name));
+  const release = session.owner ? undefined : () => releaseCall(session, target.name);
+  return forward(cx, target, state, method, body, id, rewrite, release);
 }

@@ -27,10 +27,20 @@ export class Session {
   #failedAt: Map<string, number> | undefined;
   #owners: Map<string, Map<string, string>> | undefined;
   #inflight: Map<string, string> | undefined;
+  #requestIds: Set<JsonRpcId> | undefined;
+  #events: SessionEvents | undefined;
+
   /** Ids of the client's requests not yet answered: a second request reusing one is refused. */
-  readonly requestIds = new Set<JsonRpcId>();
+  get requestIds(): Set<JsonRpcId> {
+    this.#requestIds ??= new Set();
+    return this.#requestIds;
+  }
+
   /** The GET stream and the upstream event streams feeding it. */
-  readonly events = new SessionEvents();
+  get events(): SessionEvents {
+    this.#events ??= new SessionEvents();
+    return this.#events;
+  }
   lastUsed = performance.now();
   /**
    * The client's `logging/setLevel`, for 2026-07-28 targets (which take the level in each request's
@@ -108,12 +118,12 @@ export class Session {
 
   /** The client is demonstrably there: its GET stream is open or a request is in flight. */
   get busy(): boolean {
-    return this.events.sink !== undefined || this.requestIds.size > 0;
+    return this.#events?.sink !== undefined || (this.#requestIds?.size ?? 0) > 0;
   }
 
   /** The session is going away: close its GET stream and upstream streams, if it ever had any. */
   close(): void {
-    this.events.close();
+    this.#events?.close();
   }
 
   constructor(
@@ -167,7 +177,7 @@ export class Session {
 
   /** The client's open GET stream, if any. */
   get stream(): EventSink | undefined {
-    return this.events.sink;
+    return this.#events?.sink;
   }
 
   nextServerRequestNumber(): number {

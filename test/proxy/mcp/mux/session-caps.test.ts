@@ -17,6 +17,7 @@ import {
   textOf,
 } from '../../../support/mcp-harness.js';
 import { type FixtureServer, startFixture } from '../../../support/mcp-servers.js';
+import { modernPost } from '../../../support/modern-wire.js';
 import { type RawUpstream, startRawUpstream } from '../../../support/raw-upstream.js';
 
 const gateways = testGateways();
@@ -142,6 +143,20 @@ describe('--max-session-target-calls', () => {
     // Streams ended: the places are free, and JSON answers give theirs back at once.
     for (const id of ['s4', 's5', 's6'])
       expect((await send(gateway, session, call(id, 'echo'))).status).toBe(200);
+  });
+
+  it('does not add up 2026-07-28 clients: each request is its own, though they share one upstream session', async () => {
+    const gateway = await gateways.over([raw], undefined, { maxSessionTargetCalls: 2 });
+    // Four anonymous clients at once run in the one session the gateway owns for the route; the
+    // bound is one session's, and each of these requests has one call open.
+    const streams = ['m1', 'm2', 'm3', 'm4'].map((id) =>
+      modernPost(gateway.url, 'tools/call', { id, params: { name: 'silent_sse', arguments: { ms: 600 } } }),
+    );
+    for (const answer of await Promise.all(streams)) {
+      expect(answer.status).toBe(200);
+      expect(answer.body.result.content[0].text).toBe('silent for 600 ms');
+    }
+    expect(await limitCount(gateway.metrics, 'session_target_calls')).toBe(0);
   });
 
   it('in a fan-out: FailClosed answers 429 naming the target and the flag; FailOpen skips the target', async () => {
