@@ -55,6 +55,7 @@ export const LOG_BUFFER_BYTES = 8 * 1024 * 1024;
 const LOG_BATCH_BYTES = 64 * 1024;
 const LOG_MAX_WRITE = 256 * 1024;
 const LOG_FLUSH_MS = 100;
+const NEWLINE = 0x0a;
 
 let droppedLines = 0;
 
@@ -96,8 +97,6 @@ function stdoutStream(): pino.DestinationStream {
   });
   return stream;
 }
-
-const NEWLINE = 0x0a;
 
 const require = createRequire(import.meta.url);
 

@@ -8,8 +8,8 @@
  *    retries them on the other replicas (a refused connect carries no request). nginx keeps an idle
  *    connection 500 ms, under the 1 s after which the draining replica closes one: with nginx's
  *    default 60 s, now and then a run had one of its 300 calls sent into a connection at the instant
- *    the replica closed it, and nginx does not retry a POST (502). A 20 s call on the
- *    draining replica (--drain-timeout 25s) completes.
+ *    the replica closed it, and nginx does not retry a POST (502). A 20 s call on the draining
+ *    replica (--drain-timeout 25s) completes.
  *  - SIGKILL: the calls that fail are the ones the killed replica had been handed and never answered.
  *    Each call is tagged (`x-call`: its JSON-RPC id) and nginx names the replica that served it in
  *    `X-Upstream`; a call counts as in flight on the killed replica when nginx handed it to that
