@@ -117,8 +117,21 @@ export class McpWire {
 
   /** Open a session the way a client does; throws with the server's words when it cannot. */
   async open(clientName = 'mcplane-bench', modern = false): Promise<Session> {
-    // A 2026-07-28 client has no session: it just starts sending requests.
-    if (modern) return { id: undefined, protocolVersion: MODERN_VERSION };
+    // A 2026-07-28 client has no session; it asks what the server speaks first, as SDK v2 clients in
+    // version-negotiation mode do (and its connection is then open before a timed window starts, as
+    // a legacy client's is after initialize).
+    if (modern) {
+      const client = { id: undefined, protocolVersion: MODERN_VERSION };
+      const reply = await this.rpc(client, 'server/discover', {});
+      const versions = (reply.message?.result as { supportedVersions?: unknown } | undefined)
+        ?.supportedVersions;
+      if (reply.status !== 200 || !Array.isArray(versions) || !versions.includes(MODERN_VERSION)) {
+        throw new Error(
+          `server/discover failed: HTTP ${reply.status} ${JSON.stringify(reply.message ?? null).slice(0, 300)}`,
+        );
+      }
+      return client;
+    }
     const reply = await this.rpc(undefined, 'initialize', {
       protocolVersion: PROTOCOL_VERSION,
       capabilities: {},

@@ -42,6 +42,8 @@ function send(res: ServerResponse, reply: Reply): void {
 }
 
 const JSON_TYPE = 'application/json';
+/** A body in parts up to this size is joined before it is written (a larger one is not copied). */
+const JOIN_PARTS_BYTES = 16 * 1024;
 
 const SSE_HEADERS = {
   'content-type': 'text/event-stream',
@@ -69,6 +71,11 @@ export function writeReply(res: ServerResponse, reply: Reply): void {
       let length = 0;
       for (const part of body) length += part.byteLength;
       res.writeHead(reply.status, bodyHeaders(length, reply.headers));
+      // A small answer is copied into one buffer: each write() costs more than the copy.
+      if (length <= JOIN_PARTS_BYTES) {
+        res.end(Buffer.concat(body, length));
+        return;
+      }
       // node:http corks the socket for the rest of the tick: headers and parts leave in one write.
       for (const part of body) res.write(part);
       res.end();

@@ -1,6 +1,6 @@
 /**
  * Replies written to node:http (src/proxy/reply-writer.ts), over real sockets: each kind with its
- * headers, a reply in parts leaving in one write, a streamed answer that is ready at once leaving in one socket write with its headers, the
+ * headers, a reply in parts leaving in one write (joined when small, corked when large), a streamed answer that is ready at once leaving in one socket write with its headers, the
  * headers of a slow stream sent before its first chunk, a client that goes away cancelling the
  * stream, and a handler that fails answered 500.
  */
@@ -65,6 +65,23 @@ describe('writeReply', () => {
     const response = await fetch(url, { method: 'POST' });
     const text = '{"result":{"resultType":"complete","é":1},"id":7}';
     expect(response.headers.get('content-length')).toBe(String(Buffer.byteLength(text)));
+    expect(await response.text()).toBe(text);
+    expect(writes?.count).toBe(1);
+  });
+
+  it('a large bytes reply in parts (not joined: no copy) still leaves in one socket write, whole', async () => {
+    let writes: { count: number } | undefined;
+    const big = 'x'.repeat(40 * 1024);
+    const parts = ['{"result":{"resultType":"complete","text":"', big, '"},"id":8}'].map((p) =>
+      encoder.encode(p),
+    );
+    const url = await serve((request) => {
+      writes = countWrites(request.incoming.socket);
+      return { kind: 'bytes', status: 200, body: parts };
+    });
+    const response = await fetch(url, { method: 'POST' });
+    const text = `{"result":{"resultType":"complete","text":"${big}"},"id":8}`;
+    expect(response.headers.get('content-length')).toBe(String(text.length));
     expect(await response.text()).toBe(text);
     expect(writes?.count).toBe(1);
   });

@@ -38,7 +38,7 @@ import { serveBatch } from './mux/batch.js';
 import { dispatchRequest } from './mux/dispatch.js';
 import { initializeSession, type SessionStart } from './mux/initialize.js';
 import { Listeners } from './mux/listen.js';
-import { modernNotification, serveModern } from './mux/modern.js';
+import { type ModernDeps, modernNotification, serveModern } from './mux/modern.js';
 import { dispatchNotification, dispatchResponse } from './mux/notify.js';
 import { answeredError, errorType, toolLabel } from './operation-labels.js';
 import { type LogSubject, logRequest } from './request-log.js';
@@ -158,6 +158,8 @@ export class McpService {
   readonly #owned: OwnedSessions;
   /** 2026-07-28 clients' subscriptions/listen streams. */
   readonly #listeners = new Listeners();
+  /** What the 2026-07-28 path needs beyond a request's context (made once). */
+  readonly #modern: ModernDeps;
   /** The service made it (no peers): it stops it. */
   readonly #ownRevocations: Revocations | undefined;
   readonly #maxBodyBytes: number;
@@ -222,6 +224,7 @@ export class McpService {
     options.metrics.ownedSessions.watch(() => this.#owned.size);
     options.metrics.parkedCalls.watch(() => this.#deps.parked.size);
     options.metrics.listenFeeds.watch(() => this.#listeners.feeds);
+    this.#modern = { keyRing: options.keyRing, listeners: this.#listeners };
     this.#start = {
       keyRing: options.keyRing,
       store,
@@ -388,8 +391,12 @@ export class McpService {
       pending.name = itemName(message);
       const owner = this.#owned.get(route.id, backend.id, cx.access.principal);
       const params = message.method === 'tools/call' ? paramHeaders(modern.params) : undefined;
-      const modernDeps = { keyRing: this.#start.keyRing, listeners: this.#listeners };
-      return serveModern(params ? contextWith(cx, { paramHeaders: params }) : cx, owner, message, modernDeps);
+      return serveModern(
+        params ? contextWith(cx, { paramHeaders: params }) : cx,
+        owner,
+        message,
+        this.#modern,
+      );
     }
     if (Array.isArray(parsed)) {
       pending.method = 'batch';

@@ -26,7 +26,8 @@ import { taskRequest } from './tasks.js';
 export async function dispatchRequest(
   cx: SessionContext,
   message: JsonRpcRequest,
-  raw: string,
+  /** The message as the client sent it; absent when the gateway made it (serialised only if forwarded as is). */
+  raw: string | undefined,
 ): Promise<Outcome> {
   const { method, id } = message;
   if (method === 'ping') return answered(resultResponse(id, {}));
@@ -63,7 +64,7 @@ export async function dispatchRequest(
         return answered(resultResponse(id, await readToolsPage(cx, target, id, message.params)), target.name);
       if (isKeptSubscription(method, joined))
         return keepSubscription(cx, target, joined, method, message.params?.uri, id);
-      return forwardCounted(cx, target, joined, method, raw, id, toClient);
+      return forwardCounted(cx, target, joined, method, raw ?? JSON.stringify(message), id, toClient);
     }
     return await multiplexed(cx, message);
   } catch (error) {

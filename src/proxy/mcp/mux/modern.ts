@@ -77,12 +77,12 @@ export interface ModernDeps {
 export const modernNotification = (): Outcome => ({ reply: accepted() });
 
 /** A 2026-07-28 request; `owner` is the gateway-owned session for the request's route and identity. */
-export async function serveModern(
+export function serveModern(
   cx: Context,
   owner: Session,
   message: JsonRpcRequest,
   { keyRing, listeners }: ModernDeps,
-): Promise<Outcome> {
+): Outcome | Promise<Outcome> {
   const { method, id } = message;
   if (REMOVED_METHODS.has(method)) {
     return modernError(404, JsonRpcCode.MethodNotFound, `Method not found: 2026-07-28 has no ${method}`, id);
@@ -101,14 +101,13 @@ export async function serveModern(
   const clientParams = () =>
     keptClientParams({ capabilities, clientInfo: meta[META_CLIENT_INFO] }, String(meta[META_VERSION]));
   const view = Session.view(owner, clientParams);
-  const sx = withSession(cx, view);
-  if (method === 'server/discover') return discover(sx, id);
+  if (method === 'server/discover') return discover(withSession(cx, view), id);
   if (method === 'subscriptions/listen') return listeners.open(cx, id, message.params);
   // Upstream: a gateway-made id, and no 2026 envelope (a modern hop puts its own back).
   upstreamIds = (upstreamIds + 1) % Number.MAX_SAFE_INTEGER;
   const hopId = `mcplane-${upstreamIds}`;
   const params = upstreamParams(message.params, meta);
-  const call = roundTripCall(sx, method, params);
+  const call = roundTripCall(cx, method, params);
   const seal = call ? (state: string) => sealRequestState(keyRing, call, state) : undefined;
   if (call && typeof params.requestState === 'string') {
     const state = openRequestState(keyRing, call, params.requestState);
@@ -121,19 +120,20 @@ export async function serveModern(
       );
     }
     if (state.startsWith(PARKED))
-      return resume(sx, state.slice(PARKED.length), message, params, capabilities, seal!);
+      return resume(withSession(cx, view), state.slice(PARKED.length), message, params, capabilities, seal!);
     // Anything else is a target's own state (TARGET_STATE), given back exactly as it issued it.
     params.requestState = state.slice(TARGET_STATE.length);
   }
   const upstream: JsonRpcRequest = { jsonrpc: '2.0', id: hopId, method, params };
   const toClient = forClient(hopId, id, method, seal);
-  const serverRequests = serverRequestHook(sx, capabilities, id, hopId, seal);
-  const outcome = await dispatchRequest(
-    withSession(cx, view, { toClient, serverRequests }),
-    upstream,
-    JSON.stringify(upstream),
-  );
-  return { reply: finalReply(outcome.reply, toClient), target: outcome.target, rpcError: outcome.rpcError };
+  const serverRequests = serverRequestHook(cx, view, capabilities, id, hopId, seal);
+  // Serialised by the hop only if it forwards the message as it is (one target).
+  const sx = withSession(cx, view, { toClient, serverRequests });
+  return dispatchRequest(sx, upstream, undefined).then((outcome) => ({
+    reply: finalReply(outcome.reply, toClient),
+    target: outcome.target,
+    rpcError: outcome.rpcError,
+  }));
 }
 
 /**
@@ -174,13 +174,16 @@ const CLIENT_METHODS: ReadonlyMap<string, string> = new Map([
  * and resources/read) is refused upstream, and the call goes on.
  */
 function serverRequestHook(
-  sx: SessionContext,
+  cx: Context,
+  session: Session,
   capabilities: JsonObject,
   clientId: JsonRpcId,
   hopId: JsonRpcId,
   seal: ((state: string) => string) | undefined,
 ): ServerRequestHook {
   return (request, upstream) => {
+    // Made here: most calls never see a target's request.
+    const sx = withSession(cx, session);
     const method = String(request.method);
     const id = request.id as JsonRpcId;
     if (method === 'ping') {
@@ -248,7 +251,7 @@ function resume(
     );
   }
   const toClient = forClient(call.hopId, message.id, message.method, seal);
-  const serverRequests = serverRequestHook(sx, capabilities, message.id, call.hopId, seal);
+  const serverRequests = serverRequestHook(sx, sx.session, capabilities, message.id, call.hopId, seal);
   const cx = withSession(sx, sx.session, { toClient, serverRequests });
   return resumeParked(cx, call, call.hopId, outboundFor(cx, call.target.name));
 }
@@ -309,11 +312,11 @@ function forClient(
   return Object.assign(rewrite, { bytes });
 }
 
-function roundTripCall(sx: SessionContext, method: string, params: JsonObject): RequestCall | undefined {
+function roundTripCall(cx: Context, method: string, params: JsonObject): RequestCall | undefined {
   const field = NAMED_ITEM.get(method);
   const name = field === undefined ? undefined : params[field];
   if (typeof name !== 'string') return undefined;
-  return { backend: sx.backend.id, principal: sx.access.principal, method, name };
+  return { backend: cx.backend.id, principal: cx.access.principal, method, name };
 }
 
 /** A JSON answer the gateway made (a merged list, an error) goes through the same rewrite. */
