@@ -127,8 +127,8 @@ export function serveModern(
   const upstream: JsonRpcRequest = { jsonrpc: '2.0', id: hopId, method, params };
   const toClient = forClient(hopId, id, method, seal);
   const serverRequests = serverRequestHook(cx, view, capabilities, id, hopId, seal);
-  // Serialised by the hop only if it forwards the message as it is (one target).
   const sx = withSession(cx, view, { toClient, serverRequests });
+  // No bytes: the hop serialises the message only if it forwards it as it is (one target).
   return dispatchRequest(sx, upstream, undefined).then((outcome) => ({
     reply: finalReply(outcome.reply, toClient),
     target: outcome.target,
