@@ -68,7 +68,13 @@ export function checkBudgets(r: Figures): Budget[] {
   );
 
   budgets.push(...openLoopBudgets(r.openLoop, r.openLoopFast));
-  budgets.push(...memoryBudgets(r.memory));
+  const count = (key: string) => (typeof r.settings[key] === 'number' ? (r.settings[key] as number) : 0);
+  budgets.push(
+    ...memoryBudgets(r.memory, {
+      abandonCycles: count('abandonCycles'),
+      modernClients: count('modernClients'),
+    }),
+  );
   budgets.push(...rampBudgets(r.ramp));
 
   const t = r.translate;
